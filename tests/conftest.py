@@ -1,0 +1,253 @@
+"""Fixtures: the app on a temp database, its client and CLI runner, HTTP mocks at Twilio's and
+HubSpot's real URLs, signed webhook helpers, and a real Chromium for the browser tests."""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+import responses as responses_lib
+
+from widget_app import create_app
+from widget_app import db as db_module
+from widget_app.models import Agent, db as database_proxy
+from widget_app.twilio.signatures import sign
+
+IN_CI = os.environ.get("CI") == "true"
+PUBLIC_BASE_URL = "https://widget.example.com"
+TEST_SETTINGS = {
+    "TESTING": True,
+    "WIDGET_MODE": "live",
+    "SECRET_KEY": "test-secret-key",
+    "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+    "FRAME_ANCESTORS": "https://*.hubspot.com",
+    "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+    "TWILIO_AUTH_TOKEN": "test-twilio-auth-token",
+    "TWILIO_API_KEY_SID": "SK" + "1" * 32,
+    "TWILIO_API_KEY_SECRET": "test-api-key-secret",
+    "TWILIO_TWIML_APP_SID": "AP" + "1" * 32,
+    "TWILIO_WHATSAPP_NUMBER": "+442071838750",
+    "TWILIO_PERMISSION_CONTENT_SID": "HX" + "1" * 32,
+    "HUBSPOT_ACCESS_TOKEN": "test-hubspot-token",
+    "HUBSPOT_CLIENT_ID": "test-client-id",
+    "HUBSPOT_CLIENT_SECRET": "test-client-secret",
+    "HUBSPOT_APP_ID": "123456",
+    "HUBSPOT_DEVELOPER_API_KEY": "test-dev-key",
+    "SYNC_WORKER": False,
+}
+TWILIO_API = f"https://api.twilio.com/2010-04-01/Accounts/{TEST_SETTINGS['TWILIO_ACCOUNT_SID']}"
+HUBSPOT_API = "https://api.hubapi.com"
+
+
+def require_or_skip(what: str):
+    """Outside CI a missing browser or server skips; under CI=true it fails the run."""
+    if IN_CI:
+        pytest.fail(f"{what} is required under CI=true")
+    pytest.skip(f"{what} is not available")
+
+
+def _reset_postgres(url: str):
+    from playhouse.db_url import connect
+    database = connect(url)
+    with database.connection_context():
+        database.execute_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    database.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path):
+    """Database tests run on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL too."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/widget.db"
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        require_or_skip("PostgreSQL (TEST_DATABASE_URL)")
+    _reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    """Build more apps (other modes, other databases); each is upgraded and ready."""
+    made = []
+
+    def factory(**overrides):
+        settings = {**TEST_SETTINGS, "INSTANCE_PATH": str(tmp_path / "instance"),
+                    "DATABASE_URL": f"sqlite:///{tmp_path}/widget.db", **overrides}
+        app = create_app(settings)
+        db_module.upgrade()
+        made.append(app)
+        return app
+
+    yield factory
+    if not database_proxy.is_closed():
+        database_proxy.close()
+
+
+@pytest.fixture
+def app(make_app):
+    """The app in live mode on a temp SQLite database; every outside call is mocked at HTTP level."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db(app):
+    """An open connection to the app's database for arranging and asserting rows."""
+    database_proxy.connect(reuse_if_open=True)
+    yield database_proxy
+    if not database_proxy.is_closed():
+        database_proxy.close()
+
+
+@pytest.fixture
+def http_mock():
+    """`responses` on: Twilio and HubSpot are reachable only as the mocks a test registers."""
+    with responses_lib.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def make_agent(db):
+    """Create an agent with a password (the CLI does the same through the same helper)."""
+    from werkzeug.security import generate_password_hash
+
+    def factory(email="ana@example.com", name="Ana Agent", password="correct horse", **fields):
+        return Agent.create(email=email, name=name, password_hash=generate_password_hash(password), **fields)
+    return factory
+
+
+@pytest.fixture
+def agent(make_agent):
+    return make_agent()
+
+
+@pytest.fixture
+def auth_headers(app, agent):
+    """Bearer headers for `agent`, as the widget sends them."""
+    from widget_app.auth import issue_token
+    with app.test_request_context():
+        return {"Authorization": f"Bearer {issue_token(agent)}"}
+
+
+@pytest.fixture
+def twilio_post(client, app):
+    """POST a form to one of our Twilio webhooks, signed as Twilio signs it (or not)."""
+    def post(path, params, signed=True, signature=None):
+        url = app.config["PUBLIC_BASE_URL"] + path
+        headers = {}
+        if signed:
+            headers["X-Twilio-Signature"] = signature or sign(url, params, app.config["TWILIO_AUTH_TOKEN"])
+        return client.post(path, data=params, headers=headers, base_url=app.config["PUBLIC_BASE_URL"])
+    return post
+
+
+def hubspot_v3_signature(secret: str, method: str, uri: str, body: str, timestamp: str) -> str:
+    mac = hmac.new(secret.encode(), f"{method}{uri}{body}{timestamp}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(mac).decode()
+
+
+@pytest.fixture
+def hubspot_request(client, app):
+    """Send a request as HubSpot does, with X-HubSpot-Signature-v3 over method, URI, body, timestamp."""
+    def send(method, path, body=None, timestamp_ms=None, secret=None, signed=True):
+        raw = "" if body is None else (body if isinstance(body, str) else json.dumps(body))
+        ts = str(timestamp_ms if timestamp_ms is not None else int(time.time() * 1000))
+        headers = {"Content-Type": "application/json"} if raw else {}
+        if signed:
+            uri = app.config["PUBLIC_BASE_URL"] + path
+            headers["X-HubSpot-Signature-v3"] = hubspot_v3_signature(
+                secret or app.config["HUBSPOT_CLIENT_SECRET"], method, uri, raw, ts)
+            headers["X-HubSpot-Request-Timestamp"] = ts
+        return client.open(path, method=method, data=raw or None, headers=headers,
+                           base_url=app.config["PUBLIC_BASE_URL"])
+    return send
+
+
+# ---------------------------------------------------------------------------------------------
+# Browser tests: the demo app served on a real port, HubSpot's simulator on one origin
+# (http://127.0.0.1:PORT) and the widget on another (http://localhost:PORT), driven in Chromium.
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self, app, port):
+        self.app, self.port = app, port
+        self.host_origin = f"http://127.0.0.1:{port}"
+        self.widget_origin = f"http://localhost:{port}"
+
+    def simulator_url(self, **query) -> str:
+        from urllib.parse import urlencode
+        return f"{self.host_origin}/dev/hubspot" + (f"?{urlencode(query)}" if query else "")
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """The demo-mode app (SQLite, simulated clouds) on a real port, in a thread."""
+    from werkzeug.serving import make_server
+
+    port = _free_port()
+    settings = {"WIDGET_MODE": "demo", "TESTING": True, "SECRET_KEY": "browser-test-secret",
+                "INSTANCE_PATH": str(tmp_path / "instance"),
+                "DATABASE_URL": f"sqlite:///{tmp_path}/browser.db",
+                "PUBLIC_BASE_URL": f"http://localhost:{port}", "SYNC_WORKER": False}
+    app = create_app(settings)
+    db_module.upgrade()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield LiveServer(app, port)
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (Playwright's own browser download is not used)."""
+    path = chromium_path()
+    if not path:
+        require_or_skip("Debian's chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require_or_skip("playwright")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=path, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  # Block third-party cookies and storage, as Safari always does and Chrome can.
+                  "--test-third-party-cookie-phaseout",
+                  "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    page = context.new_page()
+    yield page
+    context.close()

@@ -1,0 +1,135 @@
+"""Settings from the environment (and `.env`), with safe defaults for demo mode (CONTRACT §1-2)."""
+import os
+import secrets
+import sys
+
+from dotenv import load_dotenv
+
+# Demo mode plays Twilio's cloud in-process; these stand-ins let it sign webhooks for real.
+DEMO_TWILIO = {
+    "TWILIO_ACCOUNT_SID": "AC" + "d" * 32,
+    "TWILIO_AUTH_TOKEN": "demo-twilio-auth-token",
+    "TWILIO_API_KEY_SID": "SK" + "d" * 32,
+    "TWILIO_API_KEY_SECRET": "demo-twilio-api-key-secret",
+    "TWILIO_TWIML_APP_SID": "AP" + "d" * 32,
+    "TWILIO_WHATSAPP_NUMBER": "+442071838750",
+    "TWILIO_PERMISSION_CONTENT_SID": "HX" + "d" * 32,
+}
+DEMO_HUBSPOT = {
+    "HUBSPOT_ACCESS_TOKEN": "demo-hubspot-token",
+    "HUBSPOT_CLIENT_ID": "demo-client-id",
+    "HUBSPOT_CLIENT_SECRET": "demo-client-secret",
+    "HUBSPOT_APP_ID": "123456",
+    "HUBSPOT_DEVELOPER_API_KEY": "demo-developer-key",
+}
+
+DEFAULTS = {
+    "WIDGET_MODE": None,  # decided in load_settings
+    "SECRET_KEY": None,
+    "DATABASE_URL": "sqlite:///instance/widget.db",
+    "REDIS_URL": None,
+    "PUBLIC_BASE_URL": None,
+    "FRAME_ANCESTORS": "https://*.hubspot.com",
+    "TWILIO_ACCOUNT_SID": None,
+    "TWILIO_AUTH_TOKEN": None,
+    "TWILIO_API_KEY_SID": None,
+    "TWILIO_API_KEY_SECRET": None,
+    "TWILIO_TWIML_APP_SID": None,
+    "TWILIO_WHATSAPP_NUMBER": None,
+    "TWILIO_PERMISSION_CONTENT_SID": None,
+    "HUBSPOT_ACCESS_TOKEN": None,
+    "HUBSPOT_CLIENT_ID": None,
+    "HUBSPOT_CLIENT_SECRET": None,
+    "HUBSPOT_APP_ID": None,
+    "HUBSPOT_DEVELOPER_API_KEY": None,
+    "HUBSPOT_API_BASE": "https://api.hubapi.com",
+    "PERMISSION_WINDOW_HOURS": 72,
+    "PERMISSION_REQUESTS_PER_DAY": 1,
+    "PERMISSION_REQUESTS_PER_WEEK": 2,
+    "MISSED_CALLS_BEFORE_REVOKE": 4,
+    "MAX_CONNECTED_CALLS_PER_DAY": 5,
+    "RECORD_CALLS": False,
+    "RECORDING_CONSENT_MESSAGE": None,
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "SYNC_WORKER": True,  # drain the HubSpot outbox from a thread in the web process
+}
+INT_SETTINGS = {"PERMISSION_WINDOW_HOURS", "PERMISSION_REQUESTS_PER_DAY", "PERMISSION_REQUESTS_PER_WEEK",
+                "MISSED_CALLS_BEFORE_REVOKE", "MAX_CONNECTED_CALLS_PER_DAY", "MAX_CONTENT_LENGTH"}
+BOOL_SETTINGS = {"RECORD_CALLS", "SYNC_WORKER"}
+
+# What `live` cannot run without. HubSpot needs a private-app token or an OAuth client.
+LIVE_REQUIRED = ["SECRET_KEY", "PUBLIC_BASE_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
+                 "TWILIO_API_KEY_SID", "TWILIO_API_KEY_SECRET", "TWILIO_TWIML_APP_SID",
+                 "TWILIO_WHATSAPP_NUMBER", "TWILIO_PERMISSION_CONTENT_SID"]
+
+
+class ConfigError(SystemExit):
+    """Raised at start-up when a setting is missing or wrong; the message names what to fix."""
+
+
+def _coerce(name, value):
+    if value is None or value == "":
+        return None
+    if name in INT_SETTINGS:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+    if name in BOOL_SETTINGS and isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return value
+
+
+def normalise_database_url(url: str) -> str:
+    """Heroku-style ``postgres://`` URLs are PostgreSQL to peewee too."""
+    return "postgresql://" + url[len("postgres://"):] if url.startswith("postgres://") else url
+
+
+def load_settings(overrides: dict | None, instance_path: str) -> dict:
+    """Environment, then `.env`, then ``overrides`` (tests); demo fills in the simulated clouds."""
+    load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)
+    overrides = overrides or {}
+    settings = {}
+    for name, default in DEFAULTS.items():
+        value = overrides[name] if name in overrides else os.environ.get(name, default)
+        settings[name] = _coerce(name, value) if value is not None else None
+        if settings[name] is None and default is not None:
+            settings[name] = default
+    mode = settings["WIDGET_MODE"] or ("live" if settings["TWILIO_ACCOUNT_SID"] else "demo")
+    if mode not in ("demo", "live"):
+        raise ConfigError(f"WIDGET_MODE must be 'demo' or 'live', got {mode!r}")
+    settings["WIDGET_MODE"] = mode
+    settings["DATABASE_URL"] = normalise_database_url(settings["DATABASE_URL"])
+    if mode == "live":
+        missing = [name for name in LIVE_REQUIRED if not settings[name]]
+        if not settings["HUBSPOT_ACCESS_TOKEN"] and not (settings["HUBSPOT_CLIENT_ID"] and settings["HUBSPOT_CLIENT_SECRET"]):
+            missing.append("HUBSPOT_ACCESS_TOKEN (or HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET)")
+        if missing:
+            raise ConfigError("WIDGET_MODE=live is missing required settings: " + ", ".join(missing))
+    else:
+        for name, value in {**DEMO_TWILIO, **DEMO_HUBSPOT}.items():
+            if not settings[name]:
+                settings[name] = value
+        if not settings["SECRET_KEY"]:
+            settings["SECRET_KEY"] = _demo_secret(instance_path)
+    for name, value in overrides.items():
+        if name not in settings:
+            settings[name] = value
+    return settings
+
+
+def _demo_secret(instance_path: str) -> str:
+    """Demo mode keeps one generated secret in instance/, so tokens survive restarts."""
+    os.makedirs(instance_path, exist_ok=True)
+    path = os.path.join(instance_path, "secret_key")
+    if not os.path.exists(path):
+        with open(path, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    with open(path) as fh:
+        return fh.read().strip()
+
+
+def fail(message: str):
+    """Stop start-up with a message on stderr (used for missing vendor bundles too)."""
+    print(message, file=sys.stderr)
+    raise ConfigError(message)

@@ -1,0 +1,197 @@
+"""The data: peewee models that read like the domain (CONTRACT §3). Phone numbers are E.164."""
+import json
+
+from peewee import (BigIntegerField, BooleanField, CharField, DatabaseProxy, DateTimeField,
+                    ForeignKeyField, IntegerField, Model, TextField)
+
+from .clock import as_utc, isoformat, utcnow
+
+db = DatabaseProxy()
+
+
+class UTCDateTimeField(DateTimeField):
+    """Stores UTC, hands back aware UTC datetimes whatever the backend returns."""
+
+    def db_value(self, value):
+        value = as_utc(value)
+        return super().db_value(value.replace(tzinfo=None) if value else None)
+
+    def python_value(self, value):
+        return as_utc(super().python_value(value))
+
+
+class JSONField(TextField):
+    """A JSON document kept as text, portable across SQLite and PostgreSQL."""
+
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, sort_keys=True)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class Agent(BaseModel):
+    """A person who signs in to the widget, linked to their HubSpot user and owner."""
+    email = CharField(unique=True)
+    name = CharField()
+    password_hash = CharField()
+    hubspot_portal_id = CharField(null=True)
+    hubspot_user_id = CharField(null=True)
+    hubspot_owner_id = CharField(null=True, index=True)
+    active = BooleanField(default=True)
+    available = BooleanField(default=False)
+    token_version = IntegerField(default=1)  # bumped on logout/disable: every older token dies
+    last_seen_at = UTCDateTimeField(null=True)  # socket heartbeat, shared by every process
+    created_at = UTCDateTimeField(default=utcnow)
+
+    @property
+    def voice_identity(self) -> str:
+        """The Twilio client identity of this agent's browser (letters, digits and _ only)."""
+        return f"agent_{self.id}"
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "email": self.email, "name": self.name, "active": self.active,
+                "available": self.available, "hubspot_portal_id": self.hubspot_portal_id,
+                "hubspot_user_id": self.hubspot_user_id, "hubspot_owner_id": self.hubspot_owner_id}
+
+
+class LoginAttempt(BaseModel):
+    """Every sign-in attempt, so brute-force limits hold across processes."""
+    email = CharField(index=True)
+    ip = CharField(index=True)
+    succeeded = BooleanField(default=False)
+    attempted_at = UTCDateTimeField(default=utcnow, index=True)
+
+
+class PhoneNumber(BaseModel):
+    """One of our WhatsApp senders."""
+    e164 = CharField(unique=True)
+    friendly_name = CharField()
+    is_default = BooleanField(default=False)
+    created_at = UTCDateTimeField(default=utcnow)
+
+    def to_dict(self) -> dict:
+        return {"e164": self.e164, "friendly_name": self.friendly_name, "is_default": self.is_default}
+
+
+class Permission(BaseModel):
+    """What a WhatsApp user has allowed us, one row per contact phone, shared by the whole team."""
+    phone = CharField(unique=True)
+    status = CharField(default="none")  # none|pending|granted|denied|expired|revoked
+    granted_at = UTCDateTimeField(null=True)
+    expires_at = UTCDateTimeField(null=True)
+    permanent = BooleanField(default=False)
+    consecutive_missed = IntegerField(default=0)
+    declined_at = UTCDateTimeField(null=True)
+    last_connected_at = UTCDateTimeField(null=True)  # a connected call resets the request limits
+    updated_at = UTCDateTimeField(default=utcnow)
+
+
+class PermissionRequest(BaseModel):
+    """Audit of every permission request we sent and every reply we received."""
+    phone = CharField(index=True)
+    kind = CharField(default="request")  # request | reply
+    agent = ForeignKeyField(Agent, null=True, backref="permission_requests", on_delete="SET NULL")
+    message_sid = CharField(null=True, unique=True)
+    status = CharField(default="sent")  # sent|delivered|read|failed|accepted|declined|expired|ignored
+    outcome = CharField(null=True)
+    permanent = BooleanField(default=False)
+    expires_at = UTCDateTimeField(null=True)
+    error = TextField(null=True)
+    raw = JSONField(null=True)
+    created_at = UTCDateTimeField(default=utcnow, index=True)
+    answered_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("phone", "created_at"), False),)
+
+
+class Call(BaseModel):
+    """One WhatsApp call, outbound or inbound, as Twilio reports it and the agent saves it."""
+    direction = CharField()  # outbound | inbound
+    status = CharField(default="queued")  # Twilio's words
+    from_number = CharField()
+    to_number = CharField()
+    sid = CharField(null=True, unique=True)  # the WhatsApp leg's CallSid
+    parent_sid = CharField(null=True, index=True)  # the browser leg (outbound) / the inbound leg
+    agent = ForeignKeyField(Agent, null=True, backref="calls", on_delete="SET NULL")
+    hubspot_portal_id = CharField(null=True)
+    contact_id = CharField(null=True)
+    owner_id = CharField(null=True)
+    engagement_id = CharField(null=True)
+    started_at = UTCDateTimeField(default=utcnow)
+    answered_at = UTCDateTimeField(null=True)
+    ended_at = UTCDateTimeField(null=True)
+    duration_seconds = IntegerField(null=True)
+    notes = TextField(null=True)
+    outcome = CharField(null=True)
+    recording_url = TextField(null=True)
+    recording_sid = CharField(null=True)
+    error_code = CharField(null=True)
+    error_message = TextField(null=True)
+    missed_counted = BooleanField(default=False)  # an unanswered business call counted once
+    created_at = UTCDateTimeField(default=utcnow)
+    updated_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("agent", "created_at"), False), (("to_number", "created_at"), False),
+                   (("from_number", "created_at"), False))
+
+    @property
+    def contact_phone(self) -> str:
+        return self.to_number if self.direction == "outbound" else self.from_number
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "sid": self.sid, "direction": self.direction, "status": self.status,
+                "from": self.from_number, "to": self.to_number, "agent_id": self.agent_id,
+                "engagement_id": self.engagement_id, "contact_id": self.contact_id,
+                "started_at": isoformat(self.started_at), "answered_at": isoformat(self.answered_at),
+                "ended_at": isoformat(self.ended_at), "duration_seconds": self.duration_seconds,
+                "notes": self.notes, "outcome": self.outcome, "error_code": self.error_code,
+                "error_message": self.error_message}
+
+
+class EngagementSync(BaseModel):
+    """The outbox of HubSpot writes: a saved call is a row here before it is anything in HubSpot."""
+    call = ForeignKeyField(Call, backref="syncs", on_delete="CASCADE")
+    payload = JSONField()
+    attempts = IntegerField(default=0)
+    next_attempt_at = UTCDateTimeField(default=utcnow)
+    locked_until = UTCDateTimeField(null=True)  # a worker's lease; an expired lease is taken over
+    last_error = TextField(null=True)
+    status = CharField(default="pending")  # pending | done | failed
+    done = BooleanField(default=False)
+    created_at = UTCDateTimeField(default=utcnow)
+    updated_at = UTCDateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("done", "next_attempt_at"), False),)
+
+
+class WebhookEvent(BaseModel):
+    """Idempotency keys of webhooks already handled (a retry of one changes nothing)."""
+    key = CharField(unique=True)
+    source = CharField()
+    payload = JSONField(null=True)
+    received_at = UTCDateTimeField(default=utcnow)
+
+
+class Portal(BaseModel):
+    """A HubSpot account that installed the app, with its OAuth tokens."""
+    portal_id = CharField(unique=True)
+    access_token = TextField(null=True)
+    refresh_token = TextField(null=True)
+    expires_at = UTCDateTimeField(null=True)
+    needs_reinstall = BooleanField(default=False)
+    installed_at = UTCDateTimeField(default=utcnow)
+    updated_at = UTCDateTimeField(default=utcnow)
+
+
+ALL_MODELS = [Agent, LoginAttempt, PhoneNumber, Permission, PermissionRequest, Call, EngagementSync,
+              WebhookEvent, Portal]

@@ -1,0 +1,32 @@
+"""Phone numbers enter the system here and leave it as E.164."""
+import phonenumbers
+
+from .errors import ApiError
+
+
+def to_e164(raw, region: str | None = None) -> str:
+    """Parse anything a person or a webhook sends (``whatsapp:+…``, spaces, dashes) into E.164.
+
+    Raises ``ApiError(400, invalid_phone)`` when the number is not a valid one.
+    """
+    if not isinstance(raw, str) or not raw.strip():
+        raise ApiError(400, "invalid_phone", "A phone number is required.")
+    text = raw.strip()
+    for prefix in ("whatsapp:", "tel:"):
+        if text.lower().startswith(prefix):
+            text = text[len(prefix):]
+    if not text.startswith("+") and region is None:
+        digits = "".join(ch for ch in text if ch.isdigit())
+        text = "+" + digits if digits else text
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        raise ApiError(400, "invalid_phone", f"{raw!r} is not a phone number.") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise ApiError(400, "invalid_phone", f"{raw!r} is not a valid phone number.")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def national_digits(e164: str) -> str:
+    """The national significant number, as HubSpot's calculated phone properties hold it."""
+    return str(phonenumbers.parse(e164).national_number)

@@ -1,0 +1,27 @@
+"""Response headers for a page that HubSpot frames cross-site (CSP, no X-Frame-Options)."""
+from flask import request
+
+
+def frame_ancestors(app) -> str:
+    """Who may frame us: FRAME_ANCESTORS, plus the simulator's own origins in demo mode."""
+    sources = app.config["FRAME_ANCESTORS"].split()
+    if app.config["WIDGET_MODE"] == "demo":
+        sources += ["'self'", "http://127.0.0.1:*", "http://localhost:*"]
+    return " ".join(dict.fromkeys(sources))
+
+
+def init_app(app):
+    @app.after_request
+    def _headers(response):
+        # Scripts only from us; Twilio's Voice SDK talks to Twilio over https/wss and plays media streams.
+        csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+               "connect-src 'self' ws: wss: https://*.twilio.com wss://*.twilio.com; "
+               "media-src 'self' mediastream: blob: https://*.twilio.com https://media.twiliocdn.com; "
+               f"frame-ancestors {frame_ancestors(app)}; base-uri 'self'; form-action 'self'; object-src 'none'")
+        response.headers.setdefault("Content-Security-Policy", csp)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+        response.headers.setdefault("Permissions-Policy", "microphone=(self)")
+        if request.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

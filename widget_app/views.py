@@ -1,0 +1,44 @@
+"""Pages: the widget HubSpot frames, the HubSpot simulator (demo only), and the health check."""
+import logging
+
+from flask import Blueprint, abort, current_app, jsonify, render_template
+
+from .models import db
+
+bp = Blueprint("widget", __name__)
+log = logging.getLogger(__name__)
+
+
+@bp.get("/widget")
+def widget():
+    """The calling widget HubSpot loads in its iframe."""
+    return render_template("widget/index.html")
+
+
+@bp.get("/dev/hubspot")
+def simulator():
+    """HubSpot's side of the SDK, played by the SDK's own IFrameManager (demo mode only)."""
+    if current_app.config["WIDGET_MODE"] != "demo":
+        abort(404)
+    return render_template("dev/hubspot.html")
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 when the database (and Redis, when configured) answer; 503 naming what failed."""
+    failed = {}
+    try:
+        db.connect(reuse_if_open=True)
+        db.execute_sql("SELECT 1")
+    except Exception as exc:  # any driver error means "not healthy"
+        failed["database"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if current_app.config.get("REDIS_URL"):
+        try:
+            import redis
+            redis.Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=2).ping()
+        except Exception as exc:
+            failed["redis"] = str(exc) or type(exc).__name__
+    if failed:
+        log.warning("health check failed: %s", failed)
+        return jsonify({"status": "unavailable", "failed": failed}), 503
+    return jsonify({"status": "ok"})
