@@ -1,4 +1,5 @@
 """The WhatsApp calling widget for HubSpot: application factory (CONTRACT §1)."""
+import importlib
 import logging
 import os
 
@@ -8,6 +9,13 @@ from . import config as config_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENDOR_BUNDLES = ("calling-extensions-sdk.js", "twilio.min.js")
+# Each module may define `bp` (a blueprint to register) and `init_app(app)` (CLI, threads, sockets).
+MODULES = (
+    ".errors", ".views", ".auth", ".permissions_api", ".calls_api", ".inbound_api", ".history_api",
+    ".realtime", ".twilio.messaging_hooks", ".twilio.voice_hooks", ".twilio.recording_hooks",
+    ".twilio.demo_messaging", ".twilio.demo_voice", ".twilio.demo_inbound",
+    ".hubspot.hooks", ".hubspot.cli", ".hubspot.engagements",
+)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -23,20 +31,14 @@ def create_app(config: dict | None = None) -> Flask:
     from . import db
     db.init_app(app)
 
-    from . import (auth, calls_api, errors, permissions_api, realtime, security, views)
-    from .hubspot import hooks as hubspot_hooks
-    from .twilio import messaging_hooks, voice_hooks
-
+    from . import security
     security.init_app(app)
-    for module in (errors, views, auth, permissions_api, calls_api, messaging_hooks, voice_hooks,
-                   hubspot_hooks):
-        app.register_blueprint(module.bp)
-    realtime.init_app(app)
-    for module in (auth, calls_api):
-        if hasattr(module, "init_cli"):
-            module.init_cli(app)
-    from .hubspot import cli as hubspot_cli
-    hubspot_cli.init_app(app)
+    for name in MODULES:
+        module = importlib.import_module(name, __name__)
+        if hasattr(module, "bp"):
+            app.register_blueprint(module.bp)
+        if hasattr(module, "init_app"):
+            module.init_app(app)
     return app
 
 

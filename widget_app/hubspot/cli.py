@@ -3,3 +3,4 @@
 
 def init_app(app):
     """Register the CLI groups (filled in by the HubSpot work)."""
+    return None

@@ -1,0 +1,1 @@
+"""The HubSpot outbox: every engagement write is an EngagementSync row first (filled in by issue 7)."""
