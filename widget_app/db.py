@@ -48,7 +48,7 @@ def open_database(url: str, instance_path: str):
         url = "sqlite:///" + os.path.abspath(relative)
     if url.startswith("sqlite"):
         return connect(url, pragmas={"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000})
-    return connect(url, autorollback=True)
+    return connect(url)
 
 
 def init_app(app):
