@@ -136,6 +136,7 @@ class Call(BaseModel):
     error_code = CharField(null=True)
     error_message = TextField(null=True)
     missed_counted = BooleanField(default=False)  # an unanswered business call counted once
+    contact_card = JSONField(null=True)  # inbound: the HubSpot contact matched when it rang
     created_at = UTCDateTimeField(default=utcnow)
     updated_at = UTCDateTimeField(default=utcnow)
 
@@ -155,6 +156,17 @@ class Call(BaseModel):
                 "ended_at": isoformat(self.ended_at), "duration_seconds": self.duration_seconds,
                 "notes": self.notes, "outcome": self.outcome, "error_code": self.error_code,
                 "error_message": self.error_message}
+
+
+class CallRing(BaseModel):
+    """An agent an inbound call rang, and whether they declined it (who may still take it)."""
+    call = ForeignKeyField(Call, backref="rings", on_delete="CASCADE")
+    agent = ForeignKeyField(Agent, backref="rings", on_delete="CASCADE")
+    rung_at = UTCDateTimeField(default=utcnow)
+    declined_at = UTCDateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("call", "agent"), True), (("agent", "rung_at"), False))
 
 
 class EngagementSync(BaseModel):
@@ -193,5 +205,5 @@ class Portal(BaseModel):
     updated_at = UTCDateTimeField(default=utcnow)
 
 
-ALL_MODELS = [Agent, LoginAttempt, PhoneNumber, Permission, PermissionRequest, Call, EngagementSync,
+ALL_MODELS = [Agent, LoginAttempt, PhoneNumber, Permission, PermissionRequest, Call, CallRing, EngagementSync,
               WebhookEvent, Portal]
