@@ -171,11 +171,15 @@ class CallRing(BaseModel):
 
 class EngagementSync(BaseModel):
     """The outbox of HubSpot writes: a saved call is a row here before it is anything in HubSpot."""
-    call = ForeignKeyField(Call, backref="syncs", on_delete="CASCADE")
+    call = ForeignKeyField(Call, backref="syncs", unique=True, on_delete="CASCADE")  # one row per call
     payload = JSONField()
+    revision = IntegerField(default=1)  # bumped by every save: a worker finishing an older one leaves it pending
     attempts = IntegerField(default=0)
     next_attempt_at = UTCDateTimeField(default=utcnow)
     locked_until = UTCDateTimeField(null=True)  # a worker's lease; an expired lease is taken over
+    lease_token = CharField(null=True)  # which claim holds the lease (compare-and-set)
+    claimed_revision = IntegerField(null=True)  # set before each write: an earlier create may have landed
+    engagement_id = CharField(null=True)  # HubSpot's id once created, kept even if the Call row is overwritten
     last_error = TextField(null=True)
     status = CharField(default="pending")  # pending | done | failed
     done = BooleanField(default=False)
