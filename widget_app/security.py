@@ -1,16 +1,23 @@
 """Response headers for a page that HubSpot frames cross-site (CSP, no X-Frame-Options)."""
+import re
+
 from flask import request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 
 def frame_ancestors(app) -> str:
     """Who may frame us: FRAME_ANCESTORS, plus the simulator's own origins in demo mode."""
-    sources = app.config["FRAME_ANCESTORS"].split()
+    sources = re.split(r"[\s,]+", app.config["FRAME_ANCESTORS"].strip())  # spaces or commas
     if app.config["WIDGET_MODE"] == "demo":
         sources += ["'self'", "http://127.0.0.1:*", "http://localhost:*"]
     return " ".join(dict.fromkeys(sources))
 
 
 def init_app(app):
+    """Trust X-Forwarded-For only from the configured proxies (sign-in limits count client addresses)."""
+    if app.config.get("TRUSTED_PROXIES"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXIES"])
+
     @app.after_request
     def _headers(response):
         # Scripts only from us; Twilio's Voice SDK talks to Twilio over https/wss and plays media streams.
