@@ -211,6 +211,9 @@ def live_server(tmp_path):
                 "PUBLIC_BASE_URL": f"http://localhost:{port}", "SYNC_WORKER": False}
     app = create_app(settings)
     db_module.upgrade()
+    from widget_app.agents import ensure_demo_agent
+    with database_proxy.connection_context():
+        ensure_demo_agent()  # demo@example.com / demo, as `python -m widget_app` creates it
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

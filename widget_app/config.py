@@ -30,6 +30,7 @@ DEFAULTS = {
     "REDIS_URL": None,
     "PUBLIC_BASE_URL": None,
     "FRAME_ANCESTORS": "https://*.hubspot.com",
+    "TRUSTED_PROXIES": 0,  # reverse proxies in front (Heroku: 1); their X-Forwarded-For names the client
     "TWILIO_ACCOUNT_SID": None,
     "TWILIO_AUTH_TOKEN": None,
     "TWILIO_API_KEY_SID": None,
@@ -54,7 +55,8 @@ DEFAULTS = {
     "SYNC_WORKER": True,  # drain the HubSpot outbox from a thread in the web process
 }
 INT_SETTINGS = {"PERMISSION_WINDOW_HOURS", "PERMISSION_REQUESTS_PER_DAY", "PERMISSION_REQUESTS_PER_WEEK",
-                "MISSED_CALLS_BEFORE_REVOKE", "MAX_CONNECTED_CALLS_PER_DAY", "MAX_CONTENT_LENGTH"}
+                "MISSED_CALLS_BEFORE_REVOKE", "MAX_CONNECTED_CALLS_PER_DAY", "MAX_CONTENT_LENGTH",
+                "TRUSTED_PROXIES"}
 BOOL_SETTINGS = {"RECORD_CALLS", "SYNC_WORKER"}
 
 # What `live` cannot run without. HubSpot needs a private-app token or an OAuth client.

@@ -26,7 +26,7 @@ def json_body(**fields) -> dict:
                 raise ApiError(400, "missing_field", f"The field '{name}' is required.", field=name)
             out[name] = default
             continue
-        if kind is int and isinstance(value, str) and value.isdigit():
+        if kind is int and isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
             value = int(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             expected = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
