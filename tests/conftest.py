@@ -254,3 +254,48 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Real-time: sockets in the hub, and an app served on a real port (the test client cannot speak
+# WebSocket).
+
+class RecordingSocket:
+    """Stands in for a browser's WebSocket inside the hub: keeps every message sent to it."""
+
+    def __init__(self):
+        self.messages = []
+
+    def send(self, text):
+        self.messages.append(json.loads(text))
+
+
+@pytest.fixture
+def socket_inbox(app):
+    """Connect an agent to the app's real-time hub; returns the list their messages land in."""
+    def connect(agent):
+        recorder = RecordingSocket()
+        app.extensions["realtime"].add(agent.id, recorder)
+        return recorder.messages
+    return connect
+
+
+@pytest.fixture
+def serve_app():
+    """Serve an app on 127.0.0.1 in a thread; returns its "host:port"."""
+    from werkzeug.serving import make_server
+
+    running = []
+
+    def serve(app):
+        port = _free_port()
+        server = make_server("127.0.0.1", port, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        return f"127.0.0.1:{port}"
+    yield serve
+    for server, thread in running:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
