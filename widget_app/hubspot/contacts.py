@@ -1,0 +1,83 @@
+"""Who is calling: a HubSpot contact found by phone number (reference §2.1), cached briefly."""
+import logging
+import threading
+import time
+
+from flask import current_app
+
+from ..phone import national_digits
+from .client import HubSpotError, hubspot_client
+
+log = logging.getLogger(__name__)
+PROPERTIES = ["firstname", "lastname", "email", "phone", "mobilephone", "hubspot_owner_id"]
+CACHE_SECONDS = 60  # only a cache: a contact edited in HubSpot shows up within a minute
+
+
+class TTLCache:
+    """A small per-process cache of answers; never the source of truth for anything."""
+
+    def __init__(self, seconds: float, max_items: int = 1000, clock=time.monotonic):
+        self.seconds, self.max_items, self.clock = seconds, max_items, clock
+        self._items, self._lock = {}, threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            hit = self._items.get(key)
+            if hit and hit[0] > self.clock():
+                return True, hit[1]
+            self._items.pop(key, None)
+            return False, None
+
+    def put(self, key, value):
+        with self._lock:
+            if len(self._items) >= self.max_items:
+                self._items.clear()
+            self._items[key] = (self.clock() + self.seconds, value)
+
+    def clear(self):
+        with self._lock:
+            self._items.clear()
+
+
+def search_body(e164: str) -> dict:
+    """ORed filter groups: the number as entered (E.164) or HubSpot's calculated national digits."""
+    digits = national_digits(e164)
+    groups = [("phone", e164), ("mobilephone", e164), ("hs_searchable_calculated_phone_number", digits),
+              ("hs_searchable_calculated_mobile_number", digits)]
+    return {"filterGroups": [{"filters": [{"propertyName": name, "operator": "EQ", "value": value}]}
+                             for name, value in groups],
+            "properties": PROPERTIES, "sorts": [], "limit": 10, "after": "0"}
+
+
+def contact_json(result: dict) -> dict:
+    """The shape the rest of the app uses: id, name, names, email, owner."""
+    props = result.get("properties") or {}
+    first, last = props.get("firstname") or "", props.get("lastname") or ""
+    name = f"{first} {last}".strip() or props.get("email") or None
+    return {"id": str(result["id"]), "name": name, "firstname": first or None, "lastname": last or None,
+            "email": props.get("email"), "owner_id": props.get("hubspot_owner_id") or None}
+
+
+def _cache(app) -> TTLCache:
+    return app.extensions.setdefault("hubspot_contact_cache", TTLCache(CACHE_SECONDS))
+
+
+def find_contact_by_phone(e164: str, portal_id=None, raise_errors: bool = False) -> dict | None:
+    """The contact with this number, or None; HubSpot trouble answers None unless ``raise_errors``."""
+    app = current_app._get_current_object()
+    key = (str(portal_id or ""), e164)
+    found, value = _cache(app).get(key)
+    if found:
+        return value
+    try:
+        answer = hubspot_client(portal_id, app=app).request(
+            "POST", "/crm/v3/objects/contacts/search", json=search_body(e164), idempotent=True)
+    except HubSpotError as exc:
+        if raise_errors:
+            raise
+        log.warning("contact search for %s failed: %s", e164, exc)
+        return None
+    results = answer.get("results") or []
+    contact = contact_json(results[0]) if results else None
+    _cache(app).put(key, contact)
+    return contact
