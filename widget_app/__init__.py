@@ -14,7 +14,7 @@ MODULES = (
     ".errors", ".views", ".auth", ".permissions_api", ".calls_api", ".inbound_api", ".history_api",
     ".realtime", ".twilio.messaging_hooks", ".twilio.voice_hooks", ".twilio.recording_hooks",
     ".twilio.demo_messaging", ".twilio.demo_voice", ".twilio.demo_inbound",
-    ".hubspot.hooks", ".hubspot.cli", ".hubspot.engagements",
+    ".hubspot.hooks", ".hubspot.cli", ".hubspot.engagements", ".hubspot.oauth",
 )
 
 
