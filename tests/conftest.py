@@ -299,3 +299,31 @@ def serve_app():
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+# ---------------------------------------------------------------------------------------------
+# HubSpot outbox helpers (issue 7)
+
+@pytest.fixture
+def hubspot_sleeps(app):
+    """The HubSpot client's waits (429, backoff) are recorded here instead of slept."""
+    waits = []
+    app.extensions["hubspot_sleep"] = waits.append
+    return waits
+
+
+@pytest.fixture
+def make_call(db, agent):
+    """A finished call row of `agent` (outbound to the demo contact's number unless told otherwise)."""
+    from datetime import datetime, timezone
+
+    from widget_app.models import Call
+
+    def factory(**fields):
+        values = {"direction": "outbound", "status": "completed", "from_number": "+442071838750",
+                  "to_number": "+447700900123", "agent": agent, "sid": "CA" + "c" * 32,
+                  "started_at": datetime(2025, 5, 1, 12, 0, tzinfo=timezone.utc),
+                  "answered_at": datetime(2025, 5, 1, 12, 0, 5, tzinfo=timezone.utc),
+                  "ended_at": datetime(2025, 5, 1, 12, 1, 40, tzinfo=timezone.utc), "duration_seconds": 95}
+        return Call.create(**{**values, **fields})
+    return factory
