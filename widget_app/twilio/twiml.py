@@ -1,0 +1,43 @@
+"""TwiML we answer Twilio with: the outbound WhatsApp dial, spoken refusals, whispers."""
+from flask import Response
+from twilio.twiml.voice_response import VoiceResponse
+
+# Twilio sends status callbacks only for the events asked for (none by default).
+STATUS_EVENTS = "initiated ringing answered completed"
+
+
+def outbound_whatsapp_dial(sender: str, to: str, status_callback: str, dial_attrs: dict | None = None,
+                           whisper_url: str | None = None) -> str:
+    """Bridge the agent's browser to a WhatsApp user: callerId must be `whatsapp:` + our sender.
+
+    ``dial_attrs`` are extra <Dial> attributes (recording); ``whisper_url`` is TwiML played to the
+    contact after they answer and before they hear the agent (the recording consent notice).
+    """
+    response = VoiceResponse()
+    dial = response.dial(caller_id=f"whatsapp:{sender}", answer_on_bridge=True, **(dial_attrs or {}))
+    noun_attrs = {"url": whisper_url, "method": "POST"} if whisper_url else {}
+    # The destination is plain E.164: `<Number>whatsapp:+…</Number>` is not a documented form.
+    dial.whats_app(to, status_callback=status_callback, status_callback_method="POST",
+                   status_callback_event=STATUS_EVENTS, **noun_attrs)
+    return str(response)
+
+
+def say_and_hang_up(text: str) -> str:
+    """Tell the caller why nothing happens, then end the call."""
+    response = VoiceResponse()
+    response.say(text)
+    response.hangup()
+    return str(response)
+
+
+def say(text: str | None) -> str:
+    """Speak a sentence (if any) and let Twilio carry on (a whisper before the parties are bridged)."""
+    response = VoiceResponse()
+    if text:
+        response.say(text)
+    return str(response)
+
+
+def twiml_response(twiml: str) -> Response:
+    """Return TwiML as Twilio expects it."""
+    return Response(twiml, mimetype="text/xml")
