@@ -186,7 +186,7 @@ def claim(agent: Agent, call_id: int) -> Call:
     if not won and call.agent_id != agent.id:
         if call.agent_id is not None:
             raise ApiError(409, "already_claimed", "Another agent has already taken this call.")
-        raise ApiError(409, "call_not_ringing", "This call is no longer ringing.", status=call.status)
+        raise ApiError(409, "call_not_ringing", "This call is no longer ringing.", call_status=call.status)
     if won:
         others = [agent_id for agent_id in rung_agent_ids(call) if agent_id != agent.id]
         realtime.notify(others, {"type": "call_claimed", "call_id": call.id})

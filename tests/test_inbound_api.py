@@ -1,0 +1,123 @@
+"""Inbound call API: what rings for me, first accept wins, declines, presence; and the demo call-in."""
+from datetime import timedelta
+
+import pytest
+from freezegun import freeze_time
+
+from widget_app.auth import issue_token
+from widget_app.clock import utcnow
+from widget_app.models import Agent, Call, CallRing
+
+CALLER, SENDER = "+447700900123", "+442071838750"
+
+
+def headers_for(app, agent):
+    with app.test_request_context():
+        return {"Authorization": f"Bearer {issue_token(agent)}"}
+
+
+@pytest.fixture
+def team(make_agent):
+    return [make_agent(email=f"{name}@example.com", name=name.title()) for name in ("ana", "bob", "cy")]
+
+
+@pytest.fixture
+def rung_call(team):
+    """An inbound call ringing for Ana and Bob (not Cy), as routing leaves it."""
+    now = utcnow()
+    call = Call.create(direction="inbound", status="ringing", from_number=CALLER, to_number=SENDER,
+                       sid="CA" + "9" * 32, contact_id="501", started_at=now,
+                       contact_card={"id": "501", "name": "Dana Demo", "owner_id": "789"})
+    for agent in team[:2]:
+        CallRing.create(call=call, agent=agent, rung_at=now)
+    return call
+
+
+def test_ringing_lists_calls_that_rang_for_me_with_the_contact(app, client, team, rung_call):
+    ana, _, cy = team
+    answer = client.get("/api/calls/ringing", headers=headers_for(app, ana)).get_json()
+    assert [(m["type"], m["call"]["id"], m["contact"]["name"]) for m in answer["calls"]] == \
+        [("incoming_call", rung_call.id, "Dana Demo")]
+    assert client.get("/api/calls/ringing", headers=headers_for(app, cy)).get_json() == {"calls": []}
+
+
+def test_ringing_forgets_calls_older_than_a_minute(app, client, team, rung_call):
+    with freeze_time(utcnow() + timedelta(seconds=61)):
+        answer = client.get("/api/calls/ringing", headers=headers_for(app, team[0])).get_json()
+    assert answer == {"calls": []}
+
+
+def test_first_accept_takes_the_call_and_the_others_stop_ringing(app, client, team, rung_call, socket_inbox):
+    ana, bob, cy = team
+    inboxes = {agent.name: socket_inbox(agent) for agent in team}
+    first = client.post(f"/api/calls/{rung_call.id}/accept", headers=headers_for(app, bob))
+    assert first.status_code == 200 and first.get_json()["call"]["agent_id"] == bob.id
+    assert inboxes == {"Ana": [{"type": "call_claimed", "call_id": rung_call.id}], "Bob": [], "Cy": []}
+
+    second = client.post(f"/api/calls/{rung_call.id}/accept", headers=headers_for(app, ana))
+    assert second.status_code == 409 and second.get_json()["error"]["code"] == "already_claimed"
+    assert Call.get_by_id(rung_call.id).agent_id == bob.id
+    again = client.post(f"/api/calls/{rung_call.id}/accept", headers=headers_for(app, bob))
+    assert again.status_code == 200  # a retried accept by the winner
+    assert client.get("/api/calls/ringing", headers=headers_for(app, ana)).get_json() == {"calls": []}
+    assert len(client.get("/api/calls/ringing", headers=headers_for(app, bob)).get_json()["calls"]) == 1
+
+
+def test_accept_of_a_call_that_did_not_ring_for_me_is_not_found(app, client, team, rung_call):
+    answer = client.post(f"/api/calls/{rung_call.id}/accept", headers=headers_for(app, team[2]))
+    assert answer.status_code == 404 and answer.get_json()["error"]["code"] == "not_found"
+    assert client.post("/api/calls/999999/accept", headers=headers_for(app, team[0])).status_code == 404
+
+
+def test_accept_of_a_missed_call_is_refused(app, client, team, rung_call):
+    Call.update(status="no-answer").where(Call.id == rung_call.id).execute()
+    answer = client.post(f"/api/calls/{rung_call.id}/accept", headers=headers_for(app, team[0]))
+    assert answer.status_code == 409 and answer.get_json()["error"]["code"] == "call_not_ringing"
+
+
+def test_declines_stop_my_ring_and_the_last_one_makes_the_call_missed(app, client, team, rung_call, socket_inbox):
+    ana, bob, _ = team
+    inboxes = [socket_inbox(ana), socket_inbox(bob)]
+    first = client.post(f"/api/calls/{rung_call.id}/decline", headers=headers_for(app, ana))
+    assert first.status_code == 200 and first.get_json()["call"]["status"] == "ringing"
+    assert client.get("/api/calls/ringing", headers=headers_for(app, ana)).get_json() == {"calls": []}
+    assert inboxes == [[], []]
+
+    last = client.post(f"/api/calls/{rung_call.id}/decline", headers=headers_for(app, bob))
+    assert last.get_json()["call"]["status"] == "no-answer"
+    assert all([(m["type"], m["call"]["status"]) for m in inbox] == [("call_status", "no-answer")]
+               for inbox in inboxes)
+
+
+def test_a_decline_after_someone_accepted_changes_nothing(app, client, team, rung_call):
+    ana, bob, _ = team
+    client.post(f"/api/calls/{rung_call.id}/accept", headers=headers_for(app, ana))
+    client.post(f"/api/calls/{rung_call.id}/decline", headers=headers_for(app, bob))
+    call = Call.get_by_id(rung_call.id)
+    assert (call.status, call.agent_id) == ("ringing", ana.id)
+
+
+@pytest.mark.parametrize("available", [True, False])
+def test_presence_is_stored(app, client, agent, auth_headers, available):
+    Agent.update(available=not available).where(Agent.id == agent.id).execute()
+    answer = client.post("/api/presence", json={"available": available}, headers=auth_headers)
+    assert answer.status_code == 200 and answer.get_json()["agent"]["available"] is available
+    assert Agent.get_by_id(agent.id).available is available
+
+
+@pytest.mark.parametrize("body, code", [({}, "missing_field"), ({"available": "yes"}, "invalid_field"),
+                                        ([True], "invalid_json")])
+def test_presence_rejects_bad_bodies(client, auth_headers, body, code):
+    answer = client.post("/api/presence", json=body, headers=auth_headers)
+    assert answer.status_code == 400 and answer.get_json()["error"]["code"] == code
+
+
+@pytest.mark.parametrize("method, path", [("get", "/api/calls/ringing"), ("post", "/api/calls/1/accept"),
+                                          ("post", "/api/calls/1/decline"), ("post", "/api/presence")])
+def test_inbound_api_needs_a_token(client, method, path):
+    answer = getattr(client, method)(path)
+    assert answer.status_code == 401 and answer.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_demo_routes_do_not_exist_in_live_mode(client):
+    assert client.post("/dev/api/contact/call-in", json={}).status_code == 404
