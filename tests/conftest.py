@@ -327,3 +327,46 @@ def make_call(db, agent):
                   "ended_at": datetime(2025, 5, 1, 12, 1, 40, tzinfo=timezone.utc), "duration_seconds": 95}
         return Call.create(**{**values, **fields})
     return factory
+
+
+# ---------------------------------------------------------------------------------------------
+# Outbound calls (issue 5)
+
+CONTACT_PHONE = "+447911123456"  # phonenumbers rejects the +447700900xxx drama range
+
+
+@pytest.fixture
+def grant_permission(db):
+    """Give a contact phone a granted, unexpired call permission (as an accepted request leaves it)."""
+    from datetime import timedelta
+
+    from widget_app.clock import utcnow
+    from widget_app.models import Permission
+
+    def grant(phone=CONTACT_PHONE, hours=72):
+        now = utcnow()
+        permission, _ = Permission.get_or_create(phone=phone)
+        permission.status, permission.granted_at = "granted", now
+        permission.expires_at, permission.updated_at = now + timedelta(hours=hours), now
+        permission.save()
+        return permission
+    return grant
+
+
+@pytest.fixture
+def queued_call(db, agent):
+    """Factory: an outbound call of `agent` as /api/calls/initiate leaves it (queued, no Twilio leg yet)."""
+    from widget_app.models import Call
+
+    def factory(**fields):
+        values = {"direction": "outbound", "status": "queued", "from_number": "+442071838750",
+                  "to_number": CONTACT_PHONE, "agent": agent}
+        return Call.create(**{**values, **fields})
+    return factory
+
+
+@pytest.fixture
+def app_ctx(app, db):
+    """An application context around the test, as a request or the worker thread has."""
+    with app.app_context() as ctx:
+        yield ctx
