@@ -10,7 +10,7 @@ DEMO_TWILIO = {
     "TWILIO_ACCOUNT_SID": "AC" + "d" * 32,
     "TWILIO_AUTH_TOKEN": "demo-twilio-auth-token",
     "TWILIO_API_KEY_SID": "SK" + "d" * 32,
-    "TWILIO_API_KEY_SECRET": "demo-twilio-api-key-secret",
+    "TWILIO_API_KEY_SECRET": "demo-twilio-api-key-secret-00000",  # 32 bytes, like a real one
     "TWILIO_TWIML_APP_SID": "AP" + "d" * 32,
     "TWILIO_WHATSAPP_NUMBER": "+442071838750",
     "TWILIO_PERMISSION_CONTENT_SID": "HX" + "d" * 32,
