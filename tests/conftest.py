@@ -29,7 +29,7 @@ TEST_SETTINGS = {
     "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
     "TWILIO_AUTH_TOKEN": "test-twilio-auth-token",
     "TWILIO_API_KEY_SID": "SK" + "1" * 32,
-    "TWILIO_API_KEY_SECRET": "test-api-key-secret",
+    "TWILIO_API_KEY_SECRET": "test-api-key-secret-000000000000",  # 32 bytes: PyJWT warns below that
     "TWILIO_TWIML_APP_SID": "AP" + "1" * 32,
     "TWILIO_WHATSAPP_NUMBER": "+442071838750",
     "TWILIO_PERMISSION_CONTENT_SID": "HX" + "1" * 32,
