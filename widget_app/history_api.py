@@ -11,6 +11,7 @@ from .models import Call, EngagementSync, db
 
 bp = Blueprint("history_api", __name__, url_prefix="/api")
 MAX_NOTES = 65535  # HubSpot's limit for a text property such as hs_call_body
+BODY_LIMIT = 6 * MAX_NOTES + 1024  # full notes fit even when every character arrives as a \uXXXX escape
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 
 
@@ -36,6 +37,7 @@ def _with_sync(call: Call, row: EngagementSync | None) -> dict:
 @login_required
 def complete(call_id):
     """Save the agent's notes and outcome and queue them for HubSpot in one transaction (never lost)."""
+    request.max_content_length = BODY_LIMIT
     body = json_body(notes=(str, None), outcome=(str, None))
     if body["notes"] is not None and len(body["notes"]) > MAX_NOTES:
         raise ApiError(400, "invalid_field", f"Notes can be at most {MAX_NOTES} characters.", field="notes")

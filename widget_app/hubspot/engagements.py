@@ -45,7 +45,8 @@ def call_properties(call: Call) -> dict:
     config = current_app.config
     card = call.contact_card or {}
     owner = (call.agent.hubspot_owner_id if call.agent_id else None) or call.owner_id
-    props = {"hs_timestamp": isoformat(call.started_at), "hs_call_title": f"WhatsApp call with {card.get('name') or call.contact_phone}",
+    props = {"hs_timestamp": isoformat(call.started_at),
+             "hs_call_title": f"WhatsApp call with {card.get('name') or call.contact_phone}",
              "hs_call_status": hs_status(call), "hs_call_direction": call.direction.upper(),
              "hs_call_from_number": call.from_number, "hs_call_to_number": call.to_number,
              "hs_call_source": "INTEGRATIONS_PLATFORM", "hs_call_external_id": external_id(call),

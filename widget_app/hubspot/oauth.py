@@ -5,7 +5,8 @@ import secrets
 from datetime import timedelta
 from urllib.parse import quote, urlencode
 
-from flask import Blueprint, current_app, has_request_context, jsonify, make_response, redirect, render_template, request
+from flask import (Blueprint, current_app, has_request_context, jsonify, make_response, redirect, render_template,
+                   request)
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..auth import current_agent, login_required
@@ -148,6 +149,6 @@ def status():
     portal = portal_for(current_app, portal_id)
     private_app = bool(current_app.config.get("HUBSPOT_ACCESS_TOKEN"))
     needs_reinstall = bool(portal and portal.needs_reinstall)
-    return jsonify({"portal_id": portal_id, "connected": (portal is not None and not needs_reinstall) or private_app,
+    return jsonify({"portal_id": portal_id, "connected": not needs_reinstall if portal else private_app,
                     "auth": "oauth" if portal else ("private_app" if private_app else None),
                     "needs_reinstall": needs_reinstall, "install_url": "/hubspot/oauth/install"})
