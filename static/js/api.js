@@ -1,0 +1,61 @@
+// Talks to our /api: the agent token lives only in memory (storage is denied in HubSpot's
+// cross-site iframe); the partitioned session cookie rides along so /api/auth/resume works.
+
+let token = null;
+let onUnauthorized = null;
+
+export class ApiError extends Error {
+  constructor(status, error) {
+    super(error.message || `The server answered ${status}.`);
+    this.status = status;
+    this.code = error.code || 'error';
+    this.retryAt = error.retry_at || null;
+    this.details = error;
+  }
+}
+
+export function setToken(value) {
+  token = value || null;
+}
+
+export function hasToken() {
+  return token !== null;
+}
+
+// Called when a request that carried a token is refused: the session ended elsewhere.
+export function whenUnauthorized(callback) {
+  onUnauthorized = callback;
+}
+
+export async function api(method, path, body, { timeout = 15000 } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const sentToken = token;
+  if (sentToken) headers.Authorization = `Bearer ${sentToken}`;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), timeout);
+  let response;
+  try {
+    response = await fetch(path, {
+      method, headers, credentials: 'include', signal: abort.signal,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new ApiError(0, { code: 'network', message: 'Cannot reach the server. Check your connection.' });
+  } finally {
+    clearTimeout(timer);
+  }
+  if (response.status === 204) return null;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch (err) {
+    data = null;
+  }
+  if (!response.ok) {
+    const error = (data && data.error) || { code: `http_${response.status}` };
+    if (response.status === 401 && sentToken && sentToken === token && onUnauthorized) onUnauthorized();
+    throw new ApiError(response.status, error);
+  }
+  return data;
+}

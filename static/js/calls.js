@@ -1,0 +1,143 @@
+// A call's screens (dialing, incoming, calling, ended) and HubSpot's call messages.
+// Every function takes the widget's one state object; state.phone is attached by the phone module.
+import { api } from './api.js';
+import * as hubspot from './hubspot.js';
+import { clock, formatNumber } from './format.js';
+import { $, apiMessage, say, setParty, show, showError } from './screens.js';
+
+const OUTCOME = { COMPLETED: 'f240bbac-87c9-4f6e-bf70-924b57d47db7', BUSY: '9d9162e7-6cf3-4944-bf63-4dff82258764',
+  NO_ANSWER: '73a0d17f-1163-4015-bdd5-ec830791da20' };
+const externalId = (call) => String(call.id);
+
+function fail(err) {
+  showError(apiMessage(err));
+  hubspot.sendError(apiMessage(err));
+}
+
+// The HubSpot record HubSpot asked us to dial (calleeInfo names the contact, objectId the viewed record).
+function hubspotRecord(state, phone) {
+  const dial = state.dial && state.dial.phone === phone ? state.dial : {};
+  const callee = dial.calleeInfo || {};
+  return { engagementId: hubspot.context.engagementId, portalId: hubspot.context.portalId,
+    objectId: callee.calleeId ?? dial.objectId, objectType: callee.calleeObjectTypeId ?? dial.objectType };
+}
+
+export async function startOutgoingCall(state, phone) {
+  if (!state.phone) return showError('The phone is still starting. Try again in a moment.');
+  hubspot.forgetEngagement();
+  setParty(phone);
+  show(state, 'dialing');
+  try {
+    const { call, voice } = await api('POST', '/api/calls/initiate',
+      { phone, from: state.from || undefined, hubspot: hubspotRecord(state, phone) });
+    state.call = call;
+    hubspot.outgoingCall(externalId(call), call.to, call.from);
+    await state.phone.connect(voice.params);
+  } catch (err) {
+    if (state.call) callFinished(state, 'FAILED'); else show(state, 'keypad');
+    fail(err);
+  }
+}
+
+export function onIncomingCall(state, { call, contact }) {
+  if (state.call) return; // already on a call: the server offers it to someone else
+  state.call = call;
+  hubspot.forgetEngagement();
+  setParty(call.from, contact && contact.name);
+  $('caller-contact').textContent = contact && contact.email ? `HubSpot contact · ${contact.email}` : '';
+  hubspot.incomingCall(externalId(call), call.from, call.to);
+  show(state, 'incoming');
+}
+
+export async function acceptCall(state) {
+  try {
+    await state.phone.accept(state.call);
+    callConnected(state);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+export function declineCall(state) {
+  if (state.phone) state.phone.reject(state.call);
+  hubspot.callEnded(externalId(state.call), 'CANCELED');
+  hubspot.callCompleted(externalId(state.call), {});
+  state.call = null;
+  show(state, 'keypad');
+}
+
+export function callConnected(state) {
+  if (!state.call) return;
+  state.answeredAt = Date.now();
+  state.muted = false;
+  $('mute').setAttribute('aria-pressed', 'false');
+  $('timer').textContent = clock(0);
+  hubspot.callAnswered(externalId(state.call));
+  show(state, 'calling');
+}
+
+// The call is over (hung up here, by the contact, or failed): tell HubSpot, then ask for notes.
+export function callFinished(state, endStatus) {
+  const { call } = state;
+  if (!call || call.finished) return;
+  call.finished = endStatus;
+  hubspot.callEnded(externalId(call), endStatus);
+  const seconds = state.answeredAt ? (Date.now() - state.answeredAt) / 1000 : 0;
+  $('ended-summary').textContent = `${formatNumber(call.direction === 'inbound' ? call.from : call.to)} · ${clock(seconds)}`;
+  $('notes').value = '';
+  $('outcome').value = OUTCOME[endStatus] || OUTCOME[state.answeredAt ? 'COMPLETED' : 'NO_ANSWER'];
+  state.answeredAt = null;
+  show(state, 'ended');
+}
+
+export async function hangUp(state) {
+  if (!state.call) return;
+  const status = state.answeredAt ? 'COMPLETED' : 'CANCELED';
+  if (state.phone) state.phone.disconnect();
+  try {
+    await api('POST', '/api/calls/end', { call_id: state.call.id });
+  } catch (err) {
+    showError(apiMessage(err));
+  }
+  callFinished(state, status);
+}
+
+export function toggleMute(state) {
+  state.muted = !state.muted;
+  if (state.phone) state.phone.mute(state.muted);
+  $('mute').setAttribute('aria-pressed', String(state.muted));
+}
+
+export function toggleTones() {
+  const open = $('tones').hidden;
+  $('tones').hidden = !open;
+  $('toggle-tones').setAttribute('aria-expanded', String(open));
+}
+
+export function sendTone(state, key) {
+  if (!state.phone) return;
+  state.phone.sendDigits(key);
+  say(`Sent ${key}`);
+}
+
+// Our server queues the HubSpot write (never lost); HubSpot's own engagement is completed too.
+export async function saveCall(state) {
+  const { call } = state;
+  const notes = $('notes').value.trim();
+  const outcome = $('outcome').value;
+  try {
+    await api('POST', `/api/calls/${call.id}/complete`, { notes, outcome });
+    hubspot.callCompleted(externalId(call), { hs_call_body: notes, hs_call_disposition: outcome });
+    state.call = null;
+    show(state, 'keypad');
+    say('Call saved to HubSpot.');
+  } catch (err) {
+    showError(apiMessage(err));
+  }
+}
+
+export function onEngagementCreated(state, engagementId) {
+  if (!state.call) return;
+  state.call.engagement_id = engagementId;
+  api('POST', `/api/calls/${state.call.id}/engagement`, { engagementId }).catch((err) => say(apiMessage(err)));
+}

@@ -1,0 +1,96 @@
+// Showing one screen at a time and filling it from API data; messages for screen readers.
+import { ago, clock, formatNumber, timeOf } from './format.js';
+
+export const SCREENS = ['loading', 'login', 'keypad', 'permission', 'pending', 'denied', 'dialing',
+  'incoming', 'calling', 'ended', 'history'];
+const FOCUS = { login: 'login-email', keypad: 'number' }; // other screens focus their heading
+const SYNC = { pending: 'Saving to HubSpot…', done: 'Saved to HubSpot', failed: 'Not saved to HubSpot' };
+export const $ = (id) => document.getElementById(id);
+
+export function show(state, screen) {
+  SCREENS.forEach((name) => { $(`screen-${name}`).hidden = name !== screen; });
+  state.screen = screen;
+  $(FOCUS[screen] || `h-${screen}`).focus();
+}
+
+export function bind(name, text) {
+  document.querySelectorAll(`[data-bind="${name}"]`).forEach((el) => { el.textContent = text; });
+}
+
+export const say = (message) => { $('status').textContent = message; };
+
+export function showError(message) {
+  $('error').textContent = message || '';
+  $('error').hidden = !message;
+}
+
+export function setParty(phone, name) {
+  bind('phone', formatNumber(phone));
+  bind('party', name || formatNumber(phone));
+}
+
+// An API failure as a sentence, with the time when trying again becomes possible.
+export function apiMessage(err) {
+  const message = (err && err.message) || 'Something went wrong.';
+  return err && err.retryAt ? `${message.replace(/\.$/, '')}, try again at ${timeOf(err.retryAt)}.` : message;
+}
+
+// Fill the permission screens; returns the one that fits the contact's status.
+export function renderPermission(permission, sentAt) {
+  if (permission.can_call) return 'keypad';
+  const later = permission.next_request_at ? `at ${timeOf(permission.next_request_at)}` : 'later';
+  if (permission.status === 'pending') {
+    const since = permission.requested_at || sentAt;
+    $('pending-since').textContent = since ? ago(since) : '';
+    return 'pending';
+  }
+  if (permission.status === 'denied') {
+    $('denied-retry').textContent = permission.can_request ? 'You may ask again now.' : `You can ask again ${later}.`;
+    $('request-again').disabled = !permission.can_request;
+    return 'denied';
+  }
+  const why = { expired: 'Their permission has expired. ', revoked: 'Their permission ended after unanswered calls. ' };
+  $('request-reason').textContent = (why[permission.status] || '') + (permission.can_request
+    ? 'They get one WhatsApp message with Accept and Decline buttons.'
+    : `The request limit is reached; the next request is possible ${later}.`);
+  $('request-permission').disabled = !permission.can_request;
+  return 'permission';
+}
+
+// HubSpot's caller-ID match for an incoming call (a contact or a company).
+export function describeCaller(match) {
+  const name = match.name || [match.firstName, match.lastName].filter(Boolean).join(' ');
+  if (name) bind('party', name);
+  $('caller-contact').textContent = match.callerIdType === 'COMPANY' ? 'Company in HubSpot'
+    : `Contact in HubSpot${match.email ? ` · ${match.email}` : ''}`;
+}
+
+function element(tag, className, text) {
+  const el = document.createElement(tag);
+  el.className = className;
+  el.textContent = text;
+  return el;
+}
+
+function historyItem(call) {
+  const inbound = call.direction === 'inbound';
+  const title = `${inbound ? 'From' : 'To'} ${formatNumber(inbound ? call.from : call.to)}`;
+  const item = document.createElement('li');
+  item.append(element('strong', '', title), element('span', 'muted',
+    [timeOf(call.started_at), call.status, clock(call.duration_seconds || 0)].join(' · ')));
+  const sync = call.sync && call.sync.status;
+  if (sync) item.append(element('span', `sync sync-${sync}`, SYNC[sync] || sync));
+  if (sync === 'failed') {
+    const retry = element('button', 'link', 'Retry');
+    retry.type = 'button';
+    retry.dataset.retry = call.id;
+    retry.setAttribute('aria-label', `Retry saving the call ${title} to HubSpot`);
+    item.append(retry);
+  }
+  return item;
+}
+
+export function renderHistory(calls) {
+  $('history-list').replaceChildren(...calls.map(historyItem));
+  $('history-empty').hidden = calls.length > 0;
+}

@@ -1,0 +1,313 @@
+// The widget: one state object, one screen at a time, one small function per user action.
+import { api, setToken, whenUnauthorized } from './api.js';
+import * as hubspot from './hubspot.js';
+import * as calls from './calls.js';
+import { clock, formatNumber, isPlausible, reformatInput, toE164 } from './format.js';
+import { $, apiMessage, describeCaller, renderHistory, renderPermission, say, setParty, show, showError } from './screens.js';
+
+const DEMO = document.body.dataset.mode === 'demo';
+const RESUME_TIMEOUT_MS = 2500; // INITIALIZED never waits longer than this for the session
+const ID = {
+  app: 'app', loginForm: 'login-form', email: 'login-email', password: 'login-password', loginSubmit: 'login-submit',
+  available: 'available', agentName: 'agent-name', fromField: 'from-field', fromNumber: 'from-number',
+  number: 'number', dialed: 'dialed', pad: 'pad', backspace: 'backspace', call: 'call', showHistory: 'show-history',
+  logout: 'logout', requestPermission: 'request-permission', requestAgain: 'request-again', cancelCall: 'cancel-call',
+  accept: 'accept', decline: 'decline', timer: 'timer', mute: 'mute', toggleTones: 'toggle-tones', tones: 'tones',
+  hangup: 'hangup', wrapupForm: 'wrapup-form', historyList: 'history-list',
+};
+const BACK_SCREENS = ['permission', 'pending', 'denied', 'history'];
+
+export const state = {
+  screen: 'loading',
+  agent: null,
+  hubspot: hubspot.context, // portalId, userId, ownerId, iframeLocation, usesCallingWindow, hostUrl, engagementId
+  dial: null, // HubSpot's DIAL_NUMBER: phone, calleeInfo, objectId, objectType, portalId, ownerId
+  phone: null, // Twilio Device (or the demo phone), attached by the phone module
+  voiceSdk: null, // Promise of window.Twilio, loaded after INITIALIZED
+  numbers: [], from: null, available: false, hidden: false,
+  permission: null, requestSentAt: null,
+  call: null, answeredAt: null, muted: false, history: [],
+};
+let resumed = Promise.resolve(false);
+let lastHeight = 0;
+
+// Entry points for the phone and socket modules.
+export const attachPhone = (phone) => { state.phone = phone; };
+export const startOutgoingCall = (phone) => calls.startOutgoingCall(state, phone);
+export const onIncomingCall = (message) => calls.onIncomingCall(state, message);
+export const callConnected = () => calls.callConnected(state);
+export const callFinished = (endStatus) => calls.callFinished(state, endStatus);
+
+// ---- HubSpot's messages ----------------------------------------------------------------------
+const sdkHandlers = {
+  onReady,
+  onUntrustedHost: (hostUrl) => showError(`This widget only runs inside HubSpot, not ${hostUrl || 'this page'}.`),
+  onDialNumber,
+  onEngagementCreated: (engagementId) => calls.onEngagementCreated(state, engagementId),
+  onCallerIdMatch: ({ callerIdMatches = [] }) => {
+    if (state.screen === 'incoming' && callerIdMatches[0]) describeCaller(callerIdMatches[0]);
+  },
+  onVisibilityChanged: ({ isMinimized, isHidden }) => {
+    state.hidden = Boolean(isMinimized || isHidden);
+    if (!state.hidden) sendSize(true);
+  },
+  onEndCall: () => calls.hangUp(state),
+  onFailure: showError,
+};
+
+async function onReady() {
+  const signedIn = await resumed;
+  hubspot.initialized(signedIn, state.available);
+  if (signedIn) enterKeypad(); else show(state, 'login');
+  new ResizeObserver(() => sendSize()).observe($(ID.app));
+  loadVoiceSdk();
+}
+
+// The partitioned cookie may still hold a session; a failure or a slow answer means "signed out".
+async function resumeSession() {
+  try {
+    const session = await api('POST', '/api/auth/resume', undefined, { timeout: RESUME_TIMEOUT_MS });
+    setToken(session.token);
+    state.agent = session.agent;
+    state.available = Boolean(session.agent.available);
+    return true;
+  } catch (err) {
+    return false;
+  }
+}
+
+// The Voice SDK (300 KB) is not needed for the first screen: load it once HubSpot has us.
+function loadVoiceSdk() {
+  if (state.voiceSdk || !hubspot.ownsCalls()) return;
+  state.voiceSdk = new Promise((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = document.body.dataset.voiceSdk;
+    script.onload = () => resolve(window.Twilio);
+    script.onerror = () => reject(new Error('The phone could not load. Reload the widget.'));
+    document.head.append(script);
+  });
+  state.voiceSdk.catch((err) => showError(err.message));
+}
+
+function sendSize(force = false) {
+  const height = Math.ceil($(ID.app).getBoundingClientRect().height);
+  if (force || height !== lastHeight) hubspot.resize(height);
+  lastHeight = height;
+}
+
+function onDialNumber(data) {
+  const phone = toE164(data.phoneNumber || data.phone_number);
+  state.dial = { phone, calleeInfo: data.calleeInfo || null, objectId: data.objectId, objectType: data.objectType,
+    portalId: data.portalId ?? hubspot.context.portalId, ownerId: data.ownerId };
+  $(ID.number).value = formatNumber(phone);
+  $(ID.dialed).textContent = `HubSpot sent ${formatNumber(phone)}`;
+  $(ID.dialed).hidden = !phone;
+  if (state.agent && (state.screen === 'keypad' || BACK_SCREENS.includes(state.screen))) {
+    show(state, 'keypad');
+    $(ID.call).focus();
+  }
+}
+
+// ---- signing in and out ----------------------------------------------------------------------
+async function signIn(event) {
+  event.preventDefault();
+  const email = $(ID.email).value.trim();
+  const password = $(ID.password).value;
+  if (!email || !password) return showError('Enter your email and password.');
+  $(ID.loginSubmit).disabled = true;
+  try {
+    const session = await api('POST', '/api/auth/login', { email, password });
+    $(ID.password).value = '';
+    setToken(session.token);
+    state.agent = session.agent;
+    hubspot.loggedIn();
+    enterKeypad();
+  } catch (err) {
+    showError(apiMessage(err));
+  } finally {
+    $(ID.loginSubmit).disabled = false;
+  }
+}
+
+function enterKeypad() {
+  showError('');
+  $(ID.agentName).textContent = `Signed in as ${state.agent.name || state.agent.email}`;
+  $(ID.available).checked = state.available;
+  show(state, 'keypad');
+  sendHubSpotContext();
+}
+
+// Link this agent to the HubSpot user and owner from onReady, so inbound calls can find them.
+async function sendHubSpotContext() {
+  const { portalId, userId, ownerId } = hubspot.context;
+  if (portalId === undefined && userId === undefined && ownerId === undefined) return;
+  try {
+    state.agent = (await api('POST', '/api/auth/hubspot-context', { portalId, userId, ownerId })).agent;
+  } catch (err) {
+    say(apiMessage(err));
+  }
+}
+
+async function logOut() {
+  try {
+    await api('POST', '/api/auth/logout');
+  } catch (err) {
+    showError(apiMessage(err));
+  }
+  signedOut('You are signed out.');
+}
+
+function signedOut(message) {
+  setToken(null);
+  state.agent = null;
+  hubspot.loggedOut();
+  show(state, 'login');
+  say(message);
+}
+
+function setAvailable(on) {
+  state.available = on;
+  if (on) hubspot.available(); else hubspot.unavailable();
+  say(on ? 'You can receive calls.' : 'Incoming calls are off.');
+}
+
+// Our WhatsApp senders; the "From" picker stays hidden until there are some.
+export function setNumbers(numbers) {
+  state.numbers = numbers;
+  $(ID.fromNumber).replaceChildren(...numbers.map((n) => new Option(
+    `${n.friendly_name} (${formatNumber(n.e164)})`, n.e164, n.is_default, n.is_default)));
+  state.from = numbers.length ? $(ID.fromNumber).value : null;
+  $(ID.fromField).hidden = !numbers.length;
+}
+
+// ---- keypad and permission -------------------------------------------------------------------
+function typeNumber() {
+  reformatInput($(ID.number));
+  showError('');
+}
+
+function pasteNumber(event) {
+  event.preventDefault();
+  $(ID.number).value = formatNumber(toE164(event.clipboardData.getData('text')));
+}
+
+function pressKey(event) {
+  const key = event.target.closest('[data-key]');
+  if (key) $(ID.number).value = formatNumber(toE164($(ID.number).value + key.dataset.key));
+}
+
+function deleteDigit() {
+  $(ID.number).value = formatNumber(toE164($(ID.number).value).slice(0, -1));
+}
+
+async function callNumber() {
+  const phone = toE164($(ID.number).value);
+  if (!isPlausible(phone)) return showError('Enter the number with its country code, like +44 7700 900123.');
+  showError('');
+  setParty(phone);
+  try {
+    const { permission } = await api('GET', `/api/permissions/status/${encodeURIComponent(phone)}`);
+    if (permission.can_call) startOutgoingCall(phone); else showPermission(permission);
+  } catch (err) {
+    showError(apiMessage(err));
+  }
+}
+
+export function showPermission(permission) {
+  state.permission = permission;
+  setParty(permission.phone);
+  show(state, renderPermission(permission, state.requestSentAt));
+}
+
+async function requestPermission() {
+  try {
+    const { permission } = await api('POST', '/api/permissions/request', { phone: state.permission.phone });
+    state.requestSentAt = new Date().toISOString();
+    showPermission(permission);
+  } catch (err) {
+    if (err.details.permission) showPermission(err.details.permission);
+    showError(apiMessage(err));
+  }
+}
+
+// ---- history ---------------------------------------------------------------------------------
+async function showHistory() {
+  show(state, 'history');
+  try {
+    state.history = (await api('GET', '/api/calls?limit=20')).calls;
+    renderHistory(state.history);
+  } catch (err) {
+    showError(apiMessage(err));
+  }
+}
+
+// A call whose HubSpot write failed: queue it again with the notes and outcome it had.
+async function retrySync(event) {
+  const button = event.target.closest('[data-retry]');
+  const call = button && state.history.find((c) => String(c.id) === button.dataset.retry);
+  if (!call) return;
+  button.disabled = true;
+  try {
+    await api('POST', `/api/calls/${call.id}/complete`, { notes: call.notes || '', outcome: call.outcome || '' });
+    showHistory();
+  } catch (err) {
+    button.disabled = false;
+    showError(apiMessage(err));
+  }
+}
+
+function backToKeypad() {
+  showError('');
+  show(state, state.agent ? 'keypad' : 'login');
+}
+
+function tick() {
+  if (state.screen === 'calling' && state.answeredAt) $(ID.timer).textContent = clock((Date.now() - state.answeredAt) / 1000);
+  if (state.screen === 'pending') renderPermission(state.permission, state.requestSentAt);
+}
+
+// ---- start -----------------------------------------------------------------------------------
+function bindEvents() {
+  const on = (id, type, handler) => $(id).addEventListener(type, handler);
+  const key = (handler) => (event) => {
+    const button = event.target.closest('[data-key]');
+    if (button) handler(button.dataset.key);
+  };
+  on(ID.loginForm, 'submit', signIn);
+  on(ID.number, 'input', typeNumber);
+  on(ID.number, 'paste', pasteNumber);
+  on(ID.number, 'keydown', (event) => { if (event.key === 'Enter') callNumber(); });
+  on(ID.pad, 'click', pressKey);
+  on(ID.backspace, 'click', deleteDigit);
+  on(ID.call, 'click', callNumber);
+  on(ID.available, 'change', (event) => setAvailable(event.target.checked));
+  on(ID.fromNumber, 'change', (event) => { state.from = event.target.value; });
+  on(ID.showHistory, 'click', showHistory);
+  on(ID.logout, 'click', logOut);
+  on(ID.requestPermission, 'click', requestPermission);
+  on(ID.requestAgain, 'click', requestPermission);
+  on(ID.cancelCall, 'click', () => calls.hangUp(state));
+  on(ID.hangup, 'click', () => calls.hangUp(state));
+  on(ID.accept, 'click', () => calls.acceptCall(state));
+  on(ID.decline, 'click', () => calls.declineCall(state));
+  on(ID.mute, 'click', () => calls.toggleMute(state));
+  on(ID.toggleTones, 'click', calls.toggleTones);
+  on(ID.tones, 'click', key((digit) => calls.sendTone(state, digit)));
+  on(ID.wrapupForm, 'submit', (event) => { event.preventDefault(); calls.saveCall(state); });
+  on(ID.historyList, 'click', retrySync);
+  document.querySelectorAll('[data-back]').forEach((button) => button.addEventListener('click', backToKeypad));
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && BACK_SCREENS.includes(state.screen)) backToKeypad();
+  });
+}
+
+function boot() {
+  bindEvents();
+  whenUnauthorized(() => signedOut('Your session has ended. Please sign in again.'));
+  resumed = resumeSession(); // runs while the SDK waits for HubSpot's SYNC
+  if (!hubspot.connect(sdkHandlers, DEMO)) return showError('HubSpot’s calling SDK did not load. Reload the widget.');
+  setInterval(tick, 1000);
+  setTimeout(() => { if (state.screen === 'loading') say('Waiting for HubSpot: open this widget from HubSpot’s calling menu.'); }, 8000);
+}
+
+boot();
