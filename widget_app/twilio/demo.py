@@ -36,7 +36,7 @@ class DemoTwilioHttpClient(HttpClient):
     """twilio-python's HTTP client, answered in-process instead of by api.twilio.com."""
 
     def __init__(self, app):
-        super().__init__()
+        super().__init__(logger=log, is_async=False)  # twilio 9.x: both are required
         self.app = app
 
     def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None,
