@@ -311,3 +311,72 @@ def test_transient_failures_back_off_and_keep_the_row_pending(app, app_ctx, make
         row = EngagementSync.get(EngagementSync.call == call.id)
     assert row.status == "pending" and row.attempts == 2
     assert timedelta(seconds=48) <= row.next_attempt_at - first <= timedelta(seconds=73)
+
+
+def test_concurrent_workers_never_write_the_same_row_twice(app, app_ctx, make_call, http_mock, hubspot_sleeps):
+    import re
+    import threading
+    calls = [saved(make_call, sid=f"CA{i:032d}", engagement_id=str(1000 + i)) for i in range(12)]
+    http_mock.patch(re.compile(re.escape(CALLS) + r"/\d+$"), json=hubspot_call("1"))
+    workers = [threading.Thread(target=drain, args=(app,)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+    written = sorted(c.request.url.rsplit("/", 1)[1] for c in http_mock.calls)
+    assert written == sorted(str(1000 + i) for i in range(len(calls)))
+    assert EngagementSync.select().where(EngagementSync.status == "done").count() == len(calls)
+
+
+def test_the_web_process_thread_drains_the_outbox_in_demo_mode(make_app):
+    import time
+    from werkzeug.security import generate_password_hash
+
+    from widget_app.models import Agent, db
+    app = make_app(WIDGET_MODE="demo", TESTING=False, SYNC_WORKER=True)
+    with app.app_context(), db.connection_context():
+        agent = Agent.create(email="demo@example.com", name="Demo", password_hash=generate_password_hash("demo"),
+                             hubspot_owner_id="789")
+        call = Call.create(direction="inbound", status="completed", from_number="+447700900123",
+                           to_number="+442071838750", agent=agent, sid="CA" + "f" * 32, duration_seconds=30)
+        enqueue_call_sync(call)
+    try:
+        app.test_client().get("/healthz")  # serving a request starts the worker thread
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with db.connection_context():
+                call = Call.get_by_id(call.id)
+            if call.engagement_id:
+                break
+            time.sleep(0.05)
+    finally:
+        app.extensions["hubspot_sync_stop"].set()
+        app.extensions["hubspot_sync_thread"].join(timeout=5)
+    assert call.engagement_id and call.contact_id == "1001"  # Dana Demo, found by the demo cloud's search
+    cloud = app.extensions["hubspot_demo_cloud"]
+    assert cloud.calls[call.engagement_id]["properties"]["hs_call_direction"] == "INBOUND"
+
+
+def test_leases_hold_on_every_database(make_app, database_url, http_mock, hubspot_sleeps):
+    import re
+    import threading
+
+    from widget_app.models import Agent, db
+    app = make_app(DATABASE_URL=database_url)
+    app.extensions["hubspot_sleep"] = hubspot_sleeps.append
+    with app.app_context(), db.connection_context():
+        agent = Agent.create(email="a@example.com", name="A", password_hash="x")
+        for i in range(8):
+            enqueue_call_sync(Call.create(direction="outbound", from_number="+442071838750", agent=agent,
+                                          to_number="+447700900123", sid=f"CA{i:032d}", engagement_id=str(i + 1)))
+        first = outbox.claim_next()
+        assert first is not None and outbox.claim_next().row.id != first.row.id
+    http_mock.patch(re.compile(re.escape(CALLS) + r"/\d+$"), json=hubspot_call("1"))
+    workers = [threading.Thread(target=drain, args=(app,)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+    assert len(http_mock.calls) == 6  # the two leased rows wait for their (live) leases
+    with db.connection_context():
+        assert EngagementSync.select().where(EngagementSync.status == "done").count() == 6
