@@ -90,6 +90,9 @@ class Permission(BaseModel):
     consecutive_missed = IntegerField(default=0)
     declined_at = UTCDateTimeField(null=True)
     last_connected_at = UTCDateTimeField(null=True)  # a connected call resets the request limits
+    revoked_at = UTCDateTimeField(null=True)
+    revoked_reason = TextField(null=True)  # why: missed calls, WhatsApp error 37000, ...
+    request_lease_until = UTCDateTimeField(null=True)  # one request is being sent: others wait (2 workers)
     updated_at = UTCDateTimeField(default=utcnow)
 
 
@@ -99,8 +102,11 @@ class PermissionRequest(BaseModel):
     kind = CharField(default="request")  # request | reply
     agent = ForeignKeyField(Agent, null=True, backref="permission_requests", on_delete="SET NULL")
     message_sid = CharField(null=True, unique=True)
-    status = CharField(default="sent")  # sent|delivered|read|failed|accepted|declined|expired|ignored
-    outcome = CharField(null=True)
+    # request: sending|queued|sent|delivered|read|failed|undelivered|unknown (Twilio's delivery words);
+    # reply: accepted|declined|ignored
+    status = CharField(default="sent")
+    outcome = CharField(null=True)  # request: accepted|declined|expired once answered or stale
+    in_reply_to = CharField(null=True, index=True)  # reply: the request's MessageSid it answers
     permanent = BooleanField(default=False)
     expires_at = UTCDateTimeField(null=True)
     error = TextField(null=True)
