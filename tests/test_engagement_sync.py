@@ -380,3 +380,18 @@ def test_leases_hold_on_every_database(make_app, database_url, http_mock, hubspo
     assert len(http_mock.calls) == 6  # the two leased rows wait for their (live) leases
     with db.connection_context():
         assert EngagementSync.select().where(EngagementSync.status == "done").count() == 6
+
+
+def test_an_engagement_id_clobbered_by_a_stale_save_is_not_created_twice(app, app_ctx, make_call, http_mock,
+                                                                         hubspot_sleeps):
+    call = saved(make_call, contact_id="104901")
+    stale = Call.get_by_id(call.id)
+    http_mock.post(CALLS, status=201, json=hubspot_call("17591596434"))
+    drain(app)
+    stale.notes = "Edited by a handler holding an old copy"
+    stale.save()  # writes engagement_id=None back
+    enqueue_call_sync(stale)
+    http_mock.patch(f"{CALLS}/17591596434", json=hubspot_call("17591596434"))
+    drain(app)
+    assert [c.request.method for c in http_mock.calls] == ["POST", "PATCH"]
+    assert Call.get_by_id(call.id).engagement_id == "17591596434"

@@ -111,6 +111,8 @@ def apply(lease: outbox.Lease):
     call, payload = Call.get_by_id(lease.row.call_id), lease.row.payload
     client = hubspot_client(call.hubspot_portal_id)
     engagement_id = call.engagement_id or lease.row.engagement_id
+    if engagement_id and not call.engagement_id:  # a full save() elsewhere wrote back a stale, empty id
+        _remember(call, lease.row.id, engagement_id)
     if not engagement_id and lease.earlier_attempt_unfinished:
         engagement_id = _find_created(client, payload)
         if engagement_id:
