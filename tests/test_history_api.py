@@ -21,7 +21,8 @@ def test_complete_saves_notes_and_outcome_and_queues_the_hubspot_write(client, m
 
 def test_complete_accepts_a_call_sid_and_no_outcome(client, make_call, auth_headers):
     call = make_call()
-    response = client.post(f"/api/calls/{call.sid}/complete", json={"notes": "ok"}, headers=auth_headers)
+    response = client.post(f"/api/calls/{call.sid}/complete", json={"notes": "ok", "outcome": ""},
+                           headers=auth_headers)
     assert response.status_code == 202 and response.get_json()["call"]["outcome"] is None
 
 

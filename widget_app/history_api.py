@@ -39,6 +39,7 @@ def complete(call_id):
     """Save the agent's notes and outcome and queue them for HubSpot in one transaction (never lost)."""
     request.max_content_length = BODY_LIMIT
     body = json_body(notes=(str, None), outcome=(str, None))
+    body["outcome"] = body["outcome"] or None  # an empty <select> means "no outcome"
     if body["notes"] is not None and len(body["notes"]) > MAX_NOTES:
         raise ApiError(400, "invalid_field", f"Notes can be at most {MAX_NOTES} characters.", field="notes")
     if body["outcome"] is not None and body["outcome"] not in OUTCOMES:
