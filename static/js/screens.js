@@ -32,7 +32,8 @@ export function setParty(phone, name) {
 // An API failure as a sentence, with the time when trying again becomes possible.
 export function apiMessage(err) {
   const message = (err && err.message) || 'Something went wrong.';
-  return err && err.retryAt ? `${message.replace(/\.$/, '')}, try again at ${timeOf(err.retryAt)}.` : message;
+  if (!err || !err.retryAt) return message;
+  return `${message.replace(/\s*try again later\.?$/i, '').replace(/\.?$/, '.')} Try again at ${timeOf(err.retryAt)}.`;
 }
 
 // Fill the permission screens; returns the one that fits the contact's status.
