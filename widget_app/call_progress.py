@@ -2,7 +2,7 @@
 import logging
 from datetime import timedelta
 
-from peewee import IntegrityError
+from peewee import IntegrityError, SqliteDatabase
 
 from .clock import utcnow
 from .errors import ApiError
@@ -22,6 +22,12 @@ NOT_MISSED_ERRORS = ("37000", "37006")  # refused by WhatsApp before ringing: no
 # What a callback may change; `missed_counted` is only ever set by its own compare-and-set update.
 PROGRESS_FIELDS = [Call.sid, Call.status, Call.answered_at, Call.ended_at, Call.duration_seconds,
                    Call.error_code, Call.error_message, Call.updated_at]
+
+
+def write_transaction():
+    """A transaction holding SQLite's write lock from the start: a deferred one that reads and then
+    writes fails at once ("database is locked") when another thread wrote meanwhile."""
+    return db.atomic("IMMEDIATE") if isinstance(db.obj, SqliteDatabase) else db.atomic()
 
 
 def rank(status: str) -> int:
@@ -52,7 +58,7 @@ def apply_status_callback(form) -> Call | None:
     if not sid or not status:
         raise ApiError(400, "missing_field", "CallSid and CallStatus are required.")
     key = f"twilio-voice-status:{sid}:{status}:{form.get('SequenceNumber', '')}"
-    with db.atomic():
+    with write_transaction():
         call, via_parent = _find(sid, form.get("ParentCallSid"))
         if call is None:
             log.info("status callback for unknown call %s (%s)", sid, status)
@@ -134,7 +140,7 @@ def _record_result(call: Call, count: bool = True):
 
 def finish_locally(call: Call, status: str, error_code: str | None = None, error_message: str | None = None) -> Call:
     """End a call that never reached the contact (refused or never dialed): nothing to count."""
-    with db.atomic():
+    with write_transaction():
         _finish(call, status, utcnow(), error_code=error_code, error_message=error_message)
         call.missed_counted, call.updated_at = True, utcnow()
         call.save(only=PROGRESS_FIELDS + [Call.missed_counted])

@@ -24,8 +24,9 @@ from .demo_voice_steps import (ACTIONS, advance, call_key, claim_next_behaviour,
                                remember_next_behaviour)
 
 bp = demo_blueprint("demo_voice", __name__)
-# Seconds after dialing (multiplied by DEMO_VOICE_DELAY_SCALE; 0 runs every step at once, for tests).
-TIMELINE = (("initiate", 0.0), ("ring", 1.0), ("answer", 2.0), ("give_up", 3.0))
+# Each step and the seconds until the next (times DEMO_VOICE_DELAY_SCALE; 0 runs them all at once,
+# for tests): initiated now, ringing after ~1 s, answered after ~2 s, "no-answer" after ~3 s.
+NEXT_STEP = {"initiate": ("ring", 1.0), "ring": ("answer", 1.0), "answer": ("give_up", 1.0)}
 HANG_UP_AFTER = 0.2
 RESERVED = {"From", "Caller", "CallSid", "AccountSid", "ApplicationSid", "Direction", "CallStatus", "ApiVersion"}
 
@@ -35,8 +36,9 @@ def _connection():
     return contextlib.nullcontext() if not db.is_closed() else db.connection_context()
 
 
-def schedule(app, parent_sid: str, event: str, seconds: float):
-    """Run one step of the call's life after ``seconds`` (scaled); at once when that is 0."""
+def schedule(app, parent_sid: str, event: str, seconds: float, chain: bool = False):
+    """Run one step of the call's life after ``seconds`` (scaled; at once when 0). With ``chain``,
+    the step then schedules the next one, so the steps keep their order whatever the delays."""
     delay = seconds * float(app.config.get("DEMO_VOICE_DELAY_SCALE", 1.0))
 
     def run():
@@ -45,6 +47,8 @@ def schedule(app, parent_sid: str, event: str, seconds: float):
                 outcome = advance(parent_sid, event)
             if outcome:  # outside any transaction: the webhook is a request of its own
                 send_status(app, *outcome)
+            if chain and event in NEXT_STEP:
+                schedule(app, parent_sid, *NEXT_STEP[event], chain=True)
     if delay <= 0:
         return run()
     timer = threading.Timer(delay, run)
@@ -90,8 +94,7 @@ def connect():
              "status_callback": whatsapp.get("statusCallback"), "state": "dialing",
              "behaviour": claim_next_behaviour() or "answer", "seq": -1, "answered_at": None}
     WebhookEvent.create(key=call_key(parent_sid), source="demo-voice-call", payload=state)
-    for event, seconds in TIMELINE:
-        schedule(app, parent_sid, event, seconds)
+    schedule(app, parent_sid, "initiate", 0, chain=True)
     return jsonify({"sid": parent_sid, "status": "in-progress"})
 
 
