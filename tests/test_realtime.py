@@ -161,9 +161,8 @@ def redis_url():
 def test_redis_fans_out_between_hubs(make_app, make_agent, serve_app, redis_url):
     """Two apps stand for two processes: a notify in one reaches a socket held by the other."""
     channel = f"widget:test:{uuid.uuid4().hex}"
-    holder, sender = make_app(REDIS_URL=redis_url), make_app(REDIS_URL=redis_url)
-    for app in (holder, sender):
-        app.extensions["realtime"].channel = channel
+    holder = make_app(REDIS_URL=redis_url, REALTIME_CHANNEL=channel)
+    sender = make_app(REDIS_URL=redis_url, REALTIME_CHANNEL=channel)
     agent = make_agent()
     ws = connect(serve_app(holder), holder, agent)
     with sender.app_context():

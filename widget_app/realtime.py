@@ -161,7 +161,8 @@ class Hub:
 def init_app(app):
     """Bind the socket route, keepalive pings, and this app's hub."""
     app.config.setdefault("SOCK_SERVER_OPTIONS", {"ping_interval": 25})
-    app.extensions["realtime"] = Hub(app.config.get("REDIS_URL"))
+    hub = app.extensions["realtime"] = Hub(app.config.get("REDIS_URL"))
+    hub.channel = app.config.get("REALTIME_CHANNEL") or CHANNEL  # tests and shared Redis servers
     sock.init_app(app)
 
 
