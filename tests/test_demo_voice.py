@@ -11,6 +11,8 @@ from widget_app.models import Call, Permission, WebhookEvent
 
 from .conftest import CONTACT_PHONE
 
+DANA_DEMO = "+447700900123"  # the simulated HubSpot's demo contact
+
 
 @pytest.fixture
 def demo(make_app, agent, grant_permission):
@@ -25,9 +27,9 @@ def demo(make_app, agent, grant_permission):
     return build
 
 
-def dial(client, headers, agent):
+def dial(client, headers, agent, phone=CONTACT_PHONE):
     """What the widget does: initiate, then the demo phone's connect with the returned params."""
-    initiated = client.post("/api/calls/initiate", json={"phone": CONTACT_PHONE}, headers=headers)
+    initiated = client.post("/api/calls/initiate", json={"phone": phone}, headers=headers)
     assert initiated.status_code == 201, initiated.json
     connected = client.post("/dev/api/voice/connect", headers=headers,
                             json={"params": initiated.json["voice"]["params"], "identity": agent.voice_identity})
@@ -56,6 +58,14 @@ def test_round_trip_rings_answers_and_hangs_up_with_a_duration(demo, agent):
     call = Call.get_by_id(call_id)
     assert call.parent_sid == connected["sid"] and call.sid != call.parent_sid
     assert Permission.get(Permission.phone == CONTACT_PHONE).consecutive_missed == 0
+
+
+def test_the_simulators_demo_contact_can_be_called(demo, agent, grant_permission):
+    client, headers = demo()
+    grant_permission(DANA_DEMO)
+    call_id, _ = dial(client, headers, agent, phone=DANA_DEMO)
+    call = Call.get_by_id(call_id)
+    assert call.to_number == DANA_DEMO and call.status == "in-progress"
 
 
 def test_contact_declines_the_next_call(demo, agent):
