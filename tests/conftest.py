@@ -473,3 +473,63 @@ def hubspot_stub():
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
+
+
+# ---------------------------------------------------------------------------------------------
+# Call permissions (issue 4)
+
+@pytest.fixture
+def twilio_messages(http_mock):
+    """Twilio's Messages API at its real URL (201, a real Message resource); returns every POSTed form."""
+    import uuid
+    from email.utils import format_datetime
+    from urllib.parse import parse_qs
+
+    from widget_app.clock import utcnow
+
+    sent = []
+
+    def create(request):
+        body = request.body.decode() if isinstance(request.body, bytes) else request.body
+        form = {key: values[0] for key, values in parse_qs(body).items()}
+        sent.append({**form, "_authorization": request.headers.get("Authorization", "")})
+        sid, now = "SM" + uuid.uuid4().hex, format_datetime(utcnow())
+        uri = f"/2010-04-01/Accounts/{TEST_SETTINGS['TWILIO_ACCOUNT_SID']}/Messages/{sid}"
+        message = {"account_sid": TEST_SETTINGS["TWILIO_ACCOUNT_SID"], "api_version": "2010-04-01", "body": "",
+                   "date_created": now, "date_sent": None, "date_updated": now, "direction": "outbound-api",
+                   "error_code": None, "error_message": None, "from": form.get("From"), "messaging_service_sid": None,
+                   "num_media": "0", "num_segments": "1", "price": None, "price_unit": "USD", "sid": sid,
+                   "status": "queued", "subresource_uris": {"media": f"{uri}/Media.json"}, "to": form.get("To"),
+                   "uri": f"{uri}.json"}
+        return 201, {"Content-Type": "application/json"}, json.dumps(message)
+
+    http_mock.add_callback(responses_lib.POST, f"{TWILIO_API}/Messages.json", callback=create)
+    return sent
+
+
+@pytest.fixture
+def messaging_post(twilio_post):
+    """A contact's WhatsApp message to our sender, as Twilio's messaging webhook posts it (signed unless told)."""
+    import itertools
+
+    numbers = itertools.count(1)
+
+    def post(phone=CONTACT_PHONE, signed=True, signature=None, **fields):
+        sid = fields.pop("MessageSid", None) or f"SM{next(numbers):032x}"
+        params = {"MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid, "AccountSid": TEST_SETTINGS["TWILIO_ACCOUNT_SID"],
+                  "From": f"whatsapp:{phone}", "To": f"whatsapp:{TEST_SETTINGS['TWILIO_WHATSAPP_NUMBER']}",
+                  "NumMedia": "0", "NumSegments": "1", "SmsStatus": "received", "WaId": phone.lstrip("+"),
+                  "ProfileName": "Test Contact", "ApiVersion": "2010-04-01", **fields}
+        return twilio_post("/twilio/messaging", params, signed=signed, signature=signature)
+    return post
+
+
+@pytest.fixture
+def token_headers(app):
+    """Bearer headers issued now (on a frozen clock too: a token from the real now is "from the future")."""
+    from widget_app.auth import issue_token
+
+    def headers(agent):
+        with app.test_request_context():
+            return {"Authorization": f"Bearer {issue_token(agent)}"}
+    return headers

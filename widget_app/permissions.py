@@ -108,7 +108,8 @@ def status(history: History, now: datetime, limits: Limits) -> str:
 def counted_requests(history: History, now: datetime, span: timedelta) -> list[datetime]:
     """Requests inside the rolling ``span`` that count: a connected call resets both limits."""
     reset = history.grant.last_connected_at
-    return sorted(t for t in history.requests if now - span < t <= now and (reset is None or t > reset))
+    # ">=": a request sent in the same instant as the call still counts (the safe side)
+    return sorted(t for t in history.requests if now - span < t <= now and (reset is None or t >= reset))
 
 
 def _free_at(times: list[datetime], limit: int, span: timedelta) -> datetime | None:
