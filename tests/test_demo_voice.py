@@ -7,7 +7,7 @@ from freezegun import freeze_time
 
 from widget_app.auth import issue_token
 from widget_app.clock import utcnow
-from widget_app.models import Call, Permission, WebhookEvent
+from widget_app.models import Agent, Call, Permission, WebhookEvent
 
 from .conftest import CONTACT_PHONE
 
@@ -156,3 +156,17 @@ def wait_for(condition, seconds=10.0) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+def test_agent_hangs_up_an_answered_inbound_call(demo, agent, http_mock):
+    client, headers = demo()
+    Agent.update(available=True, last_seen_at=utcnow()).where(Agent.id == agent.id).execute()
+    rang = client.post("/dev/api/contact/call-in", json={"phone": CONTACT_PHONE})
+    assert rang.status_code == 201, rang.json
+    call_id = rang.json["call"]["id"]
+    assert client.post(f"/api/calls/{call_id}/accept", headers=headers).status_code == 200
+    assert client.post("/dev/api/voice/inbound-answer", json={"call_id": call_id}).status_code == 200
+    ended = client.post("/api/calls/end", json={"call_id": call_id}, headers=headers)
+    assert ended.status_code == 200, ended.json
+    call = Call.get_by_id(call_id)
+    assert call.status == "completed" and call.ended_at is not None and call.duration_seconds is not None

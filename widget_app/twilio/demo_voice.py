@@ -124,27 +124,46 @@ def update_call(app, match, form):
                      "more_info": "https://www.twilio.com/docs/errors/21218"}
     with app.app_context(), _connection():
         row = WebhookEvent.get_or_none(WebhookEvent.key == call_key(sid))
-        if row is None:
-            call = Call.get_or_none(Call.sid == sid)
-            row = call and call.parent_sid and WebhookEvent.get_or_none(
-                WebhookEvent.key == call_key(call.parent_sid))
+        call = None if row else Call.get_or_none(Call.sid == sid)
+        if call is not None and call.parent_sid:
+            row = WebhookEvent.get_or_none(WebhookEvent.key == call_key(call.parent_sid))
         state = dict(row.payload) if row else None
-    if state is None:
-        return 404, {"code": 20404, "message": f"The requested resource /Calls/{sid}.json was not found",
-                     "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404}
-    schedule(app, state["parent_sid"], "hang_up", HANG_UP_AFTER)
-    return 200, _call_json(app, sid, state)
+    if state is not None:
+        schedule(app, state["parent_sid"], "hang_up", HANG_UP_AFTER)
+        answered = state.get("answered_at") and datetime.fromisoformat(state["answered_at"].replace("Z", "+00:00"))
+        return 200, _call_json(app, sid, state["parent_sid"], f"whatsapp:{state['from']}", state["to"], answered)
+    if call is not None and call.direction == "inbound":
+        with app.app_context():
+            _end_inbound(app, call)
+        return 200, _call_json(app, sid, sid, f"whatsapp:{call.from_number}", f"whatsapp:{call.to_number}",
+                               call.answered_at)
+    return 404, {"code": 20404, "message": f"The requested resource /Calls/{sid}.json was not found",
+                 "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404}
 
 
-def _call_json(app, sid: str, state: dict) -> dict:
+def _end_inbound(app, call: Call):
+    """The agent hangs up an inbound call: its leg completes and the <Dial action> reports, as live."""
+    from .demo_inbound import _leg_params, _leg_sid  # the inbound demo's leg naming
+
+    done = {"CallSid": call.sid, "AccountSid": app.config["TWILIO_ACCOUNT_SID"], "CallStatus": "completed",
+            "From": f"whatsapp:{call.from_number}", "To": f"whatsapp:{call.to_number}", "Direction": "inbound",
+            "ApiVersion": "2010-04-01"}
+    if call.status == "in-progress" and call.agent_id is not None:
+        seconds = str(max(0, int((utcnow() - (call.answered_at or call.started_at)).total_seconds())))
+        post_webhook(app, "/twilio/voice/status", _leg_params(call, "completed", 3, CallDuration=seconds))
+        post_webhook(app, "/twilio/voice/dial-done", {**done, "DialCallStatus": "completed",
+                                                      "DialCallSid": _leg_sid(call), "DialCallDuration": seconds})
+    elif call.status in ("queued", "ringing"):
+        post_webhook(app, "/twilio/voice/dial-done", {**done, "DialCallStatus": "canceled"})
+
+
+def _call_json(app, sid: str, parent_sid: str, from_: str, to: str, answered) -> dict:
     """Twilio's Call resource as the update answers it (the keys twilio-python reads)."""
     now = format_datetime(utcnow())
-    answered = state.get("answered_at") and datetime.fromisoformat(state["answered_at"].replace("Z", "+00:00"))
     return {"sid": sid, "account_sid": app.config["TWILIO_ACCOUNT_SID"], "status": "completed",
-            "direction": "inbound" if sid == state["parent_sid"] else "outbound-dial",
-            "parent_call_sid": None if sid == state["parent_sid"] else state["parent_sid"],
-            "from": f"whatsapp:{state['from']}", "to": state["to"], "date_created": now, "date_updated": now,
+            "direction": "inbound" if sid == parent_sid else "outbound-dial",
+            "parent_call_sid": None if sid == parent_sid else parent_sid,
+            "from": from_, "to": to, "date_created": now, "date_updated": now,
             "start_time": now, "end_time": now, "api_version": "2010-04-01",
             "duration": str(int((utcnow() - answered).total_seconds())) if answered else "0",
             "uri": f"/2010-04-01/Accounts/{app.config['TWILIO_ACCOUNT_SID']}/Calls/{sid}.json"}
-
