@@ -67,6 +67,9 @@ def test_every_module_the_widget_imports_is_served(client):
         for name in re.findall(r"from '\./([a-z_]+\.js)'", source):
             pending.append(f"/static/js/{name}")
     assert {"/static/js/hubspot.js", "/static/js/api.js"} <= seen
+    html = client.get("/widget").get_data(as_text=True)
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="([^"]+)">', html))
+    assert preloaded == seen, "every module is preloaded, so the browser fetches them in one round"
 
 
 def test_the_widget_can_be_framed_by_hubspot_and_carries_no_x_frame_options(client):
