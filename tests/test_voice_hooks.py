@@ -215,7 +215,8 @@ def test_late_ringing_after_completed_is_ignored(twilio_post, placed_call):
 
 
 def test_unknown_call_status_changes_nothing(twilio_post, db):
-    response = twilio_post("/twilio/voice/status", status_form("ringing", 1, sid="CA" + "9" * 32, parent="CA" + "8" * 32))
+    form = status_form("ringing", 1, sid="CA" + "9" * 32, parent="CA" + "8" * 32)
+    response = twilio_post("/twilio/voice/status", form)
     assert response.status_code == 204
     assert WebhookEvent.select().count() == 0
 

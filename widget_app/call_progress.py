@@ -78,7 +78,7 @@ def _advance(call: Call, status: str, form, via_parent: bool) -> bool:
     """Move the call forward to ``status``; True when anything changed."""
     changed = False
     duration = str(form.get("CallDuration") or "0")
-    talked = status == "completed" and duration.isdigit() and int(duration) > 0
+    talked = via_parent and status == "completed" and duration.isdigit() and int(duration) > 0  # agent's leg
     if call.direction == "inbound" and status in FINAL_STATUSES and call.answered_at is None and not talked:
         return False  # an agent's leg nobody answered: the <Dial action> (routing) decides "missed"
     if call.sid is None and via_parent:
@@ -127,7 +127,8 @@ def _record_result(call: Call, count: bool = True):
     phone = call.contact_phone
     if call.error_code == "37000":
         permission_store.revoke(phone, "WhatsApp refused the call: the contact's permission is gone (37000).")
-    first = Call.update(missed_counted=True).where((Call.id == call.id) & (Call.missed_counted == False)).execute()  # noqa: E712
+    first = (Call.update(missed_counted=True)
+             .where((Call.id == call.id) & (Call.missed_counted == False)).execute())  # noqa: E712
     call.missed_counted = True
     if not first or not count:
         return
