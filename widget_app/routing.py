@@ -38,20 +38,19 @@ def caller_e164(raw: str) -> str:
         raise
 
 
-def online_agents() -> list[Agent]:
+def online_agents():
     """Agents who can take a call now: active, available, and with a live socket heartbeat."""
     fresh = utcnow() - timedelta(seconds=ONLINE_SECONDS)
-    return list(Agent.select().where(Agent.active == True, Agent.available == True,  # noqa: E712
-                                     Agent.last_seen_at >= fresh)
-                .order_by(Agent.last_seen_at.desc(), Agent.id))
+    return (Agent.select().where(Agent.active == True, Agent.available == True,  # noqa: E712
+                                 Agent.last_seen_at >= fresh)
+            .order_by(Agent.last_seen_at.desc(), Agent.id).limit(MAX_CLIENTS))
 
 
 def choose_agents(contact: dict | None) -> list[Agent]:
     """The contact owner's agent when online, else every online agent (at most ten)."""
-    online = online_agents()
     owner_id = (contact or {}).get("owner_id")
-    owners = [agent for agent in online if owner_id and agent.hubspot_owner_id == str(owner_id)]
-    return (owners or online)[:MAX_CLIENTS]
+    owners = list(online_agents().where(Agent.hubspot_owner_id == str(owner_id))) if owner_id else []
+    return owners or list(online_agents())
 
 
 def find_contact(e164: str) -> dict | None:
@@ -71,15 +70,17 @@ def inbound_twiml(form) -> str:
     if not sid.startswith("CA"):
         raise ApiError(400, "invalid_field", "CallSid is missing or malformed.", field="CallSid")
     call = Call.get_or_none(Call.sid == sid)
-    if call is None:
-        call = _record_and_ring(sid, form)
-    agents = [ring.agent for ring in call.rings.order_by(CallRing.id)]
+    call, agents = _record_and_ring(sid, form) if call is None else (call, _rung_agents(call))
     if call.status not in RINGING or not agents:
         return _nobody_twiml()
     return _dial_twiml(call, agents)
 
 
-def _record_and_ring(sid: str, form) -> Call:
+def _rung_agents(call: Call) -> list[Agent]:
+    return list(Agent.select().join(CallRing).where(CallRing.call == call.id).order_by(CallRing.id))
+
+
+def _record_and_ring(sid: str, form) -> tuple[Call, list[Agent]]:
     caller = caller_e164(form.get("From", ""))
     contact = find_contact(caller)
     agents = choose_agents(contact)
@@ -96,12 +97,13 @@ def _record_and_ring(sid: str, form) -> Call:
                 CallRing.insert_many([{"call": call.id, "agent": agent.id, "rung_at": now}
                                       for agent in agents]).execute()
     except IntegrityError:  # Twilio's retry raced the first delivery: that one recorded it
-        return Call.get(Call.sid == sid)
+        call = Call.get(Call.sid == sid)
+        return call, _rung_agents(call)
     if agents:
         realtime.notify([agent.id for agent in agents], incoming_message(call))
     else:
         log.info("inbound: nobody available for call %s from %s; recorded as missed", call.id, caller)
-    return call
+    return call, agents
 
 
 def _dial_twiml(call: Call, agents: list[Agent]) -> str:
