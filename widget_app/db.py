@@ -38,6 +38,18 @@ MIGRATIONS = [
 ]
 
 
+class WriteLockingSqliteDatabase(SqliteDatabase):
+    """SQLite whose transactions take the write lock up front (BEGIN IMMEDIATE).
+
+    A deferred transaction that reads and then writes cannot wait for another writer: SQLite
+    answers "database is locked" at once. Taking the lock at BEGIN lets busy_timeout do its job
+    when two webhooks arrive together (threads in one process, or two processes).
+    """
+
+    def begin(self, lock_type=None):
+        return super().begin(lock_type or "IMMEDIATE")
+
+
 def open_database(url: str, instance_path: str):
     """Open the database a URL names; the default SQLite file lives in instance/ with WAL on."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
@@ -47,7 +59,8 @@ def open_database(url: str, instance_path: str):
         os.makedirs(os.path.dirname(os.path.abspath(relative)), exist_ok=True)
         url = "sqlite:///" + os.path.abspath(relative)
     if url.startswith("sqlite"):
-        return connect(url, pragmas={"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000})
+        return WriteLockingSqliteDatabase(url[len("sqlite:///"):], pragmas={
+            "journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000})
     return connect(url)
 
 
