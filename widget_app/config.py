@@ -125,7 +125,7 @@ def _demo_secret(instance_path: str) -> str:
     os.makedirs(instance_path, exist_ok=True)
     path = os.path.join(instance_path, "secret_key")
     if not os.path.exists(path):
-        with open(path, "w") as fh:
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
             fh.write(secrets.token_hex(32))
     with open(path) as fh:
         return fh.read().strip()
