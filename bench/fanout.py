@@ -121,7 +121,8 @@ def run(label, args, workers, redis_url, tmp):
     with db.connection_context():
         AgentRow.delete().execute()
         AgentRow.insert_many([{"email": f"a{i}@bench.example", "name": f"Agent {i}", "password_hash": "-",
-                               "hubspot_owner_id": f"owner{i}", "available": True} for i in range(args.agents)]).execute()
+                               "hubspot_owner_id": f"owner{i}", "available": True}
+                              for i in range(args.agents)]).execute()
         rows = list(AgentRow.select().order_by(AgentRow.id))
     with app.test_request_context():
         tokens = {row.id: issue_token(row) for row in rows}

@@ -7,7 +7,7 @@ import responses
 
 from widget_app import routing
 from widget_app.clock import utcnow
-from widget_app.models import Call, CallRing
+from widget_app.models import Call, CallRing, EngagementSync
 
 from .conftest import HUBSPOT_API, PUBLIC_BASE_URL, TEST_SETTINGS
 
@@ -93,6 +93,7 @@ def test_routing_matrix(make_agent, http_mock, socket_inbox, ring, owner, others
     for name, inbox in inboxes.items():
         assert [m["type"] for m in inbox] == (["incoming_call"] if name in expected else [])
     if expected:
+        assert EngagementSync.select().count() == 0  # the ringing widget's SDK logs this call
         assert call.status == "ringing" and call.ended_at is None
         assert sorted(client_identities(twiml)) == sorted(agents[name].voice_identity for name in expected)
         message = inboxes[expected[0]][0]
@@ -103,6 +104,9 @@ def test_routing_matrix(make_agent, http_mock, socket_inbox, ring, owner, others
         assert [child.tag for child in twiml] == ["Say", "Hangup"]
         assert twiml.findtext("Say").startswith("Sorry")
         assert call.status == "no-answer" and call.ended_at is not None
+        (sync,) = EngagementSync.select().where(EngagementSync.call == call.id)  # for the contact's timeline
+        assert sync.payload["properties"]["hs_call_status"] == "MISSED"
+        assert sync.payload["properties"]["hs_call_direction"] == "INBOUND"
 
 
 def test_dial_rings_browser_clients_with_callbacks_and_our_call_id(make_agent, hubspot_knows_caller, ring):
@@ -201,3 +205,28 @@ def test_dial_done_after_an_answer_keeps_the_call(app, ringing_call, status):
 def test_dial_done_for_an_unknown_call_just_hangs_up(app):
     assert [child.tag for child in dial_done(app, "no-answer", sid="CA" + "f" * 32)] == ["Hangup"]
     assert Call.select().count() == 0
+
+
+# --- through the real webhook ------------------------------------------------------------------
+
+def test_signed_voice_webhook_from_whatsapp_rings_agents(make_agent, hubspot_knows_caller, twilio_post):
+    owner = make_agent(hubspot_owner_id=OWNER_ID, available=True, last_seen_at=utcnow())
+    answer = twilio_post("/twilio/voice", inbound_form())
+    assert answer.status_code == 200 and answer.mimetype == "text/xml"
+    assert client_identities(ET.fromstring(answer.data)) == [owner.voice_identity]
+
+
+def test_unsigned_voice_webhook_changes_nothing(make_agent, hubspot_knows_caller, twilio_post):
+    make_agent(available=True, last_seen_at=utcnow())
+    assert twilio_post("/twilio/voice", inbound_form(), signed=False).status_code == 403
+    assert twilio_post("/twilio/voice", inbound_form(), signature="forged").status_code == 403
+    assert Call.select().count() == 0 and len(hubspot_knows_caller.calls) == 0
+
+
+def test_signed_dial_done_webhook_misses_the_call(ringing_call, twilio_post):
+    call, _, inboxes = ringing_call
+    answer = twilio_post("/twilio/voice/dial-done", {"CallSid": call.sid, "DialCallStatus": "no-answer",
+                                                     "CallStatus": "in-progress"})
+    assert answer.status_code == 200 and Call.get_by_id(call.id).status == "no-answer"
+    assert twilio_post("/twilio/voice/dial-done", {"CallSid": call.sid, "DialCallStatus": "no-answer"},
+                       signed=False).status_code == 403

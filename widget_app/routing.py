@@ -96,6 +96,8 @@ def _record_and_ring(sid: str, form) -> tuple[Call, list[Agent]]:
             if agents:
                 CallRing.insert_many([{"call": call.id, "agent": agent.id, "rung_at": now}
                                       for agent in agents]).execute()
+            else:
+                _log_missed_in_hubspot(call)
     except IntegrityError:  # Twilio's retry raced the first delivery: that one recorded it
         call = Call.get(Call.sid == sid)
         return call, _rung_agents(call)
@@ -104,6 +106,16 @@ def _record_and_ring(sid: str, form) -> tuple[Call, list[Agent]]:
     else:
         log.info("inbound: nobody available for call %s from %s; recorded as missed", call.id, caller)
     return call, agents
+
+
+def _log_missed_in_hubspot(call: Call):
+    """No widget rang, so no SDK engagement exists: queue the missed call for the contact's timeline."""
+    try:
+        from .hubspot import engagements
+        with db.atomic():
+            engagements.enqueue_call_sync(call)
+    except Exception:
+        log.exception("inbound: could not queue missed call %s for HubSpot", call.id)
 
 
 def _dial_twiml(call: Call, agents: list[Agent]) -> str:
