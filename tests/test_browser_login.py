@@ -100,3 +100,54 @@ def test_the_readme_screenshot_shows_the_keypad_after_dial_number(page, live_ser
     os.makedirs(os.path.dirname(SCREENSHOT), exist_ok=True)
     page.screenshot(path=SCREENSHOT)
     assert os.path.getsize(SCREENSHOT) > 10_000
+
+
+def test_the_keypad_formats_typed_pasted_and_pressed_numbers_as_e164(page, live_server):
+    open_simulator(page, live_server)
+    frame = widget_frame(page, live_server)
+    sign_in(frame)
+    frame.wait_for_selector("#screen-keypad:not([hidden])")
+    frame.type("#number", "00447700900123")
+    assert frame.input_value("#number") == "+44 770 090 0123"
+    frame.fill("#number", "")
+    frame.evaluate("""() => {
+        const data = new DataTransfer();
+        data.setData('text', 'tel:+1 (415) 555-0100');
+        document.getElementById('number').dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+    }""")
+    assert frame.input_value("#number") == "+1 415 555 0100"
+    frame.click("#backspace")
+    assert frame.input_value("#number") == "+1 415 555 010"
+    frame.fill("#number", "")
+    for key in "4412":
+        frame.click(f"#pad [data-key='{key}']")
+    assert frame.input_value("#number") == "+44 12"
+    frame.click("#call")
+    frame.wait_for_selector("#error:not([hidden])")
+    assert "country code" in frame.text_content("#error")
+
+
+def test_calling_a_contact_without_permission_offers_the_request(page, live_server):
+    open_simulator(page, live_server)
+    frame = widget_frame(page, live_server)
+    sign_in(frame)
+    wait_for_message(page, "LOGGED_IN")
+    page.fill("#dial-number", "+14155550100")
+    page.click("#send-dial")
+    frame.wait_for_function("() => document.getElementById('number').value === '+1 415 555 0100'")
+    frame.press("#number", "Enter")
+    frame.wait_for_selector("#screen-permission:not([hidden])")
+    assert frame.evaluate("document.activeElement.id") == "h-permission"
+    assert frame.text_content("#screen-permission strong") == "+1 415 555 0100"
+    assert frame.is_enabled("#request-permission")
+    frame.press("#h-permission", "Escape")
+    frame.wait_for_selector("#screen-keypad:not([hidden])")
+
+
+def test_history_starts_empty(page, live_server):
+    open_simulator(page, live_server)
+    frame = widget_frame(page, live_server)
+    sign_in(frame)
+    frame.click("#show-history")
+    frame.wait_for_selector("#history-empty:not([hidden])")
+    assert frame.eval_on_selector_all("#history-list li", "items => items.length") == 0

@@ -8,15 +8,15 @@ const CC2 = new Set(('20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 5
 export function toE164(text) {
   const raw = String(text || '').replace(/\(0\)/g, '').trim();
   let digits = raw.replace(/\D/g, '');
-  if (!raw.startsWith('+') && digits.startsWith('00')) digits = digits.slice(2);
-  return digits ? `+${digits.slice(0, 15)}` : '';
+  if (digits.startsWith('00')) digits = digits.slice(2); // the international prefix, typed or pasted
+  return /[\d+]/.test(raw) ? `+${digits.slice(0, 15)}` : '';
 }
 
 // "+447700900123" -> "+44 770 090 0123": country code, then threes, the last group up to four.
 export function formatNumber(e164) {
   const digits = String(e164 || '').replace(/\D/g, '');
   const cc = /^[17]/.test(digits) ? 1 : CC2.has(digits.slice(0, 2)) ? 2 : 3;
-  if (digits.length <= cc) return digits ? `+${digits}` : '';
+  if (digits.length <= cc) return digits || e164 === '+' ? `+${digits}` : '';
   let rest = digits.slice(cc);
   const groups = [];
   for (; rest.length > 4; rest = rest.slice(3)) groups.push(rest.slice(0, 3));

@@ -4,7 +4,8 @@ import { ago, clock, formatNumber, timeOf } from './format.js';
 export const SCREENS = ['loading', 'login', 'keypad', 'permission', 'pending', 'denied', 'dialing',
   'incoming', 'calling', 'ended', 'history'];
 const FOCUS = { login: 'login-email', keypad: 'number' }; // other screens focus their heading
-const SYNC = { pending: 'Saving to HubSpot…', done: 'Saved to HubSpot', failed: 'Not saved to HubSpot' };
+const SYNC = { none: 'Not saved to HubSpot', pending: 'Saving to HubSpot…', synced: 'Saved to HubSpot',
+  failed: 'HubSpot refused it' };
 export const $ = (id) => document.getElementById(id);
 
 export function show(state, screen) {
@@ -79,9 +80,10 @@ function historyItem(call) {
   const item = document.createElement('li');
   item.append(element('strong', '', title), element('span', 'muted',
     [timeOf(call.started_at), call.status, clock(call.duration_seconds || 0)].join(' · ')));
-  const sync = call.sync && call.sync.status;
-  if (sync) item.append(element('span', `sync sync-${sync}`, SYNC[sync] || sync));
-  if (sync === 'failed') {
+  const sync = call.sync || {};
+  if (sync.status) item.append(element('span', `sync sync-${sync.status}`, SYNC[sync.status] || sync.status));
+  if (sync.error) item.append(element('span', 'muted', sync.error));
+  if (sync.status === 'failed' || (sync.status === 'none' && call.ended_at)) {
     const retry = element('button', 'link', 'Retry');
     retry.type = 'button';
     retry.dataset.retry = call.id;

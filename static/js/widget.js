@@ -135,6 +135,7 @@ function enterKeypad() {
   $(ID.available).checked = state.available;
   show(state, 'keypad');
   sendHubSpotContext();
+  loadNumbers();
 }
 
 // Link this agent to the HubSpot user and owner from onReady, so inbound calls can find them.
@@ -171,13 +172,21 @@ function setAvailable(on) {
   say(on ? 'You can receive calls.' : 'Incoming calls are off.');
 }
 
-// Our WhatsApp senders; the "From" picker stays hidden until there are some.
+// Our WhatsApp senders; the "From" picker appears once there is a choice to make.
 export function setNumbers(numbers) {
   state.numbers = numbers;
   $(ID.fromNumber).replaceChildren(...numbers.map((n) => new Option(
     `${n.friendly_name} (${formatNumber(n.e164)})`, n.e164, n.is_default, n.is_default)));
   state.from = numbers.length ? $(ID.fromNumber).value : null;
-  $(ID.fromField).hidden = !numbers.length;
+  $(ID.fromField).hidden = numbers.length < 2;
+}
+
+async function loadNumbers() {
+  try {
+    setNumbers((await api('GET', '/api/numbers')).numbers);
+  } catch (err) {
+    say(apiMessage(err));
+  }
 }
 
 // ---- keypad and permission -------------------------------------------------------------------
@@ -241,14 +250,13 @@ async function showHistory() {
   }
 }
 
-// A call whose HubSpot write failed: queue it again with the notes and outcome it had.
+// A call whose HubSpot write failed (or never happened): queue it again now.
 async function retrySync(event) {
   const button = event.target.closest('[data-retry]');
-  const call = button && state.history.find((c) => String(c.id) === button.dataset.retry);
-  if (!call) return;
+  if (!button) return;
   button.disabled = true;
   try {
-    await api('POST', `/api/calls/${call.id}/complete`, { notes: call.notes || '', outcome: call.outcome || '' });
+    await api('POST', `/api/calls/${button.dataset.retry}/sync/retry`);
     showHistory();
   } catch (err) {
     button.disabled = false;
