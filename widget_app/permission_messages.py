@@ -108,7 +108,7 @@ def apply_reply(form) -> PermissionRequest | None:
     reply = parse_reply(form, answers_our_request=asked is not None)
     if reply is None and asked is not None:
         log.warning("a reply to permission request %s was not understood: %s", original, raw)
-    with store.write_transaction():
+    with db.atomic():
         try:
             with db.atomic():
                 WebhookEvent.create(key=f"twilio-messaging:{sid}", source="twilio-messaging", payload=raw)
@@ -146,7 +146,7 @@ def apply_delivery_status(form) -> PermissionRequest | None:
     if not sid or not status:
         raise ApiError(400, "missing_field", "MessageSid and MessageStatus are required.")
     log.info("twilio message status: %s", json.dumps(raw_form(form), sort_keys=True))
-    with store.write_transaction():
+    with db.atomic():
         row = PermissionRequest.get_or_none((PermissionRequest.message_sid == sid) & (PermissionRequest.kind == "request"))
         if row is None:
             log.info("status %s for a message that is not one of our permission requests (%s)", status, sid)

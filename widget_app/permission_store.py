@@ -35,12 +35,6 @@ def contact_phone(raw: str) -> str:
         raise
 
 
-def write_transaction():
-    """Hold SQLite's write lock from the start: a deferred transaction that reads, then writes, fails
-    at once ("database is locked") when another thread wrote meanwhile. PostgreSQL locks the row."""
-    return db.atomic("IMMEDIATE") if isinstance(db.obj, SqliteDatabase) else db.atomic()
-
-
 def limits() -> rules.Limits:
     return rules.Limits.from_config(current_app.config)
 
@@ -107,7 +101,7 @@ def ensure_row(phone: str):
 def change(phone: str, transition, now=None, notify_widgets: bool = True) -> bool:
     """Apply ``transition(grant, now) -> grant`` to the locked row; store and announce any change."""
     now = now or utcnow()
-    with write_transaction():
+    with db.atomic():  # SQLite: BEGIN IMMEDIATE (db.py); PostgreSQL: the row is locked below
         ensure_row(phone)
         query = Permission.select().where(Permission.phone == phone)
         row = (query if isinstance(db.obj, SqliteDatabase) else query.for_update()).get()
