@@ -19,7 +19,7 @@ from .conftest import TEST_SETTINGS, require_or_skip
 pytestmark = pytest.mark.integration
 SENDER = TEST_SETTINGS["TWILIO_WHATSAPP_NUMBER"]
 AGENTS = 6
-MAX_WEBHOOKS = 30
+MAX_WEBHOOKS = 60  # bounded: stop once both workers have served webhooks
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def redis_url():
 
 
 @pytest.fixture
-def cluster(make_app, gunicorn, hubspot_stub, redis_url, tmp_path):
+def cluster(redis_url, make_app, gunicorn, hubspot_stub, tmp_path):
     """The app on a temp SQLite file, served by gunicorn with two gthread workers and Redis."""
     settings = {key: value for key, value in TEST_SETTINGS.items() if key != "TESTING"}
     settings.update(DATABASE_URL=f"sqlite:///{tmp_path}/fanout.db", REDIS_URL=redis_url,

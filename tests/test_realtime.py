@@ -158,7 +158,7 @@ def redis_url():
     return url
 
 
-def test_redis_fans_out_between_hubs(make_app, make_agent, serve_app, redis_url):
+def test_redis_fans_out_between_hubs(redis_url, make_app, make_agent, serve_app):
     """Two apps stand for two processes: a notify in one reaches a socket held by the other."""
     channel = f"widget:test:{uuid.uuid4().hex}"
     holder = make_app(REDIS_URL=redis_url, REALTIME_CHANNEL=channel)
