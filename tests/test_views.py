@@ -12,7 +12,7 @@ SCREENS = ["loading", "login", "keypad", "permission", "pending", "denied", "dia
 
 def test_the_widget_page_references_the_sdk_bundle_and_it_answers_javascript(client):
     html = client.get("/widget").get_data(as_text=True)
-    src = re.search(r'<script src="([^"]*calling-extensions-sdk\.js)"', html).group(1)
+    src = re.search(r'<script [^>]*src="([^"]*calling-extensions-sdk\.js)"', html).group(1)
     with client.get(src) as bundle:
         assert bundle.status_code == 200
         assert bundle.mimetype in ("text/javascript", "application/javascript")

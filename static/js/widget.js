@@ -312,8 +312,13 @@ function bindEvents() {
 function boot() {
   bindEvents();
   whenUnauthorized(() => signedOut('Your session has ended. Please sign in again.'));
-  resumed = resumeSession(); // runs while the SDK waits for HubSpot's SYNC
-  if (!hubspot.connect(sdkHandlers, DEMO)) return showError('HubSpot’s calling SDK did not load. Reload the widget.');
+  resumed = resumeSession(); // runs while the SDK loads and waits for HubSpot's SYNC
+  const sdk = $('hubspot-sdk');
+  const connect = () => {
+    if (!hubspot.connect(sdkHandlers, DEMO)) showError('HubSpot’s calling SDK did not load. Reload the widget.');
+  };
+  if (typeof window.default === 'function') connect(); else sdk.addEventListener('load', connect);
+  sdk.addEventListener('error', connect);
   setInterval(tick, 1000);
   setTimeout(() => { if (state.screen === 'loading') say('Waiting for HubSpot: open this widget from HubSpot’s calling menu.'); }, 8000);
 }
