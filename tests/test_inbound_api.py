@@ -121,3 +121,41 @@ def test_inbound_api_needs_a_token(client, method, path):
 
 def test_demo_routes_do_not_exist_in_live_mode(client):
     assert client.post("/dev/api/contact/call-in", json={}).status_code == 404
+
+
+def test_demo_contact_calls_in_is_answered_and_hangs_up_through_the_real_webhooks(make_app, make_agent):
+    """The simulator's buttons: signed /twilio/voice, then the answered leg's callbacks, then hang-up."""
+    app = make_app(WIDGET_MODE="demo")
+    client = app.test_client()
+    owner = make_agent(email="demo@example.com", hubspot_owner_id="789", available=True, last_seen_at=utcnow())
+    inbox = []
+    app.extensions["realtime"].add(owner.id, type("Ws", (), {"send": lambda self, t: inbox.append(t)})())
+
+    rang = client.post("/dev/api/contact/call-in", json={})
+    assert rang.status_code == 201
+    call = rang.get_json()["call"]
+    assert (call["direction"], call["status"], call["from"]) == ("inbound", "ringing", CALLER)
+    assert "<Identity>agent_%d</Identity>" % owner.id in rang.get_json()["twiml"]
+    assert '"Dana Demo"' in inbox[0] and '"incoming_call"' in inbox[0]
+
+    headers = headers_for(app, owner)
+    early = client.post("/dev/api/voice/inbound-answer", json={"call_id": call["id"]})
+    assert early.status_code == 409 and early.get_json()["error"]["code"] == "not_claimed"
+    assert client.post(f"/api/calls/{call['id']}/accept", headers=headers).status_code == 200
+    answered = client.post("/dev/api/voice/inbound-answer", json={"call_id": call["id"]}).get_json()["call"]
+    assert answered["status"] == "in-progress" and answered["answered_at"]
+
+    ended = client.post("/dev/api/contact/hang-up-inbound", json={"call_id": call["id"]}).get_json()["call"]
+    assert ended["status"] == "completed" and ended["ended_at"] and ended["agent_id"] == owner.id
+
+
+def test_demo_hang_up_while_ringing_is_a_missed_call(make_app, make_agent):
+    app = make_app(WIDGET_MODE="demo")
+    client = app.test_client()
+    make_agent(available=True, last_seen_at=utcnow())
+    call = client.post("/dev/api/contact/call-in", json={"phone": "+44 20 7946 0000"}).get_json()["call"]
+    assert call["from"] == "+442079460000"
+    ended = client.post("/dev/api/contact/hang-up-inbound", json={"call_id": call["id"]}).get_json()["call"]
+    assert ended["status"] == "no-answer"
+    assert client.post("/dev/api/contact/call-in", json={"phone": "12"}).status_code == 400
+    assert client.post("/dev/api/contact/hang-up-inbound", json={"call_id": 99999}).status_code == 404
