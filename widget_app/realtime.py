@@ -188,6 +188,13 @@ def _token_still_valid(token: str) -> bool:
         return agent_from_token(token) is not None
 
 
+def _reject(ws):
+    """Close with 4401 and wait (briefly) for the client's close reply: closing the TCP socket first
+    could reset the connection before the browser has read our close code."""
+    ws.close(reason=UNAUTHORIZED, message="unauthorized")
+    ws.thread.join(timeout=2)
+
+
 def _handle(agent_id: int, data):
     """Widget -> server messages: only presence, from the availability toggle."""
     try:
@@ -208,7 +215,7 @@ def socket(ws):
     with db.connection_context():
         agent = agent_from_token(token)
     if agent is None:
-        ws.close(reason=UNAUTHORIZED, message="unauthorized")
+        _reject(ws)
         return
     agent_id = agent.id
     hub = current_app.extensions["realtime"]
@@ -222,7 +229,7 @@ def socket(ws):
                 _handle(agent_id, data)
             if time.monotonic() - beat >= HEARTBEAT_SECONDS:
                 if not _token_still_valid(token):  # signed out or disabled elsewhere
-                    ws.close(reason=UNAUTHORIZED, message="unauthorized")
+                    _reject(ws)
                     return
                 _touch(agent_id, last_seen_at=utcnow())
                 beat = time.monotonic()
