@@ -195,3 +195,31 @@ def test_revoke_withdraws_a_grant_with_its_reason(ledger, app):
     permission = ledger.permission()
     assert (permission["status"], permission["can_call"]) == ("revoked", False)
     assert "37000" in permission["reason"]
+
+
+def test_the_ledger_on_every_database(make_app, database_url, twilio_messages):
+    """Row locking (FOR UPDATE on PostgreSQL), upserts and the rules agree on SQLite and PostgreSQL."""
+    from widget_app.auth import issue_token
+    from widget_app.models import Agent
+    from widget_app.twilio.signatures import sign
+
+    app = make_app(DATABASE_URL=database_url)
+    client = app.test_client()
+    with app.app_context():
+        from widget_app.models import db
+        with db.connection_context():
+            agent = Agent.create(email="pg@example.com", name="Pg", password_hash="x")
+        with app.test_request_context():
+            headers = {"Authorization": f"Bearer {issue_token(agent)}"}
+    assert client.post("/api/permissions/request", json={"phone": CONTACT_PHONE}, headers=headers).status_code == 202
+    params = {"MessageSid": "SM" + "5" * 32, "From": f"whatsapp:{CONTACT_PHONE}", "MessageType": "button",
+              "ButtonPayload": "PERMISSION_ACCEPT"}
+    url = app.config["PUBLIC_BASE_URL"] + "/twilio/messaging"
+    response = client.post("/twilio/messaging", data=params, base_url=app.config["PUBLIC_BASE_URL"],
+                           headers={"X-Twilio-Signature": sign(url, params, app.config["TWILIO_AUTH_TOKEN"])})
+    assert response.status_code == 200
+    with app.app_context():
+        with db.connection_context():
+            for _ in range(4):
+                permission_store.record_call_result(CONTACT_PHONE, connected=False)
+            assert permission_store.permission_json(CONTACT_PHONE)["status"] == "revoked"
