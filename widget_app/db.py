@@ -3,7 +3,7 @@ import logging
 import os
 
 import click
-from flask import current_app
+from flask import current_app, request
 from flask.cli import AppGroup
 from peewee import CharField, IntegerField, Model, SqliteDatabase
 from playhouse.db_url import connect
@@ -72,7 +72,8 @@ def init_app(app):
 
     @app.before_request
     def _connect():
-        db.connect(reuse_if_open=True)
+        if request.endpoint != "static":  # static files never touch the database
+            db.connect(reuse_if_open=True)
 
     @app.teardown_request
     def _close(exc):
