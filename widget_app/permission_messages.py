@@ -147,7 +147,8 @@ def apply_delivery_status(form) -> PermissionRequest | None:
         raise ApiError(400, "missing_field", "MessageSid and MessageStatus are required.")
     log.info("twilio message status: %s", json.dumps(raw_form(form), sort_keys=True))
     with db.atomic():
-        row = PermissionRequest.get_or_none((PermissionRequest.message_sid == sid) & (PermissionRequest.kind == "request"))
+        row = PermissionRequest.get_or_none((PermissionRequest.message_sid == sid) &
+                                            (PermissionRequest.kind == "request"))
         if row is None:
             log.info("status %s for a message that is not one of our permission requests (%s)", status, sid)
             return None

@@ -6,7 +6,6 @@ every widget as ``permission_updated``. Sending requests and applying replies ov
 messages lives in ``permission_messages``; ``request_permission``/``apply_reply`` delegate there.
 """
 import logging
-import re
 
 from flask import current_app
 from peewee import SqliteDatabase
@@ -15,24 +14,13 @@ from . import permissions as rules
 from .clock import as_utc, isoformat, utcnow
 from .errors import ApiError
 from .models import Call, Permission, PermissionRequest, db
-from .phone import to_e164
+from .phone import twilio_e164
 
 log = logging.getLogger(__name__)
 NOT_COUNTED = ("failed",)  # Twilio refused or never handed the message over: Meta never saw it
-E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
-def contact_phone(raw: str) -> str:
-    """E.164 through phonenumbers; a well-formed E.164 (as Twilio sends it) is trusted even where the
-    phonenumbers metadata disagrees (new ranges, Ofcom's 07700 900xxx drama numbers). The HTTP API
-    is stricter: it parses with ``to_e164`` before calling in here."""
-    try:
-        return to_e164(raw)
-    except ApiError:
-        text = (raw or "").strip().removeprefix("whatsapp:") if isinstance(raw, str) else ""
-        if E164.fullmatch(text):
-            return text
-        raise
+contact_phone = twilio_e164  # numbers reach the ledger from people (checked first) and from Twilio
 
 
 def limits() -> rules.Limits:
@@ -68,8 +56,7 @@ def permission_json(phone: str) -> dict:
     past = history(phone, now)
     status = rules.status(past, now, lim)
     call, ask = rules.call_verdict(past, now, lim), rules.request_verdict(past, now, lim)
-    latest = (PermissionRequest.select().where((PermissionRequest.phone == phone) & (PermissionRequest.kind == "request"))
-              .order_by(PermissionRequest.created_at.desc(), PermissionRequest.id.desc()).first())
+    latest = latest_request(phone)
     expires_at = None
     if status == "granted" and not past.grant.permanent:
         expires_at = rules.grant_end(past.grant, lim)
@@ -80,11 +67,20 @@ def permission_json(phone: str) -> dict:
             # requests that count against the limits (a connected call resets them)
             "requests_last_24h": len(rules.counted_requests(past, now, rules.DAY)),
             "requests_last_7d": len(rules.counted_requests(past, now, rules.WEEK)),
-            "consecutive_missed": past.grant.consecutive_missed, "permanent": past.grant.permanent and status == "granted",
+            "consecutive_missed": past.grant.consecutive_missed,
+            "permanent": past.grant.permanent and status == "granted",
             "reason": call.reason, "call_code": call.code, "request_reason": ask.reason, "request_code": ask.code,
             "granted_at": isoformat(past.grant.granted_at) if status == "granted" else None,
             "requested_at": isoformat(latest.created_at) if latest else None,
             "request_delivery": latest.status if latest else None, "request_error": latest.error if latest else None}
+
+
+def latest_request(phone: str, sent_only: bool = False) -> PermissionRequest | None:
+    """The last request we tried to send this contact (``sent_only``: the last one Twilio took)."""
+    query = PermissionRequest.select().where((PermissionRequest.phone == phone) & (PermissionRequest.kind == "request"))
+    if sent_only:
+        query = query.where(PermissionRequest.message_sid.is_null(False))
+    return query.order_by(PermissionRequest.created_at.desc(), PermissionRequest.id.desc()).first()
 
 
 def call_verdict(phone: str) -> rules.Verdict:

@@ -14,13 +14,12 @@ from ..clock import utcnow
 from ..dev import demo_blueprint
 from ..errors import ApiError
 from ..jsonbody import json_body
-from ..models import PermissionRequest
-from ..permission_store import contact_phone, permission_json
+from ..permission_store import contact_phone, latest_request, permission_json
 from .demo import demo_route, new_sid, post_webhook
 
 bp = demo_blueprint("demo_messaging", __name__)
 API_VERSION = "2010-04-01"
-DEMO_CONTACT_PHONE = "+447700900123"  # "Dana Demo" in the simulated HubSpot
+DEMO_CONTACT_PHONE = "+447400123456"  # "Dana Demo" in the simulated HubSpot
 ANSWERS = {  # the quick-reply buttons of CONTRACT §5, as a WhatsApp user taps them
     "accept": ("PERMISSION_ACCEPT", "Allow calls"),
     "accept_permanent": ("PERMISSION_ACCEPT_PERMANENT", "Always allow calls"),
@@ -70,9 +69,7 @@ def permission_reply():
         raise ApiError(400, "invalid_field", "answer must be one of: " + ", ".join(ANSWERS), field="answer")
     phone, (payload, text) = contact_phone(body["phone"]), ANSWERS[body["answer"]]
     config = current_app.config
-    latest = (PermissionRequest.select().where((PermissionRequest.phone == phone) & (PermissionRequest.kind == "request")
-                                               & PermissionRequest.message_sid.is_null(False))
-              .order_by(PermissionRequest.created_at.desc(), PermissionRequest.id.desc()).first())
+    latest = latest_request(phone, sent_only=True)
     sid = new_sid("SM")
     params = {"MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid, "AccountSid": config["TWILIO_ACCOUNT_SID"],
               "From": f"whatsapp:{phone}", "To": f"whatsapp:{config['TWILIO_WHATSAPP_NUMBER']}",
