@@ -133,7 +133,7 @@ def test_a_request_tells_every_widget(client, auth_headers, agent, make_agent, s
     ("get", "/api/permissions/status/12", None),
     ("get", "/api/permissions/status/not-a-number", None),
     ("post", "/api/permissions/request", {"phone": "12"}),
-    ("post", "/api/permissions/request", {"phone": "+447700900123"}),  # Ofcom drama range: not a real number
+    ("post", "/api/permissions/request", {"phone": "+447700900555"}),  # Ofcom drama range: not a real number
     ("post", "/api/permissions/validate", {"phone": "+1 555"}),
 ])
 def test_invalid_phone_is_400(client, auth_headers, db, method, path, body, twilio_messages):
