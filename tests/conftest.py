@@ -321,7 +321,7 @@ def make_call(db, agent):
 
     def factory(**fields):
         values = {"direction": "outbound", "status": "completed", "from_number": "+442071838750",
-                  "to_number": "+447700900123", "agent": agent, "sid": "CA" + "c" * 32,
+                  "to_number": "+447400123456", "agent": agent, "sid": "CA" + "c" * 32,
                   "started_at": datetime(2025, 5, 1, 12, 0, tzinfo=timezone.utc),
                   "answered_at": datetime(2025, 5, 1, 12, 0, 5, tzinfo=timezone.utc),
                   "ended_at": datetime(2025, 5, 1, 12, 1, 40, tzinfo=timezone.utc), "duration_seconds": 95}

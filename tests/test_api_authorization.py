@@ -134,7 +134,7 @@ def test_a_route_added_without_a_decorator_is_still_guarded(make_app, make_agent
 def test_another_agents_call_is_not_visible(client, app, make_agent, db):
     ana, bo = make_agent(), make_agent(email="bo@example.com", name="Bo")
     bos_call = Call.create(direction="outbound", status="completed", from_number="+442071838750",
-                           to_number="+447700900123", sid="CA" + "b" * 32, agent=bo)
+                           to_number="+447400123456", sid="CA" + "b" * 32, agent=bo)
     with app.test_request_context():
         ana_headers, bo_headers = bearer(issue_token(ana)), bearer(issue_token(bo))
     for ref in (bos_call.id, bos_call.sid):
@@ -147,7 +147,7 @@ def test_another_agents_call_is_not_visible(client, app, make_agent, db):
 def test_call_history_shows_only_the_agents_own_calls(client, app, make_agent, db):
     ana, bo = make_agent(), make_agent(email="bo@example.com", name="Bo")
     bos_call = Call.create(direction="outbound", status="completed", from_number="+442071838750",
-                           to_number="+447700900123", sid="CA" + "b" * 32, agent=bo)
+                           to_number="+447400123456", sid="CA" + "b" * 32, agent=bo)
     with app.test_request_context():
         ana_headers, bo_headers = bearer(issue_token(ana)), bearer(issue_token(bo))
     history = client.get("/api/calls", headers=ana_headers)

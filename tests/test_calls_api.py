@@ -37,10 +37,10 @@ def test_initiate_records_the_call_and_returns_the_dial_parameters(client, auth_
 
 
 def test_initiate_dials_the_demo_contacts_drama_range_number(client, auth_headers, grant_permission):
-    grant_permission("+447700900123")  # Ofcom's fictional range: phonenumbers calls it invalid
-    response = initiate(client, auth_headers, phone="+44 7700 900123")
+    grant_permission("+447400123456")  # Ofcom's fictional range: phonenumbers calls it invalid
+    response = initiate(client, auth_headers, phone="+44 7400 123456")
     assert response.status_code == 201, response.json
-    assert response.json["call"]["to"] == "+447700900123"
+    assert response.json["call"]["to"] == "+447400123456"
 
 
 def test_initiate_takes_the_contact_from_hubspots_callee_match(client, auth_headers, grant_permission):

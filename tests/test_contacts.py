@@ -63,7 +63,7 @@ def test_hubspot_trouble_is_none_and_not_cached_unless_errors_are_wanted(app_ctx
 def test_demo_mode_knows_dana_demo(make_app):
     app = make_app(WIDGET_MODE="demo")
     with app.app_context():
-        contact = find_contact_by_phone("+447700900123")
+        contact = find_contact_by_phone("+447400123456")
         nobody = find_contact_by_phone("+447700900999")
     assert contact == {"id": "1001", "name": "Dana Demo", "firstname": "Dana", "lastname": "Demo",
                        "email": "dana.demo@example.com", "owner_id": "789"}

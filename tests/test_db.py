@@ -78,7 +78,7 @@ def test_a_later_migration_adds_a_column_and_keeps_rows(fresh_app):
 @pytest.mark.parametrize("model, fields", [
     (Agent, {"email": "same@example.com", "name": "A", "password_hash": "x"}),
     (PhoneNumber, {"e164": "+442071838750", "friendly_name": "UK"}),
-    (Permission, {"phone": "+447700900123"}),
+    (Permission, {"phone": "+447400123456"}),
     (WebhookEvent, {"key": "twilio:CA1:completed", "source": "twilio"}),
     (Portal, {"portal_id": "62515"}),
 ])
@@ -95,10 +95,10 @@ def test_call_and_outbox_rows_round_trip_utc_and_json(fresh_app):
     db_module.upgrade()
     with db.connection_context():
         agent = Agent.create(email="a@example.com", name="A", password_hash="x")
-        call = Call.create(direction="outbound", from_number="+442071838750", to_number="+447700900123",
+        call = Call.create(direction="outbound", from_number="+442071838750", to_number="+447400123456",
                            agent=agent, sid="CA" + "a" * 32)
         sync = EngagementSync.create(call=call, payload={"properties": {"hs_call_body": "hi"}})
-        PermissionRequest.create(phone="+447700900123", agent=agent, raw={"Body": "yes"})
+        PermissionRequest.create(phone="+447400123456", agent=agent, raw={"Body": "yes"})
         again = Call.get_by_id(call.id)
         assert again.started_at.tzinfo is not None
         assert again.to_dict()["started_at"].endswith("Z")

@@ -11,7 +11,7 @@ from widget_app.models import Agent, Call, Permission, WebhookEvent
 
 from .conftest import CONTACT_PHONE
 
-DANA_DEMO = "+447700900123"  # the simulated HubSpot's demo contact
+DANA_DEMO = "+447400123456"  # the simulated HubSpot's demo contact
 
 
 @pytest.fixture

@@ -26,9 +26,9 @@ def hubspot_call(call_id, properties=None):
 
 
 def expected_properties(**changes):
-    props = {"hs_timestamp": "2025-05-01T12:00:00.000Z", "hs_call_title": "WhatsApp call with +447700900123",
+    props = {"hs_timestamp": "2025-05-01T12:00:00.000Z", "hs_call_title": "WhatsApp call with +447400123456",
              "hs_call_status": "COMPLETED", "hs_call_direction": "OUTBOUND", "hs_call_from_number": "+442071838750",
-             "hs_call_to_number": "+447700900123", "hs_call_duration": "95000", "hs_call_body": "Talked pricing",
+             "hs_call_to_number": "+447400123456", "hs_call_duration": "95000", "hs_call_body": "Talked pricing",
              "hs_call_disposition": CONNECTED, "hubspot_owner_id": "11349275740",
              "hs_call_source": "INTEGRATIONS_PLATFORM", "hs_call_external_id": SID,
              "hs_call_app_id": TEST_SETTINGS["HUBSPOT_APP_ID"],
@@ -242,16 +242,16 @@ def test_notes_saved_while_a_write_is_in_flight_are_written_next(app, app_ctx, m
 
 def test_inbound_call_without_engagement_is_created_for_the_matched_contact(app, app_ctx, make_call, agent, http_mock,
                                                                             hubspot_sleeps):
-    call = make_call(direction="inbound", from_number="+447700900123", to_number="+442071838750", sid="CA" + "d" * 32)
+    call = make_call(direction="inbound", from_number="+447400123456", to_number="+442071838750", sid="CA" + "d" * 32)
     enqueue_call_sync(call)
     http_mock.post(CONTACT_SEARCH, json={"total": 1, "results": [{
         "id": "104901", "properties": {"firstname": "Ana", "lastname": "Souza", "email": "ana@example.com",
-                                       "phone": "+44 7700 900123", "hubspot_owner_id": "11349275740"},
+                                       "phone": "+44 7400 123456", "hubspot_owner_id": "11349275740"},
         "createdAt": "2024-10-01T10:00:00.000Z", "updatedAt": "2025-04-30T09:00:00.000Z", "archived": False}]})
     http_mock.post(CALLS, status=201, json=hubspot_call("17591596999"), match=[matchers.json_params_matcher({
         "associations": [{"to": {"id": "104901"},
                           "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 194}]}],
-        "properties": {"hs_call_direction": "INBOUND", "hs_call_from_number": "+447700900123",
+        "properties": {"hs_call_direction": "INBOUND", "hs_call_from_number": "+447400123456",
                        "hs_call_external_id": "CA" + "d" * 32, "hs_call_status": "COMPLETED"}}, strict_match=False)])
     drain(app)
     call = Call.get_by_id(call.id)
@@ -337,7 +337,7 @@ def test_the_web_process_thread_drains_the_outbox_in_demo_mode(make_app):
     with app.app_context(), db.connection_context():
         agent = Agent.create(email="demo@example.com", name="Demo", password_hash=generate_password_hash("demo"),
                              hubspot_owner_id="789")
-        call = Call.create(direction="inbound", status="completed", from_number="+447700900123",
+        call = Call.create(direction="inbound", status="completed", from_number="+447400123456",
                            to_number="+442071838750", agent=agent, sid="CA" + "f" * 32, duration_seconds=30)
         enqueue_call_sync(call)
     try:
@@ -368,7 +368,7 @@ def test_leases_hold_on_every_database(make_app, database_url, http_mock, hubspo
         agent = Agent.create(email="a@example.com", name="A", password_hash="x")
         for i in range(8):
             enqueue_call_sync(Call.create(direction="outbound", from_number="+442071838750", agent=agent,
-                                          to_number="+447700900123", sid=f"CA{i:032d}", engagement_id=str(i + 1)))
+                                          to_number="+447400123456", sid=f"CA{i:032d}", engagement_id=str(i + 1)))
         first = outbox.claim_next()
         assert first is not None and outbox.claim_next().row.id != first.row.id
     http_mock.patch(re.compile(re.escape(CALLS) + r"/\d+$"), json=hubspot_call("1"))

@@ -8,7 +8,7 @@ from widget_app.auth import issue_token
 from widget_app.clock import utcnow
 from widget_app.models import Agent, Call, CallRing
 
-CALLER, SENDER = "+447700900123", "+442071838750"
+CALLER, SENDER = "+447400123456", "+442071838750"
 
 
 def headers_for(app, agent):

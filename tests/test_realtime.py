@@ -81,7 +81,7 @@ def test_notify_none_reaches_every_connected_agent(app, make_agent, serve_app):
     address = serve_app(app)
     sockets = [connect(address, app, make_agent(email=f"a{i}@example.com")) for i in range(3)]
     with app.app_context():
-        realtime.notify(None, {"type": "permission_updated", "permission": {"phone": "+447700900123"}})
+        realtime.notify(None, {"type": "permission_updated", "permission": {"phone": "+447400123456"}})
     assert all(receive_json(ws)["type"] == "permission_updated" for ws in sockets)
     for ws in sockets:
         ws.close()

@@ -34,7 +34,7 @@ def callback_form(call_sid=PARENT_SID, status="completed", recording_sid=RE_SID)
 @pytest.fixture
 def call(db, agent):
     return Call.create(direction="outbound", status="completed", from_number="+442071838750",
-                       to_number="+447700900123", sid=CALL_SID, parent_sid=PARENT_SID, agent=agent,
+                       to_number="+447400123456", sid=CALL_SID, parent_sid=PARENT_SID, agent=agent,
                        started_at=T0, answered_at=T0, ended_at=T0 + timedelta(seconds=42), duration_seconds=42)
 
 

@@ -12,7 +12,7 @@ from widget_app.models import Call, CallRing, EngagementSync
 from .conftest import HUBSPOT_API, PUBLIC_BASE_URL, TEST_SETTINGS
 
 SEARCH_URL = f"{HUBSPOT_API}/crm/v3/objects/contacts/search"
-CALLER = "+447700900123"
+CALLER = "+447400123456"
 SENDER = TEST_SETTINGS["TWILIO_WHATSAPP_NUMBER"]
 OWNER_ID = "789"
 

@@ -7,7 +7,7 @@ STATUS_URL = "https://widget.example.com/twilio/voice/status"
 
 
 def test_outbound_dial_bridges_to_the_whatsapp_user_from_our_sender():
-    root = ET.fromstring(outbound_whatsapp_dial("+442071838750", "+447700900123", STATUS_URL))
+    root = ET.fromstring(outbound_whatsapp_dial("+442071838750", "+447400123456", STATUS_URL))
     assert root.tag == "Response"
     [dial] = list(root)
     assert dial.tag == "Dial"
@@ -15,7 +15,7 @@ def test_outbound_dial_bridges_to_the_whatsapp_user_from_our_sender():
     assert dial.get("answerOnBridge") == "true"
     [whatsapp] = list(dial)
     assert whatsapp.tag == "WhatsApp"
-    assert whatsapp.text == "+447700900123"  # plain E.164, no whatsapp: prefix inside the noun
+    assert whatsapp.text == "+447400123456"  # plain E.164, no whatsapp: prefix inside the noun
     assert whatsapp.get("statusCallback") == STATUS_URL
     assert whatsapp.get("statusCallbackMethod") == "POST"
     assert whatsapp.get("statusCallbackEvent").split() == ["initiated", "ringing", "answered", "completed"]
@@ -25,7 +25,7 @@ def test_outbound_dial_bridges_to_the_whatsapp_user_from_our_sender():
 
 def test_outbound_dial_carries_recording_attributes_and_the_consent_whisper():
     attrs = {"record": "record-from-answer-dual", "recordingStatusCallback": "https://w/twilio/recording/status"}
-    root = ET.fromstring(outbound_whatsapp_dial("+442071838750", "+447700900123", STATUS_URL, dial_attrs=attrs,
+    root = ET.fromstring(outbound_whatsapp_dial("+442071838750", "+447400123456", STATUS_URL, dial_attrs=attrs,
                                                 whisper_url="https://w/twilio/voice/consent"))
     dial = root.find("Dial")
     assert dial.get("record") == "record-from-answer-dual"

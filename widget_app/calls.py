@@ -1,19 +1,16 @@
 """Calls: placing an outbound WhatsApp call, who may see and end it, and the checks Twilio's ask re-runs."""
 import logging
-import re
 
-import phonenumbers
 from twilio.base.exceptions import TwilioRestException
 
 from .call_progress import FINAL_STATUSES, apply_status_callback, finish_locally, notify_call  # noqa: F401
 from .clock import utcnow
 from .errors import ApiError
 from .models import Agent, Call
-from .phone import to_e164
+from .phone import to_e164, twilio_e164
 
 log = logging.getLogger(__name__)
 CONTACT_TYPE_ID = "0-1"  # HubSpot's object type id of contacts (calleeInfo.calleeObjectTypeId)
-E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 class CallRefused(Exception):
@@ -35,17 +32,7 @@ def _contact_id(hubspot: dict) -> str | None:
     return None
 
 
-def destination(raw) -> str:
-    """The number to dial in E.164. Like ``to_e164``, but a number of a possible length that the
-    phonenumbers metadata calls invalid (Ofcom's 07700 900xxx drama range the demo contact uses,
-    brand-new ranges) is dialed as written: WhatsApp, not we, knows who is on it."""
-    try:
-        return to_e164(raw)
-    except ApiError:
-        compact = re.sub(r"[\s().-]", "", raw.removeprefix("whatsapp:")) if isinstance(raw, str) else ""
-        if E164.fullmatch(compact) and phonenumbers.is_possible_number(phonenumbers.parse(compact)):
-            return compact
-        raise
+destination = to_e164  # the agent dials: strict
 
 
 def _id_or_none(value) -> str | None:
@@ -113,7 +100,7 @@ def authorize_outbound(form) -> Call:
     if call.status != "queued" or call.parent_sid not in (None, leg_sid):
         raise CallRefused("call_already_started", "This call has already been placed. Please dial again.")
     try:
-        to = destination(form.get("To", ""))
+        to = twilio_e164(form.get("To", ""))
     except ApiError:
         to = None
     if to != call.to_number:

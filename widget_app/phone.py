@@ -1,4 +1,6 @@
 """Phone numbers enter the system here and leave it as E.164."""
+import re
+
 import phonenumbers
 
 from .errors import ApiError
@@ -30,3 +32,20 @@ def to_e164(raw, region: str | None = None) -> str:
 def national_digits(e164: str) -> str:
     """The national significant number, as HubSpot's calculated phone properties hold it."""
     return str(phonenumbers.parse(e164).national_number)
+
+
+E164_SHAPE = re.compile(r"\+[1-9]\d{6,14}")
+
+
+def twilio_e164(raw) -> str:
+    """A number Twilio hands us (``whatsapp:+…``): E.164 through phonenumbers, but a well-formed
+    E.164 of a possible length is trusted where the phonenumbers metadata lags (new ranges), so a
+    real caller is never turned away by our library's data. What people type goes through
+    the stricter ``to_e164``."""
+    try:
+        return to_e164(raw)
+    except ApiError:
+        text = raw.strip().removeprefix("whatsapp:") if isinstance(raw, str) else ""
+        if E164_SHAPE.fullmatch(text) and phonenumbers.is_possible_number(phonenumbers.parse(text)):
+            return text
+        raise

@@ -1,7 +1,6 @@
 """Inbound WhatsApp calls: who rings (the contact's owner, else every available agent), the TwiML
 that rings them, and the ring's life: first accept wins, declines, missed calls."""
 import logging
-import re
 from datetime import timedelta
 
 from peewee import IntegrityError
@@ -11,7 +10,7 @@ from . import realtime
 from .clock import utcnow
 from .errors import ApiError
 from .models import Agent, Call, CallRing, db
-from .phone import to_e164
+from .phone import twilio_e164
 from .twilio.signatures import public_base_url
 
 log = logging.getLogger(__name__)
@@ -23,19 +22,9 @@ RINGING = ("queued", "ringing")
 UNANSWERED = ("no-answer", "busy", "failed", "canceled")
 NOBODY_MESSAGE = "Sorry, nobody can take your call right now. Please try again later."
 CONTACT_KEYS = ("id", "name", "firstname", "lastname", "email", "owner_id")
-E164 = re.compile(r"\+[1-9]\d{6,14}")
 
 
-def caller_e164(raw: str) -> str:
-    """A number Twilio sends (``whatsapp:+…``) as E.164; Twilio's own E.164 is trusted even where the
-    phonenumbers metadata disagrees (new ranges, Ofcom's fictional 07700 900xxx demo numbers)."""
-    try:
-        return to_e164(raw)
-    except ApiError:
-        text = (raw or "").strip().removeprefix("whatsapp:")
-        if E164.fullmatch(text):
-            return text
-        raise
+caller_e164 = twilio_e164  # numbers Twilio sends
 
 
 def online_agents():

@@ -4,7 +4,7 @@
 const CC2 = new Set(('20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 '
   + '60 61 62 63 64 65 66 81 82 84 86 90 91 92 93 94 95 98').split(' '));
 
-// Whatever was typed or pasted ("00 44 (0)7700-900123", "tel:+1 415…") as E.164.
+// Whatever was typed or pasted ("00 44 (0)7400-123456", "tel:+1 415…") as E.164.
 export function toE164(text) {
   const raw = String(text || '').replace(/\(0\)/g, '').trim();
   let digits = raw.replace(/\D/g, '');
@@ -12,7 +12,7 @@ export function toE164(text) {
   return /[\d+]/.test(raw) ? `+${digits.slice(0, 15)}` : '';
 }
 
-// "+447700900123" -> "+44 770 090 0123": country code, then threes, the last group up to four.
+// "+447400123456" -> "+44 770 090 0123": country code, then threes, the last group up to four.
 export function formatNumber(e164) {
   const digits = String(e164 || '').replace(/\D/g, '');
   const cc = /^[17]/.test(digits) ? 1 : CC2.has(digits.slice(0, 2)) ? 2 : 3;

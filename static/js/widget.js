@@ -211,7 +211,7 @@ function deleteDigit() {
 
 async function callNumber() {
   const phone = toE164($(ID.number).value);
-  if (!isPlausible(phone)) return showError('Enter the number with its country code, like +44 7700 900123.');
+  if (!isPlausible(phone)) return showError('Enter the number with its country code, like +44 7400 123456.');
   showError('');
   setParty(phone);
   try {

@@ -16,7 +16,7 @@ from requests.models import Response
 from ..clock import isoformat, utcnow
 
 DEMO_CONTACT = {"id": "1001", "firstname": "Dana", "lastname": "Demo", "email": "dana.demo@example.com",
-                "phone": "+447700900123", "mobilephone": None, "hubspot_owner_id": "789"}
+                "phone": "+447400123456", "mobilephone": None, "hubspot_owner_id": "789"}
 DEMO_OWNER = {"id": "789", "email": "demo@example.com", "firstName": "Demo", "lastName": "Agent", "userId": 456,
               "userIdIncludingInactive": 456, "type": "PERSON", "archived": False,
               "createdAt": "2024-01-01T00:00:00.000Z", "updatedAt": "2024-01-01T00:00:00.000Z", "teams": []}

@@ -17,7 +17,7 @@ from ..routing import caller_e164
 from .demo import new_sid, post_webhook
 
 bp = demo_blueprint("demo_inbound", __name__)
-DEMO_CONTACT_PHONE = "+447700900123"  # "Dana Demo" in the simulated HubSpot
+DEMO_CONTACT_PHONE = "+447400123456"  # "Dana Demo" in the simulated HubSpot
 API_VERSION = "2010-04-01"
 
 
