@@ -18,6 +18,9 @@ export function setToken(value) {
   token = value || null;
 }
 
+// The socket authenticates with the same token, in its query string (CONTRACT §6).
+export const currentToken = () => token;
+
 export function hasToken() {
   return token !== null;
 }

@@ -7,7 +7,12 @@ import { $, apiMessage, say, setParty, show, showError } from './screens.js';
 
 const OUTCOME = { COMPLETED: 'f240bbac-87c9-4f6e-bf70-924b57d47db7', BUSY: '9d9162e7-6cf3-4944-bf63-4dff82258764',
   NO_ANSWER: '73a0d17f-1163-4015-bdd5-ec830791da20' };
-const externalId = (call) => String(call.id);
+// hs_call_external_id as the server writes it (hubspot/engagements.py): the Twilio CallSid, or
+// wa-call-<id> before Twilio gave one. Fixed at first use, so a sid learned mid-call changes nothing.
+export const externalId = (call) => {
+  if (!call.externalId) call.externalId = call.sid || `wa-call-${call.id}`;
+  return call.externalId;
+};
 
 function fail(err) {
   showError(apiMessage(err));
@@ -37,33 +42,6 @@ export async function startOutgoingCall(state, phone) {
     if (state.call) callFinished(state, 'FAILED'); else show(state, 'keypad');
     fail(err);
   }
-}
-
-export function onIncomingCall(state, { call, contact }) {
-  if (state.call) return; // already on a call: the server offers it to someone else
-  state.call = call;
-  hubspot.forgetEngagement();
-  setParty(call.from, contact && contact.name);
-  $('caller-contact').textContent = contact && contact.email ? `HubSpot contact · ${contact.email}` : '';
-  hubspot.incomingCall(externalId(call), call.from, call.to);
-  show(state, 'incoming');
-}
-
-export async function acceptCall(state) {
-  try {
-    await state.phone.accept(state.call);
-    callConnected(state);
-  } catch (err) {
-    fail(err);
-  }
-}
-
-export function declineCall(state) {
-  if (state.phone) state.phone.reject(state.call);
-  hubspot.callEnded(externalId(state.call), 'CANCELED');
-  hubspot.callCompleted(externalId(state.call), {});
-  state.call = null;
-  show(state, 'keypad');
 }
 
 export function callConnected(state) {
@@ -139,5 +117,6 @@ export async function saveCall(state) {
 export function onEngagementCreated(state, engagementId) {
   if (!state.call) return;
   state.call.engagement_id = engagementId;
+  if (state.call.ringing) return; // an inbound call is this agent's only once accepted: inbound.js saves it then
   api('POST', `/api/calls/${state.call.id}/engagement`, { engagementId }).catch((err) => say(apiMessage(err)));
 }

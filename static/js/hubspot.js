@@ -32,8 +32,11 @@ export function connect(handlers, demo) {
       onCallerIdMatchSucceeded: live(handlers.onCallerIdMatch),
       onVisibilityChanged: live(handlers.onVisibilityChanged),
       onEndCall: live(handlers.onEndCall),
-      // Every *_FAILED message lands here: the SDK's key is "FAILED", not onFailed.
-      FAILED: live((data, message) => handlers.onFailure(failureText(data, message.type))),
+      // Every *_FAILED message lands here: the SDK's key is "FAILED", not onFailed. No caller-ID match
+      // only means the caller is not in HubSpot's CRM: no error for that.
+      FAILED: live((data, message) => {
+        if (message.type !== 'CALLER_ID_MATCH_FAILED') handlers.onFailure(failureText(data, message.type));
+      }),
       defaultEventHandler: () => {},
     },
   });
@@ -71,5 +74,7 @@ export const callAnswered = (externalCallId) => send('callAnswered', { externalC
 export const callEnded = (externalCallId, callEndStatus) => send('callEnded',
   { externalCallId, engagementId: context.engagementId, callEndStatus });
 // hideWidget:false keeps the widget open once HubSpot has logged the call.
+// Opens the caller's record in HubSpot: objectCoordinates {portalId, objectId, objectTypeId: '0-1'}.
+export const navigateToRecord = (objectCoordinates) => send('navigateToRecord', { objectCoordinates });
 export const callCompleted = (externalCallId, engagementProperties) => send('callCompleted',
   { externalCallId, engagementId: context.engagementId, hideWidget: false, engagementProperties });

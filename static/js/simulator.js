@@ -5,6 +5,7 @@
 const { IFrameManager } = window;
 const CONTEXT = { portalId: 123, userId: 456, ownerId: 789 };
 const CONTACT = { calleeId: 1001, calleeObjectTypeId: '0-1' };
+const DEMO_CONTACT = { phone: '+447400123456', email: 'dana.demo@example.com' }; // as in hubspot/demo.py
 const ROLE = document.body.dataset.role; // "page" or "window" (the calling-window popup)
 const params = new URLSearchParams(window.location.search);
 const MODE = ROLE === 'window' || params.get('mode') === 'window' ? 'window' : 'widget';
@@ -78,6 +79,14 @@ function autoEngagement() {
   return !box || box.checked;
 }
 
+// HubSpot looks the caller up in its CRM: the one demo contact matches, anyone else does not.
+function matchCallerId(host, { fromNumber }) {
+  if (fromNumber !== DEMO_CONTACT.phone) return host.send('CALLER_ID_MATCH_FAILED', { fromNumber });
+  return host.send('CALLER_ID_MATCH_SUCCEEDED', { callerIdMatches: [{ callerIdType: 'CONTACT',
+    objectCoordinates: { portalId: CONTEXT.portalId, objectId: CONTACT.calleeId, objectTypeId: '0-1' },
+    firstName: 'Dana', lastName: 'Demo', email: DEMO_CONTACT.email }] });
+}
+
 function createHost(iframeLocation, usesCallingWindow) {
   let host = null;
   const onMessage = (message) => {
@@ -87,6 +96,7 @@ function createHost(iframeLocation, usesCallingWindow) {
     if (['OUTGOING_CALL_STARTED', 'INCOMING_CALL'].includes(message.type) && autoEngagement()) {
       host.send('CREATE_ENGAGEMENT_SUCCEEDED', { engagementId: nextEngagementId++ });
     }
+    if (message.type === 'INCOMING_CALL') matchCallerId(host, message.data || {});
   };
   host = new FakeHubSpot({
     debugMode: false, onMessageHandler: onMessage,
@@ -125,6 +135,38 @@ const sendCallerId = () => target().send('CALLER_ID_MATCH_SUCCEEDED', { callerId
   callerIdType: 'CONTACT', objectCoordinates: { portalId: CONTEXT.portalId, objectId: CONTACT.calleeId, objectTypeId: '0-1' },
   firstName: 'Dana', lastName: 'Demo', email: 'dana@example.com' }] });
 
+// The WhatsApp user calling us (demo mode): /dev/api plays Twilio and posts our real, signed webhooks.
+let inboundCallId = null;
+
+async function inboundDemo(label, path, body) {
+  window.simulatorRecord({ dir: 'demo', type: label, data: body, copy: 'contact', t: performance.now() });
+  const response = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body) });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    window.simulatorRecord({ dir: 'demo', type: `${label} failed`, data: answer.error, copy: 'contact', t: performance.now() });
+  }
+  return answer;
+}
+
+async function contactCallsIn() {
+  const { call } = await inboundDemo('contact calls in', '/dev/api/contact/call-in', {});
+  if (call) inboundCallId = call.id;
+}
+
+const contactHangsUpInbound = () => inboundCallId !== null
+  && inboundDemo('contact hangs up', '/dev/api/contact/hang-up-inbound', { call_id: inboundCallId });
+
+function addInboundButtons() {
+  [['contact-call-in', 'Contact calls in', contactCallsIn],
+    ['contact-hang-up-inbound', 'Contact hangs up (incoming call)', contactHangsUpInbound]].forEach(([id, text, handler]) => {
+    const button = document.createElement('button');
+    Object.assign(button, { id, type: 'button', textContent: text });
+    button.addEventListener('click', handler);
+    $('contact-actions').append(button);
+  });
+}
+
 function reloadWidget() {
   const frame = target().iFrame;
   frame.src = frame.src; // a new widget instance: HubSpot's host answers its load with SYNC again
@@ -151,6 +193,7 @@ function start() {
   on('send-caller-id', sendCallerId);
   on('reload-widget', reloadWidget);
   on('clear-log', () => { $('log').replaceChildren(); });
+  addInboundButtons();
   if (MODE === 'window') openCallingWindow();
 }
 

@@ -2,8 +2,9 @@
 import { api, setToken, whenUnauthorized } from './api.js';
 import * as hubspot from './hubspot.js';
 import * as calls from './calls.js';
+import * as inbound from './inbound.js';
 import { clock, formatNumber, isPlausible, reformatInput, toE164 } from './format.js';
-import { $, apiMessage, describeCaller, renderHistory, renderPermission, say, setParty, show, showError } from './screens.js';
+import { $, apiMessage, renderHistory, renderPermission, say, setParty, show, showError } from './screens.js';
 
 const DEMO = document.body.dataset.mode === 'demo';
 const RESUME_TIMEOUT_MS = 2500; // INITIALIZED never waits longer than this for the session
@@ -34,7 +35,7 @@ let lastHeight = 0;
 // Entry points for the phone and socket modules.
 export const attachPhone = (phone) => { state.phone = phone; };
 export const startOutgoingCall = (phone) => calls.startOutgoingCall(state, phone);
-export const onIncomingCall = (message) => calls.onIncomingCall(state, message);
+export const onIncomingCall = (message) => inbound.ring(state, message);
 export const callConnected = () => calls.callConnected(state);
 export const callFinished = (endStatus) => calls.callFinished(state, endStatus);
 
@@ -44,9 +45,7 @@ const sdkHandlers = {
   onUntrustedHost: (hostUrl) => showError(`This widget only runs inside HubSpot, not ${hostUrl || 'this page'}.`),
   onDialNumber,
   onEngagementCreated: (engagementId) => calls.onEngagementCreated(state, engagementId),
-  onCallerIdMatch: ({ callerIdMatches = [] }) => {
-    if (state.screen === 'incoming' && callerIdMatches[0]) describeCaller(callerIdMatches[0]);
-  },
+  onCallerIdMatch: (data) => inbound.callerMatched(state, data),
   onVisibilityChanged: ({ isMinimized, isHidden }) => {
     state.hidden = Boolean(isMinimized || isHidden);
     if (!state.hidden) sendSize(true);
@@ -120,6 +119,7 @@ async function signIn(event) {
     $(ID.password).value = '';
     setToken(session.token);
     state.agent = session.agent;
+    state.available = Boolean(session.agent.available);
     hubspot.loggedIn();
     enterKeypad();
   } catch (err) {
@@ -134,6 +134,7 @@ function enterKeypad() {
   $(ID.agentName).textContent = `Signed in as ${state.agent.name || state.agent.email}`;
   $(ID.available).checked = state.available;
   show(state, 'keypad');
+  inbound.start(state); // the socket: rings, call status, presence
   sendHubSpotContext();
   loadNumbers();
 }
@@ -159,17 +160,12 @@ async function logOut() {
 }
 
 function signedOut(message) {
+  inbound.stop(state);
   setToken(null);
   state.agent = null;
   hubspot.loggedOut();
   show(state, 'login');
   say(message);
-}
-
-function setAvailable(on) {
-  state.available = on;
-  if (on) hubspot.available(); else hubspot.unavailable();
-  say(on ? 'You can receive calls.' : 'Incoming calls are off.');
 }
 
 // Our WhatsApp senders; the "From" picker appears once there is a choice to make.
@@ -288,7 +284,7 @@ function bindEvents() {
   on(ID.pad, 'click', pressKey);
   on(ID.backspace, 'click', deleteDigit);
   on(ID.call, 'click', callNumber);
-  on(ID.available, 'change', (event) => setAvailable(event.target.checked));
+  on(ID.available, 'change', (event) => inbound.setAvailable(state, event.target.checked));
   on(ID.fromNumber, 'change', (event) => { state.from = event.target.value; });
   on(ID.showHistory, 'click', showHistory);
   on(ID.logout, 'click', logOut);
@@ -296,8 +292,8 @@ function bindEvents() {
   on(ID.requestAgain, 'click', requestPermission);
   on(ID.cancelCall, 'click', () => calls.hangUp(state));
   on(ID.hangup, 'click', () => calls.hangUp(state));
-  on(ID.accept, 'click', () => calls.acceptCall(state));
-  on(ID.decline, 'click', () => calls.declineCall(state));
+  on(ID.accept, 'click', () => inbound.accept(state));
+  on(ID.decline, 'click', () => inbound.decline(state));
   on(ID.mute, 'click', () => calls.toggleMute(state));
   on(ID.toggleTones, 'click', calls.toggleTones);
   on(ID.tones, 'click', key((digit) => calls.sendTone(state, digit)));

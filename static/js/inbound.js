@@ -1,0 +1,216 @@
+// Incoming WhatsApp calls and availability: the socket, ringing, accept and decline, a call another
+// agent took or nobody answered. Only the copy that holds calls (hubspot.ownsCalls()) rings and
+// talks to HubSpot; the other copy of HubSpot's calling window only stores the availability toggle.
+import { api, currentToken } from './api.js';
+import * as hubspot from './hubspot.js';
+import * as socket from './socket.js';
+import { callConnected, callFinished, externalId } from './calls.js';
+import { formatNumber } from './format.js';
+import { $, apiMessage, describeCaller, say, setParty, show, showError } from './screens.js';
+
+const DEMO = document.body.dataset.mode === 'demo';
+const UNANSWERED = ['no-answer', 'busy', 'failed', 'canceled'];
+const RETRY_AUTH_MS = 5000;
+let listening = false;
+
+// After sign-in or resume: open the socket and tell HubSpot whether this agent takes calls.
+export function start(state) {
+  if (!hubspot.ownsCalls()) return;
+  if (!listening) {
+    listening = true;
+    socket.onMessage('open', () => catchUp(state));
+    socket.onMessage('close', () => { if (state.agent) say('Connection lost. Reconnecting…'); });
+    socket.onMessage('incoming_call', (message) => ring(state, message));
+    socket.onMessage('call_status', (message) => onCallStatus(state, message));
+    socket.onMessage('call_claimed', (message) => onClaimed(state, message));
+    socket.onMessage('unauthorized', () => checkSession());
+  }
+  socket.connect(currentToken());
+  if (state.available) hubspot.available(); else hubspot.unavailable();
+}
+
+// Signing out: a ringing call is let go (HubSpot's engagement is closed), and the socket closes for good.
+export function stop(state) {
+  if (state.call && state.call.ringing) endRing(state, 'MISSED', '');
+  socket.close();
+}
+
+// The availability toggle: stored by the server (socket, else HTTP) and told to HubSpot.
+export async function setAvailable(state, on) {
+  state.available = on;
+  if (hubspot.ownsCalls()) {
+    if (on) hubspot.available(); else hubspot.unavailable();
+  }
+  say(on ? 'You can receive calls.' : 'Incoming calls are off.');
+  if (socket.send({ type: 'presence', available: on })) return;
+  try {
+    await api('POST', '/api/presence', { available: on });
+  } catch (err) {
+    showError(apiMessage(err));
+  }
+}
+
+// After every (re)connect: re-send presence and ask what rang while the socket was away.
+async function catchUp(state) {
+  if (!state.agent) return;
+  socket.send({ type: 'presence', available: state.available });
+  if ($('status').textContent.startsWith('Connection lost')) say('Connected again.');
+  try {
+    const { calls } = await api('GET', '/api/calls/ringing');
+    const ringing = state.call && state.call.ringing;
+    if (ringing && !state.call.accepting && !calls.some((message) => message.call.id === state.call.id)) {
+      endRing(state, 'MISSED', 'The call stopped ringing.');
+    }
+    if (calls.length) ring(state, calls[0]);
+  } catch (err) {
+    say(apiMessage(err));
+  }
+}
+
+// A 4401 close: if the session really ended, api.js signs the widget out; otherwise try again later.
+async function checkSession() {
+  try {
+    await api('GET', '/api/auth/me');
+    setTimeout(() => socket.connect(currentToken()), RETRY_AUTH_MS);
+  } catch (err) {
+    say(apiMessage(err));
+  }
+}
+
+// Ring: the incoming screen with the caller and their HubSpot contact, and INCOMING_CALL to HubSpot.
+export function ring(state, { call, contact }) {
+  if (!hubspot.ownsCalls() || !state.agent || !call || call.status !== 'ringing') return;
+  if (state.call) return; // on another call: the server offers this one to the other agents too
+  const record = contact && /^\d+$/.test(String(contact.id))
+    ? { portalId: hubspot.context.portalId, objectId: Number(contact.id), objectTypeId: '0-1' } : null;
+  state.call = { ...call, ringing: true, record };
+  hubspot.forgetEngagement();
+  setParty(call.from, contact && contact.name);
+  $('caller-contact').textContent = contact
+    ? `HubSpot contact${contact.email ? ` · ${contact.email}` : ''}` : 'Not found in HubSpot';
+  $('accept').disabled = false;
+  showError('');
+  hubspot.incomingCall(externalId(state.call), call.from, call.to);
+  show(state, 'incoming');
+  say(`Incoming WhatsApp call from ${(contact && contact.name) || formatNumber(call.from)}.`);
+}
+
+// HubSpot's CALLER_ID_MATCH_SUCCEEDED: show who it is, and remember the record to open.
+export function callerMatched(state, { callerIdMatches = [] }) {
+  const match = callerIdMatches[0];
+  if (!match || !state.call || state.call.direction !== 'inbound') return;
+  if (state.call.ringing) describeCaller(match);
+  if (match.objectCoordinates) state.call.record = match.objectCoordinates;
+  if (state.answeredAt) openRecord(state);
+}
+
+function openRecord(state) {
+  const { call } = state;
+  if (!call.record || call.recordOpened) return;
+  call.recordOpened = true;
+  hubspot.navigateToRecord(call.record);
+}
+
+// The server's copy of the call; HubSpot's engagement id may be known here before the server has it.
+function merge(call, update) {
+  Object.assign(call, update, { engagement_id: update.engagement_id || call.engagement_id });
+}
+
+// Accept: claim the call (the first agent wins), then pick it up on the phone.
+export async function accept(state) {
+  const { call } = state;
+  if (!call || !call.ringing || call.accepting) return;
+  if (!DEMO && !(state.phone && state.phone.accept)) return showError('The phone is still starting. Try again in a moment.');
+  call.accepting = true;
+  $('accept').disabled = true;
+  try {
+    merge(call, (await api('POST', `/api/calls/${call.id}/accept`)).call);
+  } catch (err) {
+    call.accepting = false;
+    if (state.call !== call) return;
+    if (err.status === 409 || err.status === 404) {
+      return endRing(state, 'MISSED', err.code === 'already_claimed' ? 'Taken by another agent.' : 'The call stopped ringing.');
+    }
+    $('accept').disabled = false;
+    return showError(apiMessage(err));
+  }
+  if (state.call !== call) return; // the caller hung up meanwhile
+  call.ringing = false;
+  call.accepting = false;
+  if (call.engagement_id) saveEngagement(call);
+  try {
+    if (DEMO) await api('POST', '/dev/api/voice/inbound-answer', { call_id: call.id });
+    else await state.phone.accept(call);
+  } catch (err) {
+    return pickUpFailed(state, call, err);
+  }
+  answered(state);
+}
+
+function answered(state) {
+  if (!state.answeredAt) callConnected(state);
+  openRecord(state);
+}
+
+// Claimed but not connected: hang up through Twilio so the caller is not left waiting.
+async function pickUpFailed(state, call, err) {
+  if (call.finished) return;
+  showError(apiMessage(err));
+  hubspot.sendError(apiMessage(err));
+  try {
+    await api('POST', '/api/calls/end', { call_id: call.id });
+  } catch (endErr) {
+    say(apiMessage(endErr));
+  }
+  callFinished(state, 'FAILED');
+}
+
+// HubSpot's engagement id arrives while ringing; the server takes it once this agent owns the call.
+function saveEngagement(call) {
+  api('POST', `/api/calls/${call.id}/engagement`, { engagementId: call.engagement_id })
+    .catch((err) => say(apiMessage(err)));
+}
+
+// Decline: HubSpot hears CANCELED (as in HubSpot's own demo); the others may still take the call.
+export async function decline(state) {
+  const { call } = state;
+  if (!call || !call.ringing || call.accepting) return;
+  if (!DEMO && state.phone && state.phone.reject) state.phone.reject(call);
+  endRing(state, 'CANCELED', 'Call declined.');
+  try {
+    await api('POST', `/api/calls/${call.id}/decline`);
+  } catch (err) {
+    say(apiMessage(err));
+  }
+}
+
+// A ring that ends without this agent answering: close HubSpot's engagement (no ghost call, SDK #46).
+function endRing(state, endStatus, note) {
+  const { call } = state;
+  call.ringing = false;
+  call.finished = endStatus;
+  hubspot.callEnded(externalId(call), endStatus);
+  hubspot.callCompleted(externalId(call), {});
+  state.call = null;
+  show(state, 'keypad');
+  say(note);
+}
+
+function onClaimed(state, { call_id: callId }) {
+  if (state.call && state.call.id === callId && state.call.ringing) endRing(state, 'MISSED', 'Taken by another agent.');
+}
+
+// The server's view of our inbound call: missed while ringing, answered, or hung up by the caller.
+function onCallStatus(state, { call: update }) {
+  const { call } = state;
+  if (!call || !update || update.id !== call.id || call.direction !== 'inbound') return;
+  merge(call, update);
+  if (call.ringing) {
+    if (UNANSWERED.includes(update.status)) endRing(state, 'MISSED', `Missed call from ${formatNumber(call.from)}.`);
+    return;
+  }
+  if (update.status === 'in-progress' && call.agent_id === state.agent.id) answered(state);
+  if (update.status === 'completed' || UNANSWERED.includes(update.status)) {
+    callFinished(state, state.answeredAt ? 'COMPLETED' : 'MISSED');
+  }
+}

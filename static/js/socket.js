@@ -1,0 +1,119 @@
+// Our live line to the server (GET /ws?token=…, CONTRACT §6): one JSON object per message.
+// It reconnects by itself with exponential backoff and jitter, and fires `open` after every
+// (re)connect, so the widget can ask what it missed (rings are not replayed by the server).
+// Events: every server message `type`, plus `open`, `close` and `unauthorized` (close code 4401).
+
+const UNAUTHORIZED = 4401;
+const BACKOFF = { firstMs: 500, maxMs: 30000, stableMs: 10000 }; // stable: open this long resets the backoff
+const handlers = new Map(); // event -> Set of functions
+let ws = null;
+let token = null;
+let attempt = 0;
+let retryTimer = null;
+let openedAt = 0;
+
+export function onMessage(type, fn) {
+  if (!handlers.has(type)) handlers.set(type, new Set());
+  handlers.get(type).add(fn);
+  return () => handlers.get(type).delete(fn);
+}
+
+function emit(type, data) {
+  (handlers.get(type) || []).forEach((fn) => {
+    try {
+      fn(data);
+    } catch (err) {
+      console.error(`socket: the ${type} handler failed`, err); // one bad handler must not stop the others
+    }
+  });
+}
+
+export const isOpen = () => ws !== null && ws.readyState === WebSocket.OPEN;
+
+// Opens the socket for this token; the same token again is a no-op, a new one replaces the old socket.
+export function connect(newToken) {
+  if (!newToken) return;
+  if (newToken === token && ws) return;
+  drop();
+  token = newToken;
+  attempt = 0;
+  open();
+}
+
+function socketUrl() {
+  const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
+  return `${scheme}://${window.location.host}/ws?token=${encodeURIComponent(token)}`;
+}
+
+function open() {
+  clearTimeout(retryTimer);
+  retryTimer = null;
+  const socket = new WebSocket(socketUrl());
+  ws = socket;
+  socket.addEventListener('open', () => {
+    if (ws !== socket) return;
+    openedAt = Date.now();
+    emit('open');
+  });
+  socket.addEventListener('message', (event) => {
+    if (ws !== socket) return;
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch (err) {
+      return;
+    }
+    if (message && typeof message.type === 'string') emit(message.type, message);
+  });
+  socket.addEventListener('close', (event) => {
+    if (ws !== socket) return; // replaced or closed on purpose
+    ws = null;
+    const wasOpen = openedAt > 0;
+    if (wasOpen && Date.now() - openedAt >= BACKOFF.stableMs) attempt = 0;
+    openedAt = 0;
+    if (wasOpen) emit('close', { code: event.code });
+    if (event.code === UNAUTHORIZED) {
+      emit('unauthorized', { code: event.code }); // the widget decides: sign out, or connect with a new token
+      return;
+    }
+    retryLater();
+  });
+}
+
+// Full jitter: a random wait up to the exponential cap, so a server restart is not hit by every widget at once.
+function retryLater() {
+  const cap = Math.min(BACKOFF.maxMs, BACKOFF.firstMs * 2 ** attempt);
+  attempt += 1;
+  const delay = cap / 2 + Math.random() * (cap / 2);
+  retryTimer = setTimeout(() => { if (token && !ws) open(); }, delay);
+}
+
+// The network came back: do not wait for the backoff timer.
+window.addEventListener('online', () => {
+  if (token && !ws) {
+    attempt = 0;
+    open();
+  }
+});
+
+export function send(message) {
+  if (!isOpen()) return false;
+  ws.send(JSON.stringify(message));
+  return true;
+}
+
+function drop() {
+  clearTimeout(retryTimer);
+  retryTimer = null;
+  const socket = ws;
+  ws = null;
+  openedAt = 0;
+  if (socket) socket.close(1000, 'bye');
+}
+
+// Signed out: close for good (no reconnect) until connect() is called again.
+export function close() {
+  drop();
+  token = null;
+  attempt = 0;
+}

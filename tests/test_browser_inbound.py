@@ -1,0 +1,185 @@
+"""Incoming WhatsApp calls in the HubSpot simulator (headless Chromium, demo mode): "contact calls in"
+drives the real signed /twilio/voice webhook, the signed-in, available widget rings over its socket,
+and HubSpot hears INCOMING_CALL, CALL_ANSWERED, NAVIGATE_TO_RECORD, CALL_ENDED and CALL_COMPLETED.
+A ring sent while the widget's socket was away is found again through /api/calls/ringing."""
+import time
+
+import pytest
+
+from widget_app.models import Agent, Call, CallRing, db
+
+from .test_browser_login import sign_in
+from .test_browser_widget import open_simulator, wait_for_message, widget_frame
+
+pytestmark = pytest.mark.browser
+DANA = "+447400123456"  # the demo contact, owned by the simulator's HubSpot owner (789)
+
+
+def wait_until(read, timeout=10.0):
+    """Poll the database (written by the server's threads) until `read()` is truthy; return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with db.connection_context():
+            value = read()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+def agent_can_take_calls():
+    agent = Agent.get(Agent.email == "demo@example.com")
+    return agent.available and agent.last_seen_at is not None and agent.hubspot_owner_id == "789"
+
+
+def inbound_call():
+    return Call.get_or_none(Call.direction == "inbound")
+
+
+def signed_in_and_available(page, live_server):
+    """The simulator with the demo agent signed in, the toggle on, and the server seeing them online."""
+    errors = open_simulator(page, live_server)
+    frame = widget_frame(page, live_server)
+    sign_in(frame)
+    frame.wait_for_selector("#screen-keypad:not([hidden])")
+    frame.check("#available")
+    wait_for_message(page, "USER_AVAILABLE")
+    assert wait_until(agent_can_take_calls), "the server never saw the agent online and available"
+    return frame, errors
+
+
+def ring(page, frame):
+    """The contact calls in; the widget shows the incoming screen; returns the recorded call."""
+    page.click("#contact-call-in")
+    frame.wait_for_selector("#screen-incoming:not([hidden])")
+    call = wait_until(inbound_call)
+    assert call is not None and call.status == "ringing"
+    return call
+
+
+def sdk_messages(page, message_type):
+    return [e for e in page.evaluate("window.simulatorLog") if e["type"] == message_type]
+
+
+def test_contact_calls_in_rings_the_widget_and_accepting_answers_in_hubspot(page, live_server):
+    frame, errors = signed_in_and_available(page, live_server)
+    call = ring(page, frame)
+
+    incoming = wait_for_message(page, "INCOMING_CALL")
+    assert incoming["dir"] == "in"
+    assert incoming["data"]["externalCallId"] == call.sid  # hs_call_external_id, as the server writes it
+    assert incoming["data"]["fromNumber"] == DANA
+    assert incoming["data"]["toNumber"] == call.to_number
+    assert incoming["data"]["createEngagement"] is True
+    assert isinstance(incoming["data"]["callStartTime"], (int, float))
+    assert "Dana Demo" in frame.text_content("#screen-incoming")
+    assert DANA in frame.text_content("#screen-incoming").replace(" ", "")
+    frame.wait_for_function("document.getElementById('caller-contact').textContent.includes('dana.demo@example.com')")
+
+    frame.click("#accept")
+    answered = wait_for_message(page, "CALL_ANSWERED")
+    assert answered["data"] == {"externalCallId": call.sid}
+    frame.wait_for_selector("#screen-calling:not([hidden])")
+    navigate = wait_for_message(page, "NAVIGATE_TO_RECORD")
+    assert navigate["data"]["objectCoordinates"] == {"portalId": 123, "objectId": 1001, "objectTypeId": "0-1"}
+    taken = wait_until(lambda: Call.get(Call.id == call.id).answered_at is not None and Call.get(Call.id == call.id))
+    assert taken.agent.email == "demo@example.com" and taken.status == "in-progress"
+    engagement = sdk_messages(page, "CREATE_ENGAGEMENT_SUCCEEDED")[-1]["data"]["engagementId"]
+    assert wait_until(lambda: Call.get(Call.id == call.id).engagement_id == str(engagement))
+
+    # The caller hangs up: the same call-ended and save flow as an outbound call.
+    page.click("#contact-hang-up-inbound")
+    ended = wait_for_message(page, "CALL_ENDED")
+    assert ended["data"]["externalCallId"] == call.sid and ended["data"]["callEndStatus"] == "COMPLETED"
+    frame.wait_for_selector("#screen-ended:not([hidden])")
+    frame.fill("#notes", "Asked about the invoice.")
+    frame.click("#save-call")
+    completed = wait_for_message(page, "CALL_COMPLETED")
+    assert completed["data"]["externalCallId"] == call.sid
+    assert completed["data"]["engagementProperties"]["hs_call_body"] == "Asked about the invoice."
+    frame.wait_for_selector("#screen-keypad:not([hidden])")
+    assert len(sdk_messages(page, "CALL_ANSWERED")) == 1
+    assert errors == []
+
+
+def test_declining_ends_the_call_in_hubspot_and_stops_ringing(page, live_server):
+    frame, errors = signed_in_and_available(page, live_server)
+    call = ring(page, frame)
+    wait_for_message(page, "INCOMING_CALL")
+
+    frame.click("#decline")
+    ended = wait_for_message(page, "CALL_ENDED")
+    assert ended["data"]["externalCallId"] == call.sid and ended["data"]["callEndStatus"] == "CANCELED"
+    assert wait_for_message(page, "CALL_COMPLETED")["data"]["externalCallId"] == call.sid
+    frame.wait_for_selector("#screen-keypad:not([hidden])")
+    # The only agent it rang declined: the server records the ring declined and the call missed.
+    assert wait_until(lambda: CallRing.get(CallRing.call == call.id).declined_at is not None)
+    assert wait_until(lambda: Call.get(Call.id == call.id).status == "no-answer")
+    assert sdk_messages(page, "CALL_ANSWERED") == []
+    assert errors == []
+
+
+def test_a_caller_who_hangs_up_while_ringing_is_a_missed_call(page, live_server):
+    frame, errors = signed_in_and_available(page, live_server)
+    call = ring(page, frame)
+    wait_for_message(page, "INCOMING_CALL")
+
+    page.click("#contact-hang-up-inbound")
+    ended = wait_for_message(page, "CALL_ENDED")
+    assert ended["data"]["externalCallId"] == call.sid and ended["data"]["callEndStatus"] == "MISSED"
+    wait_for_message(page, "CALL_COMPLETED")
+    frame.wait_for_selector("#screen-keypad:not([hidden])")
+    status = frame.text_content("#status")
+    assert status.startswith("Missed call from") and DANA in status.replace(" ", "")
+    assert errors == []
+
+
+def test_an_unavailable_agent_is_not_rung(page, live_server):
+    frame, errors = signed_in_and_available(page, live_server)
+    frame.uncheck("#available")
+    wait_for_message(page, "USER_UNAVAILABLE")
+    assert wait_until(lambda: not Agent.get(Agent.email == "demo@example.com").available)
+
+    page.click("#contact-call-in")
+    call = wait_until(lambda: Call.get_or_none(Call.direction == "inbound", Call.status == "no-answer"))
+    assert call is not None, "nobody was available, so the call is recorded as missed"
+    assert frame.is_hidden("#screen-incoming")
+    assert sdk_messages(page, "INCOMING_CALL") == []
+    assert errors == []
+
+
+def test_a_ring_lost_with_the_socket_is_found_again_after_the_reconnect(page, live_server):
+    """The socket drops the incoming_call (a network blip), then closes; the reconnected widget asks
+    /api/calls/ringing and rings anyway."""
+    sockets = []
+
+    def through(ws):
+        """Forward the widget's socket to the server; the first one swallows incoming_call."""
+        server = ws.connect_to_server()
+        first = not sockets
+        sockets.append(ws)
+
+        def to_widget(message):
+            if first and '"incoming_call"' in str(message):
+                return
+            ws.send(message)
+        server.on_message(to_widget)
+        ws.on_message(server.send)
+
+    page.context.route_web_socket("**/ws?token=*", through)
+    frame, errors = signed_in_and_available(page, live_server)
+    assert len(sockets) == 1
+
+    page.click("#contact-call-in")
+    call = wait_until(lambda: Call.get_or_none(Call.direction == "inbound", Call.status == "ringing"))
+    assert call is not None
+    assert frame.is_hidden("#screen-incoming"), "the socket swallowed the ring"
+
+    with page.expect_request("**/api/calls/ringing") as ringing:
+        sockets[0].close(code=4000, reason="blip")  # the widget's side only: the server still counts it online
+    assert ringing.value.response().ok
+    frame.wait_for_selector("#screen-incoming:not([hidden])")
+    assert len(sockets) == 2
+    assert wait_for_message(page, "INCOMING_CALL")["data"]["externalCallId"] == call.sid
+    frame.click("#accept")
+    assert wait_for_message(page, "CALL_ANSWERED")["data"]["externalCallId"] == call.sid
+    assert errors == []
