@@ -70,7 +70,7 @@ def test_recording_flows_from_twilio_to_the_engagements_recording_url(twilio_pos
     call = Call.get_by_id(call.id)
     assert (call.recording_url, call.recording_sid) == (RECORDING_URL, RE_SID)
     row = EngagementSync.get(EngagementSync.call == call.id)
-    assert row.payload["properties"]["hs_call_recording_url"] == RECORDING_URL
+    assert row.payload["properties"]["hs_call_recording_url"] == RECORDING_URL + ".wav"  # the dual-channel WAV HubSpot can transcribe
     assert row.payload["properties"]["hs_call_external_id"] == CALL_SID
 
 

@@ -230,3 +230,16 @@ def test_signed_dial_done_webhook_misses_the_call(ringing_call, twilio_post):
     assert answer.status_code == 200 and Call.get_by_id(call.id).status == "no-answer"
     assert twilio_post("/twilio/voice/dial-done", {"CallSid": call.sid, "DialCallStatus": "no-answer"},
                        signed=False).status_code == 403
+
+
+def test_a_recorded_inbound_call_plays_the_consent_notice_then_records_both_parties(
+        app, make_agent, hubspot_knows_caller, ring):
+    """RECORD_CALLS: the caller hears the notice first; <Dial> records both channels from answer."""
+    app.config.update(RECORD_CALLS=True, RECORDING_CONSENT_MESSAGE="This call is recorded.")
+    make_agent(hubspot_owner_id=OWNER_ID, available=True, last_seen_at=utcnow())
+    twiml = ring()
+    assert [child.tag for child in twiml] == ["Say", "Dial"]
+    assert twiml.findtext("Say") == "This call is recorded."
+    dial = twiml.find("Dial")
+    assert dial.get("record") == "record-from-answer-dual"
+    assert dial.get("recordingStatusCallback") == f"{PUBLIC_BASE_URL}/twilio/recording/status"

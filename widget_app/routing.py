@@ -108,9 +108,15 @@ def _log_missed_in_hubspot(call: Call):
 
 
 def _dial_twiml(call: Call, agents: list[Agent]) -> str:
+    from .hubspot import recordings
+
     base = public_base_url()
     response = VoiceResponse()
-    dial = Dial(answer_on_bridge=True, timeout=RING_SECONDS, action=f"{base}/twilio/voice/dial-done")
+    consent = recordings.consent_say_text()
+    if consent:  # the caller hears it before any agent is connected and recording starts
+        response.say(consent)
+    dial = Dial(answer_on_bridge=True, timeout=RING_SECONDS, action=f"{base}/twilio/voice/dial-done",
+                **recordings.dial_recording_attrs())
     for agent in agents:
         client = dial.client(status_callback=f"{base}/twilio/voice/status",
                              status_callback_event="initiated ringing answered completed")

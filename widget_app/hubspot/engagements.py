@@ -13,7 +13,7 @@ from flask import current_app
 
 from ..clock import isoformat, utcnow
 from ..models import Call, EngagementSync, db
-from . import outbox
+from . import outbox, recordings
 from .client import HubSpotError, hubspot_client
 from .contacts import find_contact_by_phone
 
@@ -53,7 +53,7 @@ def call_properties(call: Call) -> dict:
              "hs_call_app_id": str(config["HUBSPOT_APP_ID"] or ""),
              "hs_call_external_account_id": str(config["TWILIO_ACCOUNT_SID"] or "")}
     optional = {"hs_call_body": call.notes, "hs_call_disposition": call.outcome, "hubspot_owner_id": owner,
-                "hs_call_recording_url": call.recording_url,
+                "hs_call_recording_url": recordings.media_url(call) if call.recording_url else None,
                 "hs_call_duration": None if call.duration_seconds is None else call.duration_seconds * 1000}
     props.update({name: str(value) for name, value in optional.items() if value is not None})
     return props
