@@ -3,8 +3,9 @@
 import { api } from './api.js';
 import * as hubspot from './hubspot.js';
 import { clock, formatNumber } from './format.js';
-import { $, apiMessage, say, setParty, show, showError } from './screens.js';
+import { $, apiMessage, say, show, showError } from './screens.js';
 
+const ENDED_TEXT = { BUSY: 'declined', NO_ANSWER: 'no answer', FAILED: 'failed', CANCELED: 'cancelled' };
 const OUTCOME = { COMPLETED: 'f240bbac-87c9-4f6e-bf70-924b57d47db7', BUSY: '9d9162e7-6cf3-4944-bf63-4dff82258764',
   NO_ANSWER: '73a0d17f-1163-4015-bdd5-ec830791da20' };
 // hs_call_external_id as the server writes it (hubspot/engagements.py): the Twilio CallSid, or
@@ -14,43 +15,21 @@ export const externalId = (call) => {
   return call.externalId;
 };
 
-function fail(err) {
+export function fail(err) {
   showError(apiMessage(err));
   hubspot.sendError(apiMessage(err));
 }
 
-// The HubSpot record HubSpot asked us to dial (calleeInfo names the contact, objectId the viewed record).
-function hubspotRecord(state, phone) {
-  const dial = state.dial && state.dial.phone === phone ? state.dial : {};
-  const callee = dial.calleeInfo || {};
-  return { engagementId: hubspot.context.engagementId, portalId: hubspot.context.portalId,
-    objectId: callee.calleeId ?? dial.objectId, objectType: callee.calleeObjectTypeId ?? dial.objectType };
-}
-
-export async function startOutgoingCall(state, phone) {
-  if (!state.phone) return showError('The phone is still starting. Try again in a moment.');
-  hubspot.forgetEngagement();
-  setParty(phone);
-  show(state, 'dialing');
-  try {
-    const { call, voice } = await api('POST', '/api/calls/initiate',
-      { phone, from: state.from || undefined, hubspot: hubspotRecord(state, phone) });
-    state.call = call;
-    hubspot.outgoingCall(externalId(call), call.to, call.from);
-    await state.phone.connect(voice.params);
-  } catch (err) {
-    if (state.call) callFinished(state, 'FAILED'); else show(state, 'keypad');
-    fail(err);
-  }
-}
-
-export function callConnected(state) {
-  if (!state.call) return;
-  state.answeredAt = Date.now();
+// Answered: the timer runs from the answer (the server's time when resuming after a reload).
+export function callConnected(state, answeredAt) {
+  const { call } = state;
+  if (!call || call.finished) return;
+  state.answeredAt = answeredAt ? Date.parse(answeredAt) : Date.now();
   state.muted = false;
   $('mute').setAttribute('aria-pressed', 'false');
-  $('timer').textContent = clock(0);
-  hubspot.callAnswered(externalId(state.call));
+  $('timer').textContent = clock((Date.now() - state.answeredAt) / 1000);
+  if (!call.answerSent) hubspot.callAnswered(externalId(call));
+  call.answerSent = true;
   show(state, 'calling');
 }
 
@@ -59,23 +38,30 @@ export function callFinished(state, endStatus) {
   const { call } = state;
   if (!call || call.finished) return;
   call.finished = endStatus;
+  if (call.answered_at && !call.answerSent && call.direction !== 'inbound') {
+    call.answerSent = true;
+    hubspot.callAnswered(externalId(call)); // HubSpot hears the answer before the end, even if we learnt both at once
+  }
   hubspot.callEnded(externalId(call), endStatus);
   const seconds = state.answeredAt ? (Date.now() - state.answeredAt) / 1000 : 0;
-  $('ended-summary').textContent = `${formatNumber(call.direction === 'inbound' ? call.from : call.to)} · ${clock(seconds)}`;
+  $('ended-summary').textContent = `${formatNumber(call.direction === 'inbound' ? call.from : call.to)} · ${clock(seconds)}`
+    + (ENDED_TEXT[endStatus] ? ` · ${ENDED_TEXT[endStatus]}` : '');
   $('notes').value = '';
   $('outcome').value = OUTCOME[endStatus] || OUTCOME[state.answeredAt ? 'COMPLETED' : 'NO_ANSWER'];
   state.answeredAt = null;
+  if (state.phone) state.phone.disconnect();
   show(state, 'ended');
 }
 
 export async function hangUp(state) {
-  if (!state.call) return;
+  const { call } = state;
+  if (!call || call.finished || call.ringing) return;
   const status = state.answeredAt ? 'COMPLETED' : 'CANCELED';
   if (state.phone) state.phone.disconnect();
   try {
-    await api('POST', '/api/calls/end', { call_id: state.call.id });
+    await api('POST', '/api/calls/end', { call_id: call.id });
   } catch (err) {
-    showError(apiMessage(err));
+    fail(err);
   }
   callFinished(state, status);
 }

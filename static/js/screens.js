@@ -4,15 +4,22 @@ import { ago, clock, formatNumber, timeOf } from './format.js';
 export const SCREENS = ['loading', 'login', 'keypad', 'permission', 'pending', 'denied', 'dialing',
   'incoming', 'calling', 'ended', 'history'];
 const FOCUS = { login: 'login-email', keypad: 'number' }; // other screens focus their heading
+const DELIVERY = { sent: 'Sent.', delivered: 'Delivered.', read: 'Read.', failed: 'Not delivered.',
+  undelivered: 'Not delivered.' };
 const SYNC = { none: 'Not saved to HubSpot', pending: 'Saving to HubSpot…', synced: 'Saved to HubSpot',
   failed: 'HubSpot refused it' };
 export const $ = (id) => document.getElementById(id);
+
+const shown = []; // functions told about every screen change (the calling window's mirror)
 
 export function show(state, screen) {
   SCREENS.forEach((name) => { $(`screen-${name}`).hidden = name !== screen; });
   state.screen = screen;
   $(FOCUS[screen] || `h-${screen}`).focus();
+  shown.forEach((fn) => fn(screen));
 }
+
+export const onShow = (fn) => shown.push(fn);
 
 export function bind(name, text) {
   document.querySelectorAll(`[data-bind="${name}"]`).forEach((el) => { el.textContent = text; });
@@ -37,24 +44,30 @@ export function apiMessage(err) {
   return `${message.replace(/\s*try again later\.?$/i, '').replace(/\.?$/, '.')} Try again at ${timeOf(err.retryAt)}.`;
 }
 
-// Fill the permission screens; returns the one that fits the contact's status.
+// Fill the permission screens; returns the one that fits the contact's status ('keypad' = may call).
 export function renderPermission(permission, sentAt) {
   if (permission.can_call) return 'keypad';
   const later = permission.next_request_at ? `at ${timeOf(permission.next_request_at)}` : 'later';
   if (permission.status === 'pending') {
     const since = permission.requested_at || sentAt;
     $('pending-since').textContent = since ? ago(since) : '';
+    $('pending-delivery').textContent = DELIVERY[permission.request_delivery]
+      || (permission.request_error ? `Not delivered: ${permission.request_error}` : '');
     return 'pending';
   }
   if (permission.status === 'denied') {
-    $('denied-retry').textContent = permission.can_request ? 'You may ask again now.' : `You can ask again ${later}.`;
+    $('denied-retry').textContent = permission.can_request ? 'You may ask again now.'
+      : `${permission.request_reason || 'They declined recently.'} You can ask again ${later}.`;
     $('request-again').disabled = !permission.can_request;
     return 'denied';
   }
   const why = { expired: 'Their permission has expired. ', revoked: 'Their permission ended after unanswered calls. ' };
-  $('request-reason').textContent = (why[permission.status] || '') + (permission.can_request
-    ? 'They get one WhatsApp message with Accept and Decline buttons.'
-    : `The request limit is reached; the next request is possible ${later}.`);
+  let text = (why[permission.status] || '') + 'They get one WhatsApp message with Accept and Decline buttons.';
+  if (permission.status === 'granted') text = permission.reason || 'No more calls to this contact are possible now.';
+  else if (!permission.can_request) {
+    text = `${permission.request_reason || 'The request limit is reached.'} The next request is possible ${later}.`;
+  }
+  $('request-reason').textContent = text;
   $('request-permission').disabled = !permission.can_request;
   return 'permission';
 }

@@ -167,6 +167,29 @@ function addInboundButtons() {
   });
 }
 
+// The contact answers our permission request (the number in the DIAL_NUMBER field), or does something
+// with our outbound call. Same origin as this page; the server plays Twilio and posts signed webhooks.
+const CONTACT_BUTTONS = [
+  ['contact-accepts', 'Contact accepts calls', () => permissionReply('accept')],
+  ['contact-accepts-permanently', 'Contact accepts permanently', () => permissionReply('accept_permanent')],
+  ['contact-declines', 'Contact declines calls', () => permissionReply('decline')],
+  ['contact-declines-call', 'Contact declines the call', () => callAction('decline')],
+  ['contact-no-answer', 'Contact doesn\u2019t answer', () => callAction('no_answer')],
+  ['contact-hangs-up', 'Contact hangs up', () => callAction('hang_up')],
+];
+const permissionReply = (answer) => inboundDemo(`contact ${answer.replace('_', ' ')}`, '/dev/api/contact/permission-reply',
+  { phone: $('dial-number').value.trim(), answer });
+const callAction = (action) => inboundDemo(`contact ${action.replace('_', ' ')}`, '/dev/api/contact/call-action', { action });
+
+function addContactButtons() {
+  CONTACT_BUTTONS.forEach(([id, text, handler]) => {
+    const button = document.createElement('button');
+    Object.assign(button, { id, type: 'button', textContent: text });
+    button.addEventListener('click', handler);
+    $('contact-actions').append(button);
+  });
+}
+
 function reloadWidget() {
   const frame = target().iFrame;
   frame.src = frame.src; // a new widget instance: HubSpot's host answers its load with SYNC again
@@ -194,6 +217,7 @@ function start() {
   on('reload-widget', reloadWidget);
   on('clear-log', () => { $('log').replaceChildren(); });
   addInboundButtons();
+  addContactButtons();
   if (MODE === 'window') openCallingWindow();
 }
 

@@ -3,6 +3,10 @@ import { api, setToken, whenUnauthorized } from './api.js';
 import * as hubspot from './hubspot.js';
 import * as calls from './calls.js';
 import * as inbound from './inbound.js';
+import * as outbound from './outbound.js';
+import * as mirror from './mirror.js';
+import * as socket from './socket.js';
+import { demoPhone, livePhone } from './phone.js';
 import { clock, formatNumber, isPlausible, reformatInput, toE164 } from './format.js';
 import { $, apiMessage, renderHistory, renderPermission, say, setParty, show, showError } from './screens.js';
 
@@ -14,9 +18,11 @@ const ID = {
   number: 'number', dialed: 'dialed', pad: 'pad', backspace: 'backspace', call: 'call', showHistory: 'show-history',
   logout: 'logout', requestPermission: 'request-permission', requestAgain: 'request-again', cancelCall: 'cancel-call',
   accept: 'accept', decline: 'decline', timer: 'timer', mute: 'mute', toggleTones: 'toggle-tones', tones: 'tones',
-  hangup: 'hangup', wrapupForm: 'wrapup-form', historyList: 'history-list',
+  hangup: 'hangup', wrapupForm: 'wrapup-form', historyList: 'history-list', ready: 'ready',
 };
 const BACK_SCREENS = ['permission', 'pending', 'denied', 'history'];
+const PERMISSION_SCREENS = ['permission', 'pending', 'denied'];
+const PENDING_POLL_MS = 3000; // the socket's permission_updated is the fast path; this is the fallback
 
 export const state = {
   screen: 'loading',
@@ -34,7 +40,9 @@ let lastHeight = 0;
 
 // Entry points for the phone and socket modules.
 export const attachPhone = (phone) => { state.phone = phone; };
-export const startOutgoingCall = (phone) => calls.startOutgoingCall(state, phone);
+// In HubSpot's calling window only the window copy dials; the remote copy hands it the number.
+export const startOutgoingCall = (phone) => (mirror.isRemote()
+  ? mirror.forward('dial', { phone, from: state.from }) : outbound.startOutgoingCall(state, phone));
 export const onIncomingCall = (message) => inbound.ring(state, message);
 export const callConnected = () => calls.callConnected(state);
 export const callFinished = (endStatus) => calls.callFinished(state, endStatus);
@@ -58,6 +66,7 @@ async function onReady() {
   const signedIn = await resumed;
   hubspot.initialized(signedIn, state.available);
   if (signedIn) enterKeypad(); else show(state, 'login');
+  mirror.start(state, runForwarded);
   new ResizeObserver(() => sendSize()).observe($(ID.app));
   loadVoiceSdk();
 }
@@ -135,6 +144,7 @@ function enterKeypad() {
   $(ID.available).checked = state.available;
   show(state, 'keypad');
   inbound.start(state); // the socket: rings, call status, presence
+  startPhone();
   sendHubSpotContext();
   loadNumbers();
 }
@@ -161,11 +171,56 @@ async function logOut() {
 
 function signedOut(message) {
   inbound.stop(state);
+  if (state.phone) state.phone.destroy();
+  state.phone = null;
   setToken(null);
   state.agent = null;
   hubspot.loggedOut();
   show(state, 'login');
   say(message);
+}
+
+// The phone (Twilio.Device live, the demo phone in demo mode), only in the copy that holds calls;
+// then a call that was going on before a reload comes back on screen.
+async function startPhone() {
+  if (state.phone || state.phoneStarting || !hubspot.ownsCalls()) return;
+  state.phoneStarting = true;
+  const phoneError = (err) => {
+    showError(apiMessage(err));
+    hubspot.sendError(apiMessage(err));
+  };
+  try {
+    loadVoiceSdk();
+    const phone = DEMO ? await demoPhone() : await livePhone(await state.voiceSdk, { onError: phoneError });
+    if (state.agent) attachPhone(phone); else phone.destroy();
+  } catch (err) {
+    phoneError(err);
+  } finally {
+    state.phoneStarting = false;
+  }
+  if (state.agent) outbound.resume(state);
+}
+
+// A button pressed in the remote copy of HubSpot's calling window, carried out here (the window copy).
+function runForwarded(action, args) {
+  const actions = {
+    dial: () => {
+      if (args.from && state.numbers.some((n) => n.e164 === args.from)) state.from = args.from;
+      $(ID.number).value = formatNumber(args.phone);
+      startOutgoingCall(args.phone);
+    },
+    hangup: () => calls.hangUp(state),
+    mute: () => calls.toggleMute(state),
+    digit: () => calls.sendTone(state, args.digit),
+    save: () => {
+      $('notes').value = args.notes || '';
+      $('outcome').value = args.outcome || '';
+      calls.saveCall(state);
+    },
+    accept: () => inbound.accept(state),
+    decline: () => inbound.decline(state),
+  };
+  if (actions[action]) actions[action]();
 }
 
 // Our WhatsApp senders; the "From" picker appears once there is a choice to make.
@@ -189,6 +244,7 @@ async function loadNumbers() {
 function typeNumber() {
   reformatInput($(ID.number));
   showError('');
+  $(ID.ready).hidden = true;
 }
 
 function pasteNumber(event) {
@@ -209,6 +265,7 @@ async function callNumber() {
   const phone = toE164($(ID.number).value);
   if (!isPlausible(phone)) return showError('Enter the number with its country code, like +44 7400 123456.');
   showError('');
+  $(ID.ready).hidden = true;
   setParty(phone);
   try {
     const { permission } = await api('GET', `/api/permissions/status/${encodeURIComponent(phone)}`);
@@ -218,10 +275,44 @@ async function callNumber() {
   }
 }
 
+// The request, pending or declined screen; a permission that now allows calls makes the keypad dial-ready.
 export function showPermission(permission) {
   state.permission = permission;
   setParty(permission.phone);
-  show(state, renderPermission(permission, state.requestSentAt));
+  const screen = renderPermission(permission, state.requestSentAt);
+  if (screen === 'keypad') return readyToCall(permission.phone);
+  if (state.screen !== screen) show(state, screen);
+  if (screen === 'pending') watchPending();
+}
+
+function readyToCall(phone) {
+  $(ID.number).value = formatNumber(phone);
+  $(ID.ready).textContent = `${formatNumber(phone)} accepted WhatsApp calls. You can call now.`;
+  $(ID.ready).hidden = false;
+  show(state, 'keypad');
+  $(ID.call).focus();
+  say('Permission granted.');
+}
+
+// permission_updated (socket) or the pending screen's poll: redraw if it is the contact on screen.
+function permissionUpdated(permission) {
+  if (!permission || !state.permission || permission.phone !== state.permission.phone) return;
+  if (PERMISSION_SCREENS.includes(state.screen)) showPermission(permission); else state.permission = permission;
+}
+
+function watchPending() {
+  if (state.pendingPoll) return;
+  const poll = async () => {
+    state.pendingPoll = null;
+    if (state.screen !== 'pending' || !state.permission) return;
+    try {
+      permissionUpdated((await api('GET', `/api/permissions/status/${encodeURIComponent(state.permission.phone)}`)).permission);
+    } catch (err) {
+      say(apiMessage(err));
+    }
+    if (state.screen === 'pending' && !state.pendingPoll) state.pendingPoll = setTimeout(poll, PENDING_POLL_MS);
+  };
+  state.pendingPoll = setTimeout(poll, PENDING_POLL_MS);
 }
 
 async function requestPermission() {
@@ -290,14 +381,24 @@ function bindEvents() {
   on(ID.logout, 'click', logOut);
   on(ID.requestPermission, 'click', requestPermission);
   on(ID.requestAgain, 'click', requestPermission);
-  on(ID.cancelCall, 'click', () => calls.hangUp(state));
-  on(ID.hangup, 'click', () => calls.hangUp(state));
-  on(ID.accept, 'click', () => inbound.accept(state));
-  on(ID.decline, 'click', () => inbound.decline(state));
-  on(ID.mute, 'click', () => calls.toggleMute(state));
+  // In the remote copy of HubSpot's calling window, call buttons act on the window copy's call.
+  const callButton = (action, local) => (input) => {
+    const args = input instanceof Event ? {} : input; // a click carries nothing to forward
+    return mirror.isRemote() ? mirror.forward(action, args) : local(args);
+  };
+  on(ID.cancelCall, 'click', callButton('hangup', () => calls.hangUp(state)));
+  on(ID.hangup, 'click', callButton('hangup', () => calls.hangUp(state)));
+  on(ID.accept, 'click', callButton('accept', () => inbound.accept(state)));
+  on(ID.decline, 'click', callButton('decline', () => inbound.decline(state)));
+  on(ID.mute, 'click', callButton('mute', () => calls.toggleMute(state)));
   on(ID.toggleTones, 'click', calls.toggleTones);
-  on(ID.tones, 'click', key((digit) => calls.sendTone(state, digit)));
-  on(ID.wrapupForm, 'submit', (event) => { event.preventDefault(); calls.saveCall(state); });
+  const tone = callButton('digit', ({ digit }) => calls.sendTone(state, digit));
+  on(ID.tones, 'click', key((digit) => tone({ digit })));
+  const save = callButton('save', () => calls.saveCall(state));
+  on(ID.wrapupForm, 'submit', (event) => {
+    event.preventDefault();
+    save({ notes: $('notes').value.trim(), outcome: $('outcome').value });
+  });
   on(ID.historyList, 'click', retrySync);
   document.querySelectorAll('[data-back]').forEach((button) => button.addEventListener('click', backToKeypad));
   document.addEventListener('keydown', (event) => {
@@ -307,6 +408,8 @@ function bindEvents() {
 
 function boot() {
   bindEvents();
+  outbound.listen(state);
+  socket.onMessage('permission_updated', ({ permission }) => permissionUpdated(permission));
   whenUnauthorized(() => signedOut('Your session has ended. Please sign in again.'));
   resumed = resumeSession(); // runs while the SDK loads and waits for HubSpot's SYNC
   const sdk = $('hubspot-sdk');

@@ -1,0 +1,123 @@
+// Outbound WhatsApp calls: HubSpot's DIAL_NUMBER (or the keypad) -> /api/calls/initiate -> the phone
+// dials -> the server's call status (socket, polled as a fallback) drives the screens and HubSpot.
+import { api } from './api.js';
+import * as hubspot from './hubspot.js';
+import * as socket from './socket.js';
+import { callConnected, callFinished, externalId, fail } from './calls.js';
+import { apiMessage, renderPermission, say, setParty, show, showError } from './screens.js';
+
+const LIVE = ['queued', 'initiated', 'ringing', 'in-progress'];
+const END_STATUS = { completed: 'COMPLETED', busy: 'BUSY', 'no-answer': 'NO_ANSWER', failed: 'FAILED', canceled: 'CANCELED' };
+const POLL_MS = 1000;
+
+// The HubSpot record HubSpot asked us to dial (calleeInfo names the contact, objectId the viewed record).
+function hubspotRecord(state, phone) {
+  const dial = state.dial && state.dial.phone === phone ? state.dial : {};
+  const callee = dial.calleeInfo || {};
+  return { engagementId: hubspot.context.engagementId, portalId: hubspot.context.portalId,
+    objectId: callee.calleeId ?? dial.objectId, objectType: callee.calleeObjectTypeId ?? dial.objectType };
+}
+
+// Dial: microphone first (nothing is placed without one), then our call record, then HubSpot hears
+// OUTGOING_CALL_STARTED and the phone dials. Progress comes from the server (onCallStatus).
+export async function startOutgoingCall(state, phone) {
+  if (!state.phone) return showError('The phone is still starting. Try again in a moment.');
+  if (state.call) return showError('Finish the current call first.');
+  try {
+    await state.phone.prepare();
+  } catch (err) {
+    return fail(err);
+  }
+  hubspot.forgetEngagement();
+  setParty(phone);
+  showError('');
+  show(state, 'dialing');
+  let started;
+  try {
+    started = await api('POST', '/api/calls/initiate',
+      { phone, from: state.from || undefined, hubspot: hubspotRecord(state, phone) });
+  } catch (err) {
+    if (err.details && err.details.permission) {
+      state.permission = err.details.permission;
+      show(state, renderPermission(err.details.permission, null));
+    } else {
+      show(state, 'keypad');
+    }
+    return fail(err);
+  }
+  const { call, voice } = started;
+  state.call = call;
+  state.answeredAt = null;
+  hubspot.outgoingCall(externalId(call), call.to, call.from);
+  follow(state, call);
+  try {
+    const answer = await state.phone.connect(voice.params);
+    if (answer && answer.spoken && state.call === call) showError(answer.spoken); // refused: the status says why
+  } catch (err) {
+    if (state.call !== call || call.finished) return;
+    fail(err);
+    await endOnServer(call);
+    callFinished(state, 'FAILED');
+  }
+}
+
+// The server's view of our outbound call (socket, or the poll below when a message was lost).
+export function onCallStatus(state, update) {
+  const { call } = state;
+  if (!call || !update || update.id !== call.id || call.direction === 'inbound' || call.finished) return;
+  Object.assign(call, update, { engagement_id: update.engagement_id || call.engagement_id });
+  if (update.status === 'ringing' && state.screen === 'dialing') say('Ringing…');
+  if (update.answered_at && !state.answeredAt) callConnected(state, update.answered_at);
+  const endStatus = END_STATUS[update.status];
+  if (!endStatus) return;
+  if (update.error_message) {
+    showError(update.error_message);
+    hubspot.sendError(update.error_message);
+  }
+  callFinished(state, endStatus);
+}
+
+// Polls /api/calls/status every second while the call is live: nothing hangs on a lost socket message.
+function follow(state, call) {
+  const poll = async () => {
+    if (state.call !== call || call.finished) return;
+    try {
+      onCallStatus(state, (await api('GET', `/api/calls/status/${call.id}`)).call);
+    } catch (err) {
+      if (err.status === 404) callFinished(state, 'FAILED');
+    }
+    if (state.call === call && !call.finished) setTimeout(poll, POLL_MS);
+  };
+  setTimeout(poll, POLL_MS);
+}
+
+// After a reload: the agent's newest call, if it is an outbound one still going, comes back on screen.
+// HubSpot already knows it (OUTGOING_CALL_STARTED was sent by the widget before the reload).
+export async function resume(state) {
+  if (state.call) return;
+  try {
+    const [call] = (await api('GET', '/api/calls?limit=1')).calls;
+    if (!call || call.direction !== 'outbound' || !LIVE.includes(call.status) || state.call) return;
+    state.call = { ...call, answerSent: Boolean(call.answered_at) };
+    if (call.engagement_id) hubspot.context.engagementId = Number(call.engagement_id);
+    setParty(call.to);
+    if (call.answered_at) callConnected(state, call.answered_at); else show(state, 'dialing');
+    say('Your call is still going.');
+    follow(state, state.call);
+  } catch (err) {
+    say(apiMessage(err));
+  }
+}
+
+async function endOnServer(call) {
+  try {
+    await api('POST', '/api/calls/end', { call_id: call.id });
+  } catch (err) {
+    say(apiMessage(err));
+  }
+}
+
+// The socket's call_status messages (the socket itself is opened by inbound.js after sign-in).
+export function listen(state) {
+  socket.onMessage('call_status', ({ call }) => onCallStatus(state, call));
+}
