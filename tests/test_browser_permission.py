@@ -2,6 +2,7 @@
 mode): the request screen, the pending screen, and the simulator's "contact accepts" (our real, signed
 /twilio/messaging webhook) turning the widget dial-ready without a reload."""
 import pytest
+from playwright.sync_api import expect
 
 from .test_browser_login import sign_in
 from .test_browser_widget import open_simulator, wait_for_message, widget_frame
@@ -18,7 +19,7 @@ def signed_in_keypad(page, live_server, phone=DANA):
     wait_for_message(page, "LOGGED_IN")
     page.fill("#dial-number", phone)
     page.click("#send-dial")
-    frame.wait_for_function("() => document.getElementById('number').value !== ''")
+    expect(frame.locator("#number")).not_to_have_value("")
     return frame, errors
 
 
@@ -29,7 +30,7 @@ def ask_for_permission(page, frame):
     assert frame.is_enabled("#request-permission")
     frame.click("#request-permission")
     frame.wait_for_selector("#screen-pending:not([hidden])")
-    frame.wait_for_function("document.getElementById('pending-since').textContent === 'just now'")
+    expect(frame.locator("#pending-since")).to_have_text("just now")
 
 
 def test_contact_accepting_turns_the_pending_widget_dial_ready(page, live_server):
