@@ -103,6 +103,8 @@ def test_presence_message_is_stored_for_every_process(app, agent, serve_app):
 def test_closing_the_last_socket_marks_the_agent_offline(app, agent, serve_app):
     address = serve_app(app)
     first, second = connect(address, app, agent), connect(address, app, agent)
+    hub = app.extensions["realtime"]
+    wait_for(lambda: len(hub.sockets.get(agent.id, ())) == 2)  # the server registered both
     first.close()
     time.sleep(0.3)
     assert reload(agent).last_seen_at is not None  # still one socket open
