@@ -139,4 +139,4 @@ def test_the_calling_window_mode_opens_a_remote_copy_and_a_window_copy(page, liv
     page.click("#send-dial")
     frame = popup.query_selector("#frame iframe").content_frame()
     frame.wait_for_function("document.getElementById('number').value !== ''")
-    assert frame.input_value("#number") == "+44 770 090 0123"
+    assert frame.input_value("#number") == "+44 740 012 3456"
