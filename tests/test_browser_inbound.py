@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from widget_app.agents import create_agent
 from widget_app.models import Agent, Call, CallRing, db
 
 from .test_browser_login import sign_in
@@ -26,8 +27,8 @@ def wait_until(read, timeout=10.0):
         time.sleep(0.05)
 
 
-def agent_can_take_calls():
-    agent = Agent.get(Agent.email == "demo@example.com")
+def agent_can_take_calls(email="demo@example.com"):
+    agent = Agent.get(Agent.email == email)
     return agent.available and agent.last_seen_at is not None and agent.hubspot_owner_id == "789"
 
 
@@ -35,15 +36,18 @@ def inbound_call():
     return Call.get_or_none(Call.direction == "inbound")
 
 
-def signed_in_and_available(page, live_server):
-    """The simulator with the demo agent signed in, the toggle on, and the server seeing them online."""
+def signed_in_and_available(page, live_server, email="demo@example.com", password="demo"):
+    """The simulator with an agent signed in, the toggle on, and the server seeing them online."""
     errors = open_simulator(page, live_server)
     frame = widget_frame(page, live_server)
-    sign_in(frame)
+    sign_in(frame, email, password)
     frame.wait_for_selector("#screen-keypad:not([hidden])")
     frame.check("#available")
     wait_for_message(page, "USER_AVAILABLE")
-    assert wait_until(agent_can_take_calls), "the server never saw the agent online and available"
+    if not wait_until(lambda: agent_can_take_calls(email)):
+        with db.connection_context():
+            agent = Agent.get(Agent.email == email).__data__
+        pytest.fail(f"the server never saw the agent online and available: {agent}")
     return frame, errors
 
 
@@ -182,4 +186,72 @@ def test_a_ring_lost_with_the_socket_is_found_again_after_the_reconnect(page, li
     assert wait_for_message(page, "INCOMING_CALL")["data"]["externalCallId"] == call.sid
     frame.click("#accept")
     assert wait_for_message(page, "CALL_ANSWERED")["data"]["externalCallId"] == call.sid
+    assert errors == []
+
+
+def test_the_first_agent_to_accept_takes_the_call_and_the_other_stops_ringing(page, browser, live_server):
+    with db.connection_context():
+        create_agent("sam@example.com", "Sam Second", "second-password")
+    other_context = browser.new_context(viewport={"width": 1200, "height": 800})
+    try:
+        other = other_context.new_page()
+        other_frame, other_errors = signed_in_and_available(other, live_server, "sam@example.com", "second-password")
+        frame, errors = signed_in_and_available(page, live_server)
+        # One HubSpot owner routes to one agent; with Dana's owner unlinked, the call rings everyone available.
+        with db.connection_context():
+            Agent.update(hubspot_owner_id=None).execute()
+        call = ring(page, frame)
+        other_frame.wait_for_selector("#screen-incoming:not([hidden])")
+        assert wait_for_message(other, "INCOMING_CALL")["data"]["externalCallId"] == call.sid
+
+        frame.click("#accept")
+        wait_for_message(page, "CALL_ANSWERED")
+        # Sam's widget hears call_claimed: it stops ringing and closes HubSpot's engagement as missed.
+        ended = wait_for_message(other, "CALL_ENDED")
+        assert ended["data"]["externalCallId"] == call.sid and ended["data"]["callEndStatus"] == "MISSED"
+        assert wait_for_message(other, "CALL_COMPLETED")["data"]["externalCallId"] == call.sid
+        other_frame.wait_for_selector("#screen-keypad:not([hidden])")
+        assert other_frame.text_content("#status") == "Taken by another agent."
+        assert sdk_messages(other, "CALL_ANSWERED") == []
+        assert wait_until(lambda: Call.get(Call.id == call.id).agent.email == "demo@example.com")
+        assert errors == [] and other_errors == []
+    finally:
+        other_context.close()
+
+
+def test_signing_out_closes_the_socket(page, live_server):
+    frame, errors = signed_in_and_available(page, live_server)
+    frame.click("#logout")
+    wait_for_message(page, "LOGGED_OUT")
+    # The server marks an agent offline the moment their last socket closes: nobody rings them now.
+    assert wait_until(lambda: Agent.get(Agent.email == "demo@example.com").last_seen_at is None)
+    page.click("#contact-call-in")
+    assert wait_until(lambda: Call.get_or_none(Call.direction == "inbound", Call.status == "no-answer"))
+    assert sdk_messages(page, "INCOMING_CALL") == []
+    assert errors == []
+
+
+def test_in_the_calling_window_only_the_window_copy_rings_and_the_remote_can_answer(page, live_server):
+    from .test_browser_calling_window import open_calling_window
+
+    remote, window, popup, errors = open_calling_window(page, live_server)
+    sign_in(window)
+    wait_for_message(page, "LOGGED_IN")
+    window.wait_for_selector("#screen-keypad:not([hidden])")
+    window.check("#available")
+    assert wait_until(agent_can_take_calls), "the window copy's socket never made the agent available"
+
+    page.click("#contact-call-in")
+    window.wait_for_selector("#screen-incoming:not([hidden])")
+    incoming = wait_for_message(page, "INCOMING_CALL")
+    assert incoming["copy"] == "window"
+    remote.wait_for_selector("#screen-incoming:not([hidden])")  # mirrored over the BroadcastChannel
+
+    remote.click("#accept")  # forwarded to the window copy, which holds the call
+    answered = wait_for_message(page, "CALL_ANSWERED")
+    assert answered["copy"] == "window"
+    window.wait_for_selector("#screen-calling:not([hidden])")
+    sent_by_remote = [e["type"] for e in page.evaluate("window.simulatorLog")
+                      if e["dir"] == "in" and e["copy"] == "remote"]
+    assert not {"INCOMING_CALL", "CALL_ANSWERED", "USER_AVAILABLE", "NAVIGATE_TO_RECORD"} & set(sent_by_remote)
     assert errors == []

@@ -3,6 +3,7 @@
 // talks to HubSpot; the other copy of HubSpot's calling window only stores the availability toggle.
 import { api, currentToken } from './api.js';
 import * as hubspot from './hubspot.js';
+import * as mirror from './mirror.js';
 import * as socket from './socket.js';
 import { callConnected, callFinished, externalId } from './calls.js';
 import { formatNumber } from './format.js';
@@ -11,6 +12,9 @@ import { $, apiMessage, describeCaller, say, setParty, show, showError } from '.
 const DEMO = document.body.dataset.mode === 'demo';
 const UNANSWERED = ['no-answer', 'busy', 'failed', 'canceled'];
 const RETRY_AUTH_MS = 5000;
+const INVITE_WAIT_MS = 5000; // live: how long Accept waits for Twilio's invite to reach this browser
+const invites = new Set(); // ids of our calls that Twilio is ringing in this browser (live mode)
+const watchedPhones = new WeakSet();
 let listening = false;
 
 // After sign-in or resume: open the socket and tell HubSpot whether this agent takes calls.
@@ -35,13 +39,17 @@ export function stop(state) {
   socket.close();
 }
 
-// The availability toggle: stored by the server (socket, else HTTP) and told to HubSpot.
+// The availability toggle: stored by the server (socket, else HTTP) and told to HubSpot. In the remote
+// copy of HubSpot's calling window it is stored over HTTP and handed to the window copy, which holds
+// the socket (and re-sends presence on every reconnect, so it must not keep a stale value).
 export async function setAvailable(state, on) {
   state.available = on;
-  if (hubspot.ownsCalls()) {
+  $('available').checked = on;
+  say(on ? 'You can receive calls.' : 'Incoming calls are off.');
+  if (mirror.isRemote()) mirror.forward('available', { on });
+  else if (hubspot.ownsCalls()) {
     if (on) hubspot.available(); else hubspot.unavailable();
   }
-  say(on ? 'You can receive calls.' : 'Incoming calls are off.');
   if (socket.send({ type: 'presence', available: on })) return;
   try {
     await api('POST', '/api/presence', { available: on });
@@ -83,6 +91,7 @@ export function ring(state, { call, contact }) {
   if (state.call) return; // on another call: the server offers this one to the other agents too
   const record = contact && /^\d+$/.test(String(contact.id))
     ? { portalId: hubspot.context.portalId, objectId: Number(contact.id), objectTypeId: '0-1' } : null;
+  watchInvites(state.phone);
   state.call = { ...call, ringing: true, record };
   hubspot.forgetEngagement();
   setParty(call.from, contact && contact.name);
@@ -116,6 +125,26 @@ function merge(call, update) {
   Object.assign(call, update, { engagement_id: update.engagement_id || call.engagement_id });
 }
 
+// Live: Twilio's invite (the <Client> leg) can reach this browser a moment after our socket's ring.
+function watchInvites(phone) {
+  if (DEMO || !phone || !phone.onIncoming || watchedPhones.has(phone)) return;
+  watchedPhones.add(phone);
+  phone.onIncoming(({ callId }) => invites.add(String(callId)));
+}
+
+// Claim only once this browser can pick up: claiming stops the other agents' ringing.
+function invited(state, call) {
+  watchInvites(state.phone);
+  const deadline = Date.now() + INVITE_WAIT_MS;
+  return new Promise((resolve) => {
+    const check = () => {
+      if (invites.has(String(call.id)) || Date.now() >= deadline || !call.ringing) resolve();
+      else setTimeout(check, 100);
+    };
+    check();
+  });
+}
+
 // Accept: claim the call (the first agent wins), then pick it up on the phone.
 export async function accept(state) {
   const { call } = state;
@@ -123,6 +152,8 @@ export async function accept(state) {
   if (!DEMO && !(state.phone && state.phone.accept)) return showError('The phone is still starting. Try again in a moment.');
   call.accepting = true;
   $('accept').disabled = true;
+  if (!DEMO) await invited(state, call);
+  if (state.call !== call) return; // stopped ringing while we waited
   try {
     merge(call, (await api('POST', `/api/calls/${call.id}/accept`)).call);
   } catch (err) {
@@ -137,6 +168,7 @@ export async function accept(state) {
   if (state.call !== call) return; // the caller hung up meanwhile
   call.ringing = false;
   call.accepting = false;
+  invites.delete(String(call.id));
   if (call.engagement_id) saveEngagement(call);
   try {
     if (DEMO) await api('POST', '/dev/api/voice/inbound-answer', { call_id: call.id });

@@ -219,6 +219,7 @@ function runForwarded(action, args) {
     },
     accept: () => inbound.accept(state),
     decline: () => inbound.decline(state),
+    available: () => inbound.setAvailable(state, Boolean(args.on)),
   };
   if (actions[action]) actions[action]();
 }
