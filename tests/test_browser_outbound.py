@@ -140,3 +140,68 @@ def test_a_reload_during_the_call_brings_back_the_calling_screen(page, live_serv
     assert wait_for_message(page, "CALL_ENDED")["data"]["callEndStatus"] == "COMPLETED"
     assert sent_by_widget(page).count("OUTGOING_CALL_STARTED") == 1
     assert errors == []
+
+
+# Twilio's Voice SDK cannot reach Twilio here: a stand-in Device records what phone.js asks of it.
+FAKE_TWILIO_PHONE = """async (denyMicrophone) => {
+    if (denyMicrophone) {
+        navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('denied', 'NotAllowedError'));
+    }
+    class FakeCall {
+        constructor(params) { Object.assign(this, { params, handlers: {}, muted: false, digits: '' }); }
+        on(name, fn) { (this.handlers[name] ||= []).push(fn); }
+        mute(on) { this.muted = on; }
+        sendDigits(digits) { this.digits += digits; }
+        disconnect() { this.disconnected = true; (this.handlers.disconnect || []).forEach((fn) => fn()); }
+    }
+    class FakeDevice {
+        constructor(token, options) { Object.assign(this, { token, options, handlers: {} }); window.fakeDevice = this; }
+        on(name, fn) { (this.handlers[name] ||= []).push(fn); }
+        emit(name, ...args) { (this.handlers[name] || []).forEach((fn) => fn(...args)); }
+        register() { this.registered = true; return Promise.resolve(); }
+        updateToken(token) { this.updatedToken = token; }
+        async connect({ params }) { this.call = new FakeCall(params); return this.call; }
+        destroy() { this.destroyed = true; }
+    }
+    const { livePhone } = await import('/static/js/phone.js');
+    const widget = await import('/static/js/widget.js');
+    widget.attachPhone(await livePhone({ Device: FakeDevice }));
+}"""
+
+
+def test_the_live_phone_dials_through_twilio_device_with_the_servers_params(page, live_server):
+    frame, errors = permitted_keypad(page, live_server)
+    frame.evaluate(FAKE_TWILIO_PHONE, False)
+    device = frame.evaluate("({ token: fakeDevice.token, options: fakeDevice.options, registered: fakeDevice.registered })")
+    assert device["token"].count(".") == 2  # a JWT from /api/voice/token
+    assert device["options"]["codecPreferences"] == ["opus", "pcmu"]
+    assert device["registered"] is True
+
+    frame.click("#call")
+    wait_for_message(page, "OUTGOING_CALL_STARTED")
+    frame.wait_for_function("() => window.fakeDevice.call !== undefined")
+    call = wait_until(the_call)
+    assert frame.evaluate("fakeDevice.call.params") == {"To": DANA, "CallId": str(call.id), "Sender": call.from_number}
+
+    frame.evaluate("fakeDevice.emit('tokenWillExpire')")
+    frame.wait_for_function("() => typeof window.fakeDevice.updatedToken === 'string'")
+
+    frame.click("#cancel-call")  # Twilio never asked for this call: the server just closes it
+    assert wait_for_message(page, "CALL_ENDED")["data"]["callEndStatus"] == "CANCELED"
+    assert frame.evaluate("fakeDevice.call.disconnected") is True
+    assert wait_until(lambda: Call.get_or_none((Call.id == call.id) & (Call.status == "canceled")))
+    assert errors == []
+
+
+def test_a_denied_microphone_is_explained_and_nothing_is_dialled(page, live_server):
+    frame, errors = permitted_keypad(page, live_server)
+    frame.evaluate(FAKE_TWILIO_PHONE, True)
+    frame.click("#call")
+    frame.wait_for_selector("#error:not([hidden])")
+    assert "blocked the microphone" in frame.text_content("#error")
+    assert "blocked the microphone" in wait_for_message(page, "ERROR")["data"]["message"]
+    assert frame.is_visible("#screen-keypad")
+    assert sent_by_widget(page) == []
+    with db.connection_context():
+        assert the_call() is None
+    assert errors == []

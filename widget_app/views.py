@@ -34,6 +34,8 @@ def _simulator_page(role: str):
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "frame-src 'self' http://127.0.0.1:* http://localhost:*; frame-ancestors 'self'; "
         "base-uri 'self'; form-action 'self'; object-src 'none'")
+    # HubSpot's page lets its calling iframe (allow="microphone") use the microphone; so must ours.
+    response.headers["Permissions-Policy"] = "microphone=*"
     return response
 
 
