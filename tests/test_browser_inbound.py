@@ -255,3 +255,64 @@ def test_in_the_calling_window_only_the_window_copy_rings_and_the_remote_can_ans
                       if e["dir"] == "in" and e["copy"] == "remote"]
     assert not {"INCOMING_CALL", "CALL_ANSWERED", "USER_AVAILABLE", "NAVIGATE_TO_RECORD"} & set(sent_by_remote)
     assert errors == []
+
+
+# A stand-in for Twilio's Voice SDK: phone.js's livePhone drives it exactly as it drives Twilio.Device.
+FAKE_TWILIO_DEVICE = """async () => {
+    class FakeIncoming {
+        constructor(callId) { Object.assign(this, { customParameters: new Map([['CallId', String(callId)]]), handlers: {} }); }
+        on(name, fn) { (this.handlers[name] ||= []).push(fn); }
+        emit(name) { (this.handlers[name] || []).forEach((fn) => fn()); }
+        accept() { this.accepted = true; this.emit('accept'); }
+        reject() { this.rejected = true; this.emit('reject'); }
+        disconnect() { this.disconnected = true; this.emit('disconnect'); }
+        mute() {}
+    }
+    class FakeDevice {
+        constructor() { this.handlers = {}; window.fakeDevice = this; }
+        on(name, fn) { (this.handlers[name] ||= []).push(fn); }
+        register() { return Promise.resolve(); }
+        updateToken() {}
+        destroy() {}
+        ring(callId) { this.incoming = new FakeIncoming(callId); (this.handlers.incoming || []).forEach((fn) => fn(this.incoming)); }
+    }
+    const widget = await import('/static/js/widget.js');
+    const { livePhone } = await import('/static/js/phone.js');
+    while (!widget.state.phone) await new Promise((resolve) => setTimeout(resolve, 50)); // the demo phone first
+    widget.attachPhone(await livePhone({ Device: FakeDevice }));
+}"""
+
+
+def test_live_accept_waits_for_twilios_invite_then_picks_up_on_the_device(page, live_server):
+    frame, errors = signed_in_and_available(page, live_server)
+    frame.evaluate(FAKE_TWILIO_DEVICE)
+    call = ring(page, frame)
+    wait_for_message(page, "INCOMING_CALL")
+
+    frame.click("#accept")  # before Twilio's <Client> leg reached this browser: nothing is claimed yet
+    frame.wait_for_selector("#accept[disabled]")
+    with db.connection_context():
+        assert Call.get_by_id(call.id).agent_id is None
+    frame.evaluate("id => fakeDevice.ring(id)", call.id)
+
+    answered = wait_for_message(page, "CALL_ANSWERED")
+    assert answered["data"]["externalCallId"] == call.sid
+    assert frame.evaluate("fakeDevice.incoming.accepted") is True
+    frame.wait_for_selector("#screen-calling:not([hidden])")
+    assert wait_until(lambda: Call.get_by_id(call.id).agent_id is not None)
+
+    frame.click("#hangup")
+    assert wait_for_message(page, "CALL_ENDED")["data"]["callEndStatus"] == "COMPLETED"
+    assert frame.evaluate("fakeDevice.incoming.disconnected") is True
+    assert errors == []
+
+
+def test_live_decline_rejects_twilios_invite(page, live_server):
+    frame, errors = signed_in_and_available(page, live_server)
+    frame.evaluate(FAKE_TWILIO_DEVICE)
+    call = ring(page, frame)
+    frame.evaluate("id => fakeDevice.ring(id)", call.id)
+    frame.click("#decline")
+    assert wait_for_message(page, "CALL_ENDED")["data"]["callEndStatus"] == "CANCELED"
+    assert frame.evaluate("fakeDevice.incoming.rejected") is True
+    assert errors == []

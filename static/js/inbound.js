@@ -10,6 +10,9 @@ import { formatNumber } from './format.js';
 import { $, apiMessage, describeCaller, say, setParty, show, showError } from './screens.js';
 
 const DEMO = document.body.dataset.mode === 'demo';
+// Live, Twilio rings this browser (a <Client> leg) and the phone picks up; the demo phone has no
+// media, so the simulated Twilio is told instead (a test may attach a Twilio phone in demo mode too).
+const viaTwilio = (state) => !DEMO || Boolean(state.phone && state.phone.kind === 'twilio');
 const UNANSWERED = ['no-answer', 'busy', 'failed', 'canceled'];
 const RETRY_AUTH_MS = 5000;
 const INVITE_WAIT_MS = 5000; // live: how long Accept waits for Twilio's invite to reach this browser
@@ -127,7 +130,7 @@ function merge(call, update) {
 
 // Live: Twilio's invite (the <Client> leg) can reach this browser a moment after our socket's ring.
 function watchInvites(phone) {
-  if (DEMO || !phone || !phone.onIncoming || watchedPhones.has(phone)) return;
+  if (!phone || phone.kind !== 'twilio' || watchedPhones.has(phone)) return;
   watchedPhones.add(phone);
   phone.onIncoming(({ callId }) => invites.add(String(callId)));
 }
@@ -149,10 +152,10 @@ function invited(state, call) {
 export async function accept(state) {
   const { call } = state;
   if (!call || !call.ringing || call.accepting) return;
-  if (!DEMO && !(state.phone && state.phone.accept)) return showError('The phone is still starting. Try again in a moment.');
+  if (viaTwilio(state) && !state.phone) return showError('The phone is still starting. Try again in a moment.');
   call.accepting = true;
   $('accept').disabled = true;
-  if (!DEMO) await invited(state, call);
+  if (viaTwilio(state)) await invited(state, call);
   if (state.call !== call) return; // stopped ringing while we waited
   try {
     merge(call, (await api('POST', `/api/calls/${call.id}/accept`)).call);
@@ -171,8 +174,8 @@ export async function accept(state) {
   invites.delete(String(call.id));
   if (call.engagement_id) saveEngagement(call);
   try {
-    if (DEMO) await api('POST', '/dev/api/voice/inbound-answer', { call_id: call.id });
-    else await state.phone.accept(call);
+    if (viaTwilio(state)) await state.phone.accept(call);
+    else await api('POST', '/dev/api/voice/inbound-answer', { call_id: call.id });
   } catch (err) {
     return pickUpFailed(state, call, err);
   }
@@ -207,7 +210,7 @@ function saveEngagement(call) {
 export async function decline(state) {
   const { call } = state;
   if (!call || !call.ringing || call.accepting) return;
-  if (!DEMO && state.phone && state.phone.reject) state.phone.reject(call);
+  if (viaTwilio(state) && state.phone) state.phone.reject(call);
   endRing(state, 'CANCELED', 'Call declined.');
   try {
     await api('POST', `/api/calls/${call.id}/decline`);
