@@ -316,3 +316,27 @@ def test_live_decline_rejects_twilios_invite(page, live_server):
     assert wait_for_message(page, "CALL_ENDED")["data"]["callEndStatus"] == "CANCELED"
     assert frame.evaluate("fakeDevice.incoming.rejected") is True
     assert errors == []
+
+
+def test_a_ring_whose_end_was_lost_stops_after_twilios_ring_time(page, live_server):
+    """The socket stays up but drops the call_status that ended the ring; the widget asks again later."""
+    def through(ws):
+        server = ws.connect_to_server()
+        server.on_message(lambda message: None if '"call_status"' in str(message) else ws.send(message))
+        ws.on_message(server.send)
+
+    page.context.clock.install()
+    page.context.route_web_socket("**/ws?token=*", through)
+    frame, errors = signed_in_and_available(page, live_server)
+    call = ring(page, frame)
+    wait_for_message(page, "INCOMING_CALL")
+    page.click("#contact-hang-up-inbound")
+    assert wait_until(lambda: Call.get_by_id(call.id).status == "no-answer")
+    assert frame.is_visible("#screen-incoming"), "the call_status was swallowed, so it still rings"
+
+    page.context.clock.fast_forward(36000)
+    ended = wait_for_message(page, "CALL_ENDED")
+    assert ended["data"]["callEndStatus"] == "MISSED"
+    frame.wait_for_selector("#screen-keypad:not([hidden])")
+    assert frame.text_content("#status") == "The call stopped ringing."
+    assert errors == []

@@ -15,6 +15,7 @@ const DEMO = document.body.dataset.mode === 'demo';
 const viaTwilio = (state) => !DEMO || Boolean(state.phone && state.phone.kind === 'twilio');
 const UNANSWERED = ['no-answer', 'busy', 'failed', 'canceled'];
 const RETRY_AUTH_MS = 5000;
+const RING_CHECK_MS = 35000; // Twilio rings 25 s; a ring still up later lost its end (a socket message)
 const INVITE_WAIT_MS = 5000; // live: how long Accept waits for Twilio's invite to reach this browser
 const invites = new Set(); // ids of our calls that Twilio is ringing in this browser (live mode)
 const watchedPhones = new WeakSet();
@@ -66,6 +67,11 @@ async function catchUp(state) {
   if (!state.agent) return;
   socket.send({ type: 'presence', available: state.available });
   if ($('status').textContent.startsWith('Connection lost')) say('Connected again.');
+  await checkRinging(state);
+}
+
+// What the server rings for us now: end a ring it has dropped, show one we have missed.
+async function checkRinging(state) {
   try {
     const { calls } = await api('GET', '/api/calls/ringing');
     const ringing = state.call && state.call.ringing;
@@ -103,6 +109,8 @@ export function ring(state, { call, contact }) {
   $('accept').disabled = false;
   showError('');
   hubspot.incomingCall(externalId(state.call), call.from, call.to);
+  const ringing = state.call;
+  setTimeout(() => { if (state.call === ringing && ringing.ringing) checkRinging(state); }, RING_CHECK_MS);
   show(state, 'incoming');
   say(`Incoming WhatsApp call from ${(contact && contact.name) || formatNumber(call.from)}.`);
 }
