@@ -218,8 +218,21 @@ def live_server(tmp_path):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield LiveServer(app, port)
+    _finish_demo_timers()
     server.shutdown()
     thread.join(timeout=5)
+
+
+def _finish_demo_timers(timeout=15.0):
+    """Let the simulated clouds' pending steps (threading.Timer, some chaining the next) finish on this
+    test's database, before the next test's app rebinds the shared database proxy."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        timers = [t for t in threading.enumerate() if isinstance(t, threading.Timer) and t.is_alive()]
+        if not timers:
+            return
+        for timer in timers:
+            timer.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def chromium_path() -> str | None:
