@@ -15,9 +15,29 @@ export const externalId = (call) => {
   return call.externalId;
 };
 
+// A failure the agent and HubSpot both hear about.
 export function fail(err) {
   showError(apiMessage(err));
   hubspot.sendError(apiMessage(err));
+}
+
+// The server's copy of the call; HubSpot's engagement id may be known here before the server has it.
+export function merge(call, update) {
+  Object.assign(call, update, { engagement_id: update.engagement_id || call.engagement_id });
+}
+
+// Hang up through our server (Twilio ends every leg) when the call did not end by itself.
+export async function endOnServer(call) {
+  try {
+    await api('POST', '/api/calls/end', { call_id: call.id });
+  } catch (err) {
+    say(apiMessage(err));
+  }
+}
+
+export function saveEngagement(call) {
+  api('POST', `/api/calls/${call.id}/engagement`, { engagementId: call.engagement_id })
+    .catch((err) => say(apiMessage(err)));
 }
 
 // Answered: the timer runs from the answer (the server's time when resuming after a reload).
@@ -103,6 +123,6 @@ export async function saveCall(state) {
 export function onEngagementCreated(state, engagementId) {
   if (!state.call) return;
   state.call.engagement_id = engagementId;
-  if (state.call.ringing) return; // an inbound call is this agent's only once accepted: inbound.js saves it then
-  api('POST', `/api/calls/${state.call.id}/engagement`, { engagementId }).catch((err) => say(apiMessage(err)));
+  // An inbound call is this agent's only once accepted: inbound.js saves it then.
+  if (!state.call.ringing) saveEngagement(state.call);
 }

@@ -3,7 +3,7 @@
 import { api } from './api.js';
 import * as hubspot from './hubspot.js';
 import * as socket from './socket.js';
-import { callConnected, callFinished, externalId, fail } from './calls.js';
+import { callConnected, callFinished, endOnServer, externalId, fail, merge } from './calls.js';
 import { apiMessage, renderPermission, say, setParty, show, showError } from './screens.js';
 
 const LIVE = ['queued', 'initiated', 'ringing', 'in-progress'];
@@ -65,7 +65,7 @@ export async function startOutgoingCall(state, phone) {
 export function onCallStatus(state, update) {
   const { call } = state;
   if (!call || !update || update.id !== call.id || call.direction === 'inbound' || call.finished) return;
-  Object.assign(call, update, { engagement_id: update.engagement_id || call.engagement_id });
+  merge(call, update);
   if (update.status === 'ringing' && state.screen === 'dialing') say('Ringing…');
   if (update.answered_at && !state.answeredAt) callConnected(state, update.answered_at);
   const endStatus = END_STATUS[update.status];
@@ -104,14 +104,6 @@ export async function resume(state) {
     if (call.answered_at) callConnected(state, call.answered_at); else show(state, 'dialing');
     say('Your call is still going.');
     follow(state, state.call);
-  } catch (err) {
-    say(apiMessage(err));
-  }
-}
-
-async function endOnServer(call) {
-  try {
-    await api('POST', '/api/calls/end', { call_id: call.id });
   } catch (err) {
     say(apiMessage(err));
   }
