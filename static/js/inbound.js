@@ -1,73 +1,33 @@
-// Incoming WhatsApp calls and availability: the socket, ringing, accept and decline, a call another
-// agent took or nobody answered. Only the copy that holds calls (hubspot.ownsCalls()) rings and
-// talks to HubSpot; the other copy of HubSpot's calling window only stores the availability toggle.
-import { api, currentToken } from './api.js';
+// Incoming WhatsApp calls: ringing, accept and decline, a call another agent took or nobody answered.
+// Only the copy that holds calls (hubspot.ownsCalls()) rings and talks to HubSpot.
+import { api } from './api.js';
 import * as hubspot from './hubspot.js';
-import * as mirror from './mirror.js';
 import * as socket from './socket.js';
-import { callConnected, callFinished, externalId } from './calls.js';
+import { callConnected, callFinished, endOnServer, externalId, fail, merge, saveEngagement } from './calls.js';
 import { formatNumber } from './format.js';
+import { DEMO } from './phone.js';
 import { $, apiMessage, describeCaller, say, setParty, show, showError } from './screens.js';
 
-const DEMO = document.body.dataset.mode === 'demo';
 // Live, Twilio rings this browser (a <Client> leg) and the phone picks up; the demo phone has no
 // media, so the simulated Twilio is told instead (a test may attach a Twilio phone in demo mode too).
 const viaTwilio = (state) => !DEMO || Boolean(state.phone && state.phone.kind === 'twilio');
 const UNANSWERED = ['no-answer', 'busy', 'failed', 'canceled'];
-const RETRY_AUTH_MS = 5000;
 const RING_CHECK_MS = 35000; // Twilio rings 25 s; a ring still up later lost its end (a socket message)
 const INVITE_WAIT_MS = 5000; // live: how long Accept waits for Twilio's invite to reach this browser
 const invites = new Set(); // ids of our calls that Twilio is ringing in this browser (live mode)
 const watchedPhones = new WeakSet();
-let listening = false;
 
-// After sign-in or resume: open the socket and tell HubSpot whether this agent takes calls.
-export function start(state) {
-  if (!hubspot.ownsCalls()) return;
-  if (!listening) {
-    listening = true;
-    socket.onMessage('open', () => catchUp(state));
-    socket.onMessage('close', () => { if (state.agent) say('Connection lost. Reconnecting…'); });
-    socket.onMessage('incoming_call', (message) => ring(state, message));
-    socket.onMessage('call_status', (message) => onCallStatus(state, message));
-    socket.onMessage('call_claimed', (message) => onClaimed(state, message));
-    socket.onMessage('unauthorized', () => checkSession());
-  }
-  socket.connect(currentToken());
-  if (state.available) hubspot.available(); else hubspot.unavailable();
+// Rings and what follows: the socket's messages (listen) keep the ring true to the server.
+export function listen(state) {
+  socket.onMessage('open', () => { if (state.agent) checkRinging(state); }); // rings are not replayed
+  socket.onMessage('incoming_call', (message) => ring(state, message));
+  socket.onMessage('call_status', (message) => onCallStatus(state, message));
+  socket.onMessage('call_claimed', (message) => onClaimed(state, message));
 }
 
-// Signing out: a ringing call is let go (HubSpot's engagement is closed), and the socket closes for good.
+// Signing out: a ringing call is let go (HubSpot's engagement is closed).
 export function stop(state) {
   if (state.call && state.call.ringing) endRing(state, 'MISSED', '');
-  socket.close();
-}
-
-// The availability toggle: stored by the server (socket, else HTTP) and told to HubSpot. In the remote
-// copy of HubSpot's calling window it is stored over HTTP and handed to the window copy, which holds
-// the socket (and re-sends presence on every reconnect, so it must not keep a stale value).
-export async function setAvailable(state, on) {
-  state.available = on;
-  $('available').checked = on;
-  say(on ? 'You can receive calls.' : 'Incoming calls are off.');
-  if (mirror.isRemote()) mirror.forward('available', { on });
-  else if (hubspot.ownsCalls()) {
-    if (on) hubspot.available(); else hubspot.unavailable();
-  }
-  if (socket.send({ type: 'presence', available: on })) return;
-  try {
-    await api('POST', '/api/presence', { available: on });
-  } catch (err) {
-    showError(apiMessage(err));
-  }
-}
-
-// After every (re)connect: re-send presence and ask what rang while the socket was away.
-async function catchUp(state) {
-  if (!state.agent) return;
-  socket.send({ type: 'presence', available: state.available });
-  if ($('status').textContent.startsWith('Connection lost')) say('Connected again.');
-  await checkRinging(state);
 }
 
 // What the server rings for us now: end a ring it has dropped, show one we have missed.
@@ -79,16 +39,6 @@ async function checkRinging(state) {
       endRing(state, 'MISSED', 'The call stopped ringing.');
     }
     if (calls.length) ring(state, calls[0]);
-  } catch (err) {
-    say(apiMessage(err));
-  }
-}
-
-// A 4401 close: if the session really ended, api.js signs the widget out; otherwise try again later.
-async function checkSession() {
-  try {
-    await api('GET', '/api/auth/me');
-    setTimeout(() => socket.connect(currentToken()), RETRY_AUTH_MS);
   } catch (err) {
     say(apiMessage(err));
   }
@@ -129,11 +79,6 @@ function openRecord(state) {
   if (!call.record || call.recordOpened) return;
   call.recordOpened = true;
   hubspot.navigateToRecord(call.record);
-}
-
-// The server's copy of the call; HubSpot's engagement id may be known here before the server has it.
-function merge(call, update) {
-  Object.assign(call, update, { engagement_id: update.engagement_id || call.engagement_id });
 }
 
 // Live: Twilio's invite (the <Client> leg) can reach this browser a moment after our socket's ring.
@@ -180,7 +125,7 @@ export async function accept(state) {
   call.ringing = false;
   call.accepting = false;
   invites.delete(String(call.id));
-  if (call.engagement_id) saveEngagement(call);
+  if (call.engagement_id) saveEngagement(call); // HubSpot's id came while ringing: ours now
   try {
     if (viaTwilio(state)) await state.phone.accept(call);
     else await api('POST', '/dev/api/voice/inbound-answer', { call_id: call.id });
@@ -198,20 +143,9 @@ function answered(state) {
 // Claimed but not connected: hang up through Twilio so the caller is not left waiting.
 async function pickUpFailed(state, call, err) {
   if (call.finished) return;
-  showError(apiMessage(err));
-  hubspot.sendError(apiMessage(err));
-  try {
-    await api('POST', '/api/calls/end', { call_id: call.id });
-  } catch (endErr) {
-    say(apiMessage(endErr));
-  }
+  fail(err);
+  await endOnServer(call);
   callFinished(state, 'FAILED');
-}
-
-// HubSpot's engagement id arrives while ringing; the server takes it once this agent owns the call.
-function saveEngagement(call) {
-  api('POST', `/api/calls/${call.id}/engagement`, { engagementId: call.engagement_id })
-    .catch((err) => say(apiMessage(err)));
 }
 
 // Decline: HubSpot hears CANCELED (as in HubSpot's own demo); the others may still take the call.

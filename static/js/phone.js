@@ -6,6 +6,8 @@
 // reject(call), onIncoming(fn), destroy(). `events.onDropped()` fires when a live call's media ends.
 import { api } from './api.js';
 
+export const DEMO = document.body.dataset.mode === 'demo';
+
 const MIC_DENIED = 'Your browser blocked the microphone, so WhatsApp calls cannot start. Allow the microphone for '
   + 'this site (the icon in the address bar), then try again.';
 const MIC_MISSING = 'No microphone was found. Connect one, then try again.';

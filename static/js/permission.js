@@ -1,0 +1,67 @@
+// WhatsApp's call permission: the request, pending and declined screens. A permission that allows
+// calls makes the keypad dial-ready. permission_updated (socket) is the fast path; polling the fallback.
+import { api } from './api.js';
+import * as socket from './socket.js';
+import { formatNumber } from './format.js';
+import { $, apiMessage, renderPermission, say, setParty, show, showError } from './screens.js';
+
+const SCREENS = ['permission', 'pending', 'denied'];
+const PENDING_POLL_MS = 3000;
+
+export async function fetchPermission(phone) {
+  return (await api('GET', `/api/permissions/status/${encodeURIComponent(phone)}`)).permission;
+}
+
+export function listen(state) {
+  socket.onMessage('permission_updated', ({ permission }) => permissionUpdated(state, permission));
+}
+
+export function showPermission(state, permission) {
+  state.permission = permission;
+  setParty(permission.phone);
+  const screen = renderPermission(permission, state.requestSentAt);
+  if (screen === 'keypad') return readyToCall(state, permission.phone);
+  if (state.screen !== screen) show(state, screen);
+  if (screen === 'pending') watchPending(state);
+}
+
+function readyToCall(state, phone) {
+  $('number').value = formatNumber(phone);
+  $('ready').textContent = `${formatNumber(phone)} accepted WhatsApp calls. You can call now.`;
+  $('ready').hidden = false;
+  show(state, 'keypad');
+  $('call').focus();
+  say('Permission granted.');
+}
+
+// A newer permission: redraw if it is the contact on screen.
+function permissionUpdated(state, permission) {
+  if (!permission || !state.permission || permission.phone !== state.permission.phone) return;
+  if (SCREENS.includes(state.screen)) showPermission(state, permission); else state.permission = permission;
+}
+
+function watchPending(state) {
+  if (state.pendingPoll) return;
+  const poll = async () => {
+    state.pendingPoll = null;
+    if (state.screen !== 'pending' || !state.permission) return;
+    try {
+      permissionUpdated(state, await fetchPermission(state.permission.phone));
+    } catch (err) {
+      say(apiMessage(err));
+    }
+    if (state.screen === 'pending' && !state.pendingPoll) state.pendingPoll = setTimeout(poll, PENDING_POLL_MS);
+  };
+  state.pendingPoll = setTimeout(poll, PENDING_POLL_MS);
+}
+
+export async function requestPermission(state) {
+  try {
+    const { permission } = await api('POST', '/api/permissions/request', { phone: state.permission.phone });
+    state.requestSentAt = new Date().toISOString();
+    showPermission(state, permission);
+  } catch (err) {
+    if (err.details.permission) showPermission(state, err.details.permission);
+    showError(apiMessage(err));
+  }
+}
