@@ -21,10 +21,6 @@ export function setToken(value) {
 // The socket authenticates with the same token, in its query string (CONTRACT §6).
 export const currentToken = () => token;
 
-export function hasToken() {
-  return token !== null;
-}
-
 // Called when a request that carried a token is refused: the session ended elsewhere.
 export function whenUnauthorized(callback) {
   onUnauthorized = callback;

@@ -3,12 +3,12 @@
 
 const HUBSPOT_HOST = /^https:\/\/app(-[a-z0-9]+)?\.hubspot\.com$/;
 const CONTEXT_KEYS = ['portalId', 'userId', 'ownerId', 'engagementId', 'iframeLocation', 'usesCallingWindow', 'hostUrl'];
-export const SIZE = { width: 400, height: 600 };
+const SIZE = { width: 400, height: 600 };
 export const context = {}; // what HubSpot's SYNC said, plus the engagement of the current call
 let cti = null;
 let ready = false;
 
-export const isTrustedHost = (hostUrl, demo) => demo || HUBSPOT_HOST.test(hostUrl || '');
+const isTrustedHost = (hostUrl, demo) => demo || HUBSPOT_HOST.test(hostUrl || '');
 
 // handlers: onReady, onUntrustedHost(hostUrl), onDialNumber, onEngagementCreated(id), onCallerIdMatch,
 // onVisibilityChanged, onEndCall, onFailure(message). Returns false when the SDK bundle is missing.
@@ -58,8 +58,8 @@ function send(method, payload) {
 export const ownsCalls = () => !context.usesCallingWindow || context.iframeLocation === 'window';
 export const forgetEngagement = () => { delete context.engagementId; };
 
-export const initialized = (isLoggedIn, isAvailable) => send('initialized', context.engagementId
-  ? { isLoggedIn, isAvailable, sizeInfo: SIZE, engagementId: context.engagementId } : { isLoggedIn, isAvailable, sizeInfo: SIZE });
+export const initialized = (isLoggedIn, isAvailable) => send('initialized', { isLoggedIn, isAvailable, sizeInfo: SIZE,
+  ...(context.engagementId ? { engagementId: context.engagementId } : {}) });
 export const loggedIn = () => send('userLoggedIn');
 export const loggedOut = () => send('userLoggedOut');
 export const available = () => send('userAvailable');
@@ -73,8 +73,8 @@ export const incomingCall = (externalCallId, fromNumber, toNumber) => send('inco
 export const callAnswered = (externalCallId) => send('callAnswered', { externalCallId });
 export const callEnded = (externalCallId, callEndStatus) => send('callEnded',
   { externalCallId, engagementId: context.engagementId, callEndStatus });
-// hideWidget:false keeps the widget open once HubSpot has logged the call.
 // Opens the caller's record in HubSpot: objectCoordinates {portalId, objectId, objectTypeId: '0-1'}.
 export const navigateToRecord = (objectCoordinates) => send('navigateToRecord', { objectCoordinates });
+// hideWidget:false keeps the widget open once HubSpot has logged the call.
 export const callCompleted = (externalCallId, engagementProperties) => send('callCompleted',
   { externalCallId, engagementId: context.engagementId, hideWidget: false, engagementProperties });

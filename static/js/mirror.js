@@ -44,7 +44,6 @@ function publish(state) {
 
 function mirror(state, snapshot) {
   const onCall = snapshot.call && CALL_SCREENS.includes(snapshot.screen);
-  state.mirrored = onCall ? snapshot.call : null;
   if (!onCall) {
     if (CALL_SCREENS.includes(state.screen)) show(state, state.agent ? 'keypad' : 'login');
     return;

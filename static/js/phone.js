@@ -3,7 +3,7 @@
 // which calls our real /twilio/voice and status webhooks. Either way the call's progress comes from
 // our server (call_status on the socket, polled as a fallback: see calls.js), never from the phone.
 // Interface: prepare(), connect(params), disconnect(), mute(on), sendDigits(d), accept(call),
-// reject(call), onIncoming(fn), destroy(). `events.onDropped()` fires when a live call's media ends.
+// reject(call), onIncoming(fn), destroy(). `events.onError(err)` hears what goes wrong on its own.
 import { api } from './api.js';
 
 export const DEMO = document.body.dataset.mode === 'demo';
@@ -65,7 +65,7 @@ export async function livePhone(Twilio, events = {}) {
 
   const watch = (twilioCall) => {
     active = twilioCall;
-    twilioCall.on('disconnect', () => { if (active === twilioCall) active = null; if (events.onDropped) events.onDropped(); });
+    twilioCall.on('disconnect', () => { if (active === twilioCall) active = null; });
     twilioCall.on('error', (err) => { if (events.onError) events.onError(explain(err)); });
     return twilioCall;
   };
@@ -101,23 +101,18 @@ export async function livePhone(Twilio, events = {}) {
 // Demo: no media. The simulated Twilio plays the contact; the server tells us what happens.
 export async function demoPhone() {
   const { identity } = await api('GET', '/api/voice/token');
-  let active = null;
   return {
     kind: 'demo',
     identity,
     prepare: async () => {},
-    async connect(params) {
-      const answer = await api('POST', '/dev/api/voice/connect', { params, identity });
-      active = answer.status === 'completed' ? null : answer.sid;
-      return answer; // {sid, status, spoken?}: spoken is the reason Twilio read out instead of dialling
-    },
-    disconnect() { active = null; }, // the agent's POST /api/calls/end hangs up the simulated legs
+    // {sid, status, spoken?}: spoken is the reason Twilio read out instead of dialling
+    connect: (params) => api('POST', '/dev/api/voice/connect', { params, identity }),
+    disconnect() {}, // the agent's POST /api/calls/end hangs up the simulated legs
     mute() {},
     sendDigits() {},
     onIncoming() {}, // demo rings arrive over the socket only
     accept: async () => {},
     reject() {},
-    destroy() { active = null; },
-    get active() { return active; },
+    destroy() {},
   };
 }
