@@ -6,6 +6,7 @@ thread per process (started on first use, so it lives in the gunicorn worker, no
 delivers to the local sockets. Pub/sub is at-most-once: widgets re-fetch ringing calls on reconnect.
 Presence and the heartbeat live in the database, so every process agrees on who can take a call.
 """
+import contextlib
 import json
 import logging
 import os
@@ -150,10 +151,8 @@ class Hub:
             except Exception:
                 log.exception("realtime: Redis listener failed; resubscribing in 1 s")
                 if pubsub is not None:
-                    try:
+                    with contextlib.suppress(Exception):  # the connection is already broken
                         pubsub.close()
-                    except Exception:
-                        pass
                 pubsub = None
                 time.sleep(1)
 
