@@ -5,6 +5,7 @@ A ring sent while the widget's socket was away is found again through /api/calls
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from widget_app.agents import create_agent
 from widget_app.models import Agent, Call, CallRing, db
@@ -102,6 +103,35 @@ def test_contact_calls_in_rings_the_widget_and_accepting_answers_in_hubspot(page
     assert completed["data"]["engagementProperties"]["hs_call_body"] == "Asked about the invoice."
     frame.wait_for_selector("#screen-keypad:not([hidden])")
     assert len(sdk_messages(page, "CALL_ANSWERED")) == 1
+    assert errors == []
+
+
+@pytest.mark.parametrize("hang_up", ["#contact-hang-up-inbound", "#hangup"], ids=["contact_hangs_up", "agent_hangs_up"])
+def test_a_reload_during_an_answered_call_brings_back_the_calling_screen(page, live_server, hang_up):
+    frame, errors = signed_in_and_available(page, live_server)
+    call = ring(page, frame)
+    frame.click("#accept")
+    wait_for_message(page, "CALL_ANSWERED")
+    assert wait_until(lambda: Call.get_by_id(call.id).answered_at is not None)
+
+    page.click("#reload-widget")
+    wait_for_message(page, "INITIALIZED", count=2)
+    frame = page.query_selector("#frame iframe").content_frame()
+    frame.wait_for_selector("#screen-calling:not([hidden])")
+    assert DANA in frame.text_content("#screen-calling").replace(" ", "")
+    expect(frame.locator("#timer")).not_to_have_text("00:00")  # it runs from the server's answered_at
+
+    (frame if hang_up == "#hangup" else page).click(hang_up)
+    ended = wait_for_message(page, "CALL_ENDED")
+    assert ended["data"]["externalCallId"] == call.sid and ended["data"]["callEndStatus"] == "COMPLETED"
+    frame.wait_for_selector("#screen-ended:not([hidden])")
+    assert wait_until(lambda: Call.get_by_id(call.id).status == "completed")
+    frame.fill("#notes", "Called back after the reload.")
+    frame.click("#save-call")
+    assert wait_for_message(page, "CALL_COMPLETED")["data"]["externalCallId"] == call.sid
+    frame.wait_for_selector("#screen-keypad:not([hidden])")
+    assert wait_until(lambda: Call.get_by_id(call.id).notes == "Called back after the reload.")
+    assert len(sdk_messages(page, "INCOMING_CALL")) == 1 and len(sdk_messages(page, "CALL_ANSWERED")) == 1
     assert errors == []
 
 

@@ -178,7 +178,8 @@ function onClaimed(state, { call_id: callId }) {
 }
 
 // The server's view of our inbound call: missed while ringing, answered, or hung up by the caller.
-function onCallStatus(state, { call: update }) {
+// (outbound.js polls it here for a call resumed after a reload.)
+export function onCallStatus(state, { call: update }) {
   const { call } = state;
   if (!call || !update || update.id !== call.id || call.direction !== 'inbound') return;
   merge(call, update);

@@ -2,6 +2,7 @@
 // dials -> the server's call status (socket, polled as a fallback) drives the screens and HubSpot.
 import { api } from './api.js';
 import * as hubspot from './hubspot.js';
+import * as inbound from './inbound.js';
 import * as socket from './socket.js';
 import { callConnected, callFinished, endOnServer, externalId, fail, merge } from './calls.js';
 import { apiMessage, renderPermission, say, setParty, show, showError } from './screens.js';
@@ -82,7 +83,8 @@ function follow(state, call) {
   const poll = async () => {
     if (state.call !== call || call.finished) return;
     try {
-      onCallStatus(state, (await api('GET', `/api/calls/status/${call.id}`)).call);
+      const update = (await api('GET', `/api/calls/status/${call.id}`)).call;
+      if (call.direction === 'inbound') inbound.onCallStatus(state, { call: update }); else onCallStatus(state, update);
     } catch (err) {
       if (err.status === 404) callFinished(state, 'FAILED');
     }
@@ -91,16 +93,18 @@ function follow(state, call) {
   setTimeout(poll, POLL_MS);
 }
 
-// After a reload: the agent's newest call, if it is an outbound one still going, comes back on screen.
-// HubSpot already knows it (OUTGOING_CALL_STARTED was sent by the widget before the reload).
+// After a reload: the agent's newest call, if still going (dialled here, or an incoming call this agent
+// answered), comes back on screen. HubSpot already knows it (the widget told it before the reload).
+// Live, the browser's audio leg went with the page: hanging up still ends the call through Twilio.
 export async function resume(state) {
   if (state.call) return;
   try {
     const [call] = (await api('GET', '/api/calls?limit=1')).calls;
-    if (!call || call.direction !== 'outbound' || !LIVE.includes(call.status) || state.call) return;
+    const incoming = call && call.direction === 'inbound';
+    if (!call || !LIVE.includes(call.status) || (incoming && !call.answered_at) || state.call) return;
     state.call = { ...call, answerSent: Boolean(call.answered_at) };
     if (call.engagement_id) hubspot.context.engagementId = Number(call.engagement_id);
-    setParty(call.to);
+    setParty(incoming ? call.from : call.to);
     if (call.answered_at) callConnected(state, call.answered_at); else show(state, 'dialing');
     say('Your call is still going.');
     follow(state, state.call);
