@@ -15,6 +15,7 @@ from .conftest import HUBSPOT_API, TEST_SETTINGS
 
 CALLS = f"{HUBSPOT_API}/crm/v3/objects/calls"
 CONTACT_SEARCH = f"{HUBSPOT_API}/crm/v3/objects/contacts/search"
+READY = f"{HUBSPOT_API}/crm/v3/extensions/calling/recordings/ready"
 CONNECTED = "f240bbac-87c9-4f6e-bf70-924b57d47db7"
 SID = "CA" + "c" * 32
 NOW = "2025-05-01 12:05:00"
@@ -103,8 +104,9 @@ def test_create_sends_the_exact_post_with_the_contact_association(app, app_ctx, 
             "associations": [{"to": {"id": "104901"},
                               "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 194}]}]}
     http_mock.post(CALLS, status=201, json=hubspot_call("17591596434"), match=[matchers.json_params_matcher(body)])
+    http_mock.post(READY, status=204, match=[matchers.json_params_matcher({"engagementId": 17591596434})])
     drain(app)
-    assert len(http_mock.calls) == 1
+    assert [c.request.url for c in http_mock.calls] == [CALLS, READY]  # the recording: HubSpot may transcribe it
     assert Call.get_by_id(call.id).engagement_id == "17591596434"
 
 

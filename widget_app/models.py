@@ -186,6 +186,8 @@ class EngagementSync(BaseModel):
     lease_token = CharField(null=True)  # which claim holds the lease (compare-and-set)
     claimed_revision = IntegerField(null=True)  # set before each write: an earlier create may have landed
     engagement_id = CharField(null=True)  # HubSpot's id once created, kept even if the Call row is overwritten
+    written_revision = IntegerField(null=True)  # the revision HubSpot's engagement holds; later steps may be due
+    recording_ready_url = TextField(null=True)  # the hs_call_recording_url HubSpot was told it can transcribe
     last_error = TextField(null=True)
     status = CharField(default="pending")  # pending | done | failed
     done = BooleanField(default=False)

@@ -52,6 +52,10 @@ class DemoCloud:
             with self.lock:
                 call = self.calls.get(match.group(1))
             return (200, call) if call else _not_found(path)
+        if method == "POST" and path == "/crm/v3/extensions/calling/recordings/ready":
+            with self.lock:
+                known = str(body.get("engagementId")) in self.calls
+            return (204, None) if known else _not_found(path)
         if method == "POST" and path == "/crm/v3/objects/contacts/search":
             values = {f.get("value") for g in body.get("filterGroups", []) for f in g.get("filters", [])}
             hit = bool(values & {DEMO_CONTACT["phone"], DEMO_CONTACT["phone"][3:]})
@@ -89,7 +93,7 @@ class DemoHubSpotAdapter(BaseAdapter):
         status, answer = self.cloud.handle(request.method.upper(), urlparse(request.url).path, body)
         response = Response()
         response.status_code, response.request, response.url = status, request, request.url
-        response._content = json.dumps(answer).encode()
+        response._content = b"" if answer is None else json.dumps(answer).encode()
         response.headers["Content-Type"] = "application/json;charset=utf-8"
         response.encoding = "utf-8"
         return response

@@ -6,6 +6,8 @@ it is harmless. A create is not: before creating, a worker that sees an earlier 
 for our ``hs_call_external_id``, and HubSpot's id is stored the moment the create answers. Because a
 create is never retried inside the client (only 429s, which HubSpot refused outright), an unknown
 outcome always waits at least RETRY_BASE or a lease (seconds), giving HubSpot's search index time.
+A row whose properties carry a new recording then tells HubSpot it is ready (recordings/ready, §5.2);
+if that fails the row retries with the outbox's backoff and, its revision already written, only that.
 """
 import logging
 
@@ -106,10 +108,9 @@ def _contact_id(call: Call, payload: dict) -> str | None:
     return None
 
 
-def apply(lease: outbox.Lease):
-    """Write one outbox row to HubSpot: PATCH the engagement we know, else find or create it."""
-    call, payload = Call.get_by_id(lease.row.call_id), lease.row.payload
-    client = hubspot_client(call.hubspot_portal_id)
+def write(client, call: Call, lease: outbox.Lease) -> str:
+    """Write one outbox row to HubSpot: PATCH the engagement we know, else find or create it. Returns its id."""
+    payload = lease.row.payload
     engagement_id = call.engagement_id or lease.row.engagement_id
     if engagement_id and not call.engagement_id:  # a full save() elsewhere wrote back a stale, empty id
         _remember(call, lease.row.id, engagement_id)
@@ -118,15 +119,31 @@ def apply(lease: outbox.Lease):
         if engagement_id:
             _remember(call, lease.row.id, engagement_id)
             if lease.row.claimed_revision == lease.revision:
-                return  # the lost attempt created it with exactly this state
+                return engagement_id  # the lost attempt created it with exactly this state
     if engagement_id:
         client.request("PATCH", f"{CALLS}/{engagement_id}", json={"properties": payload["properties"]})
-        return
+        return engagement_id
     contact_id = _contact_id(call, payload)
     associations = [{"to": {"id": contact_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED",
                                                           "associationTypeId": CALL_TO_CONTACT}]}] if contact_id else []
     created = client.request("POST", CALLS, json={"properties": payload["properties"], "associations": associations})
     _remember(call, lease.row.id, str(created["id"]))
+    return str(created["id"])
+
+
+def apply(lease: outbox.Lease):
+    """Write the row (unless an earlier pass did), then tell HubSpot once that a new recording is ready."""
+    call = Call.get_by_id(lease.row.call_id)
+    client = hubspot_client(call.hubspot_portal_id)
+    if lease.written:
+        engagement_id = call.engagement_id or lease.row.engagement_id
+    else:
+        engagement_id = write(client, call, lease)
+        outbox.mark_written(lease)
+    recording_url = lease.row.payload["properties"].get("hs_call_recording_url")
+    if recording_url and recording_url != lease.row.recording_ready_url:
+        recordings.mark_ready(client, engagement_id)  # a failure retries the row later, skipping the write
+        outbox.mark_recording_ready(lease, recording_url)
 
 
 def process(lease: outbox.Lease):

@@ -34,6 +34,11 @@ class Lease:
         """An earlier attempt started a write and never reported success: it may have reached HubSpot."""
         return self.row.claimed_revision is not None
 
+    @property
+    def written(self) -> bool:
+        """An earlier pass wrote this revision to HubSpot; only a later step (recordings/ready) failed."""
+        return self.row.written_revision == self.row.revision
+
 
 def queue(call, payload: dict, force: bool = False) -> EngagementSync:
     """Write or refresh the call's one row with the latest desired state, in the caller's transaction."""
@@ -87,6 +92,16 @@ def _held(lease: Lease):
 def _release(lease: Lease, **changes):
     changes.update(locked_until=None, lease_token=None, updated_at=utcnow())
     return EngagementSync.update(**changes).where(_held(lease)).execute()
+
+
+def mark_written(lease: Lease):
+    """The engagement holds this revision now: a retry of what follows must not write it again."""
+    EngagementSync.update(written_revision=lease.revision).where(_held(lease)).execute()
+
+
+def mark_recording_ready(lease: Lease, recording_url: str):
+    """HubSpot was told this recording is ready: it is never told again for the same URL."""
+    EngagementSync.update(recording_ready_url=recording_url).where(EngagementSync.id == lease.row.id).execute()
 
 
 def finish(lease: Lease) -> bool:

@@ -19,6 +19,7 @@ WA_CALL_PREFIX = "wa-call-"  # hs_call_external_id of a call that has no Twilio 
 RELAYED_HEADERS = ("Content-Type", "Content-Length", "Content-Range", "Accept-Ranges", "ETag",
                    "Last-Modified")
 CHUNK = 64 * 1024
+READY_PATH = "/crm/v3/extensions/calling/recordings/ready"
 
 
 def recording_enabled() -> bool:
@@ -46,6 +47,11 @@ def media_url(call: Call) -> str:
     """Twilio's WAV (dual-channel, what HubSpot's transcription wants) for the stored recording."""
     url = call.recording_url
     return url if url.endswith((".wav", ".mp3")) else url + ".wav"
+
+
+def mark_ready(client, engagement_id: str):
+    """Tell HubSpot the engagement's recording can be fetched and transcribed (reference §5.2; 204)."""
+    client.request("POST", READY_PATH, json={"engagementId": int(engagement_id)})
 
 
 def find_call_for_recording(call_sid: str, parent_sid: str | None) -> Call | None:
