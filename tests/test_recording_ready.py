@@ -123,3 +123,18 @@ def test_demo_modes_hubspot_accepts_the_ready_mark_for_the_engagement_it_made(ma
         row = row_of(call)
     assert (row.status, row.recording_ready_url) == ("done", RECORDING_URL + ".wav")
     assert row.engagement_id in app.extensions["hubspot_demo_cloud"].calls
+
+
+
+def test_a_refused_ready_call_keeps_the_written_engagement_synced(app, app_ctx, twilio_post, make_call, http_mock,
+                                                                  hubspot_sleeps):
+    """A 4xx on recordings/ready (e.g. a token without the right scope) must not show the call as failed."""
+    call = make_call(sid=CALL_SID, parent_sid=PARENT_SID, engagement_id="17591596434")
+    mock_patch(http_mock)
+    http_mock.post(READY, status=403, json={"status": "error", "message": "This app hasn't been granted all "
+                                            "required scopes", "category": "MISSING_SCOPES", "correlationId": "s1"})
+    recording_callback(twilio_post)
+    drain(app)
+    drain(app)
+    assert sent(http_mock) == [("PATCH", ENGAGEMENT), ("POST", READY)]  # not asked again
+    assert row_of(call).status == "done"

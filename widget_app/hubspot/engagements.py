@@ -142,7 +142,14 @@ def apply(lease: outbox.Lease):
         outbox.mark_written(lease)
     recording_url = lease.row.payload["properties"].get("hs_call_recording_url")
     if recording_url and recording_url != lease.row.recording_ready_url:
-        recordings.mark_ready(client, engagement_id)  # a failure retries the row later, skipping the write
+        try:
+            recordings.mark_ready(client, engagement_id)  # a transient failure retries the row, skipping the write
+        except HubSpotError as exc:
+            if exc.transient:
+                raise
+            # The engagement and its recording URL are written; only transcription was refused (e.g. a
+            # private-app token where HubSpot wants the portal's OAuth token). Don't show the call as failed.
+            log.warning("HubSpot refused recordings/ready for engagement %s: %s", engagement_id, exc)
         outbox.mark_recording_ready(lease, recording_url)
 
 
