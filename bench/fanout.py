@@ -28,8 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-import requests  # noqa: E402
-from simple_websocket import Client  # noqa: E402
+import requests
+from simple_websocket import Client
 
 SETTINGS = {
     "WIDGET_MODE": "live", "SECRET_KEY": "bench-secret", "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
@@ -107,7 +107,8 @@ def run(label, args, workers, redis_url, tmp):
     from widget_app import create_app
     from widget_app import db as db_module
     from widget_app.auth import issue_token
-    from widget_app.models import Agent as AgentRow, db
+    from widget_app.models import Agent as AgentRow
+    from widget_app.models import db
     from widget_app.twilio.signatures import sign
 
     port = free_port()

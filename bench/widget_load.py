@@ -9,9 +9,9 @@ excluded). Aim: our code adds under 30 KB and under 100 ms to the floor.
     python bench/widget_load.py [--loads 20]
 """
 import argparse
+import gzip
 import os
 import shutil
-import gzip
 import socket
 import statistics
 import subprocess

@@ -9,13 +9,15 @@ import shutil
 import socket
 import threading
 import time
+from datetime import UTC
 
 import pytest
 import responses as responses_lib
 
 from widget_app import create_app
 from widget_app import db as db_module
-from widget_app.models import Agent, db as database_proxy
+from widget_app.models import Agent
+from widget_app.models import db as database_proxy
 from widget_app.twilio.signatures import sign
 
 IN_CI = os.environ.get("CI") == "true"
@@ -328,16 +330,16 @@ def hubspot_sleeps(app):
 @pytest.fixture
 def make_call(db, agent):
     """A finished call row of `agent` (outbound to the demo contact's number unless told otherwise)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from widget_app.models import Call
 
     def factory(**fields):
         values = {"direction": "outbound", "status": "completed", "from_number": "+442071838750",
                   "to_number": "+447400123456", "agent": agent, "sid": "CA" + "c" * 32,
-                  "started_at": datetime(2025, 5, 1, 12, 0, tzinfo=timezone.utc),
-                  "answered_at": datetime(2025, 5, 1, 12, 0, 5, tzinfo=timezone.utc),
-                  "ended_at": datetime(2025, 5, 1, 12, 1, 40, tzinfo=timezone.utc), "duration_seconds": 95}
+                  "started_at": datetime(2025, 5, 1, 12, 0, tzinfo=UTC),
+                  "answered_at": datetime(2025, 5, 1, 12, 0, 5, tzinfo=UTC),
+                  "ended_at": datetime(2025, 5, 1, 12, 1, 40, tzinfo=UTC), "duration_seconds": 95}
         return Call.create(**{**values, **fields})
     return factory
 

@@ -9,7 +9,8 @@ import pytest
 from widget_app import create_app
 from widget_app.auth import agent_from_token, issue_token
 from widget_app.config import DEFAULTS, LIVE_REQUIRED, ConfigError, load_settings
-from widget_app.models import Agent, db as database
+from widget_app.models import Agent
+from widget_app.models import db as database
 
 from .conftest import TEST_SETTINGS
 

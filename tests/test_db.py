@@ -7,8 +7,18 @@ from playhouse.migrate import migrate
 from widget_app import create_app
 from widget_app import db as db_module
 from widget_app.db import SchemaVersion
-from widget_app.models import (ALL_MODELS, Agent, Call, EngagementSync, Permission, PermissionRequest,
-                               PhoneNumber, Portal, WebhookEvent, db)
+from widget_app.models import (
+    ALL_MODELS,
+    Agent,
+    Call,
+    EngagementSync,
+    Permission,
+    PermissionRequest,
+    PhoneNumber,
+    Portal,
+    WebhookEvent,
+    db,
+)
 
 from .conftest import TEST_SETTINGS
 
@@ -86,9 +96,8 @@ def test_unique_constraints_hold(fresh_app, model, fields):
     db_module.upgrade()
     with db.connection_context():
         model.create(**fields)
-        with pytest.raises(peewee.IntegrityError):
-            with db.atomic():
-                model.create(**fields)
+        with pytest.raises(peewee.IntegrityError), db.atomic():
+            model.create(**fields)
 
 
 def test_call_and_outbox_rows_round_trip_utc_and_json(fresh_app):

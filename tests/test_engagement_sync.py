@@ -274,11 +274,10 @@ def test_missed_inbound_call_is_logged_as_missed_without_a_contact(app, app_ctx,
 
 def test_the_outbox_row_rolls_back_with_the_call_change(app, app_ctx, db, make_call):
     call = make_call(engagement_id="17591596434")
-    with pytest.raises(RuntimeError):
-        with db.atomic():
-            Call.update(notes="never saved").where(Call.id == call.id).execute()
-            enqueue_call_sync(Call.get_by_id(call.id))
-            raise RuntimeError("the request failed after queueing")
+    with pytest.raises(RuntimeError), db.atomic():
+        Call.update(notes="never saved").where(Call.id == call.id).execute()
+        enqueue_call_sync(Call.get_by_id(call.id))
+        raise RuntimeError("the request failed after queueing")
     assert EngagementSync.select().count() == 0 and Call.get_by_id(call.id).notes is None
 
 
@@ -332,6 +331,7 @@ def test_concurrent_workers_never_write_the_same_row_twice(app, app_ctx, make_ca
 
 def test_the_web_process_thread_drains_the_outbox_in_demo_mode(make_app):
     import time
+
     from werkzeug.security import generate_password_hash
 
     from widget_app.models import Agent, db

@@ -1,7 +1,7 @@
 """/twilio/messaging (permission replies) and /twilio/messaging/status, signed like Twilio; demo round trip."""
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -52,7 +52,7 @@ def test_metas_call_permission_reply_in_any_json_field(client, auth_headers, ask
     messaging_post(MessageType="interactive", **{field: json.dumps(data)})
     now = permission(client, auth_headers)
     assert now["status"] == "granted"
-    assert now["expires_at"] == isoformat(datetime.fromtimestamp(expiry, timezone.utc))
+    assert now["expires_at"] == isoformat(datetime.fromtimestamp(expiry, UTC))
 
 
 def test_flat_permission_fields_are_understood(client, auth_headers, asked, messaging_post):

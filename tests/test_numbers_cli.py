@@ -15,7 +15,7 @@ def test_add_default_unmarks_the_previous_default(runner, db):
     result = runner.invoke(args=["numbers", "add", "--e164", "+34911234567", "--name", "Spain", "--default"])
     assert result.exit_code == 0, result.output
     assert "as the default sender" in result.output
-    defaults = [row.e164 for row in PhoneNumber.select().where(PhoneNumber.is_default == True)]  # noqa: E712
+    defaults = [row.e164 for row in PhoneNumber.select().where(PhoneNumber.is_default == True)]
     assert defaults == ["+34911234567"]
 
 

@@ -1,6 +1,6 @@
 """Meta's permission rules across every clock boundary, through the real API, webhooks and ledger."""
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
@@ -10,7 +10,7 @@ from widget_app import permission_store
 from widget_app.clock import isoformat, utcnow
 from widget_app.models import Call
 
-T0 = datetime(2025, 6, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 S, H, DAY, WEEK = timedelta(seconds=1), timedelta(hours=1), timedelta(hours=24), timedelta(days=7)
 WINDOW = timedelta(hours=72)  # PERMISSION_WINDOW_HOURS default
 
@@ -218,8 +218,7 @@ def test_the_ledger_on_every_database(make_app, database_url, twilio_messages):
     response = client.post("/twilio/messaging", data=params, base_url=app.config["PUBLIC_BASE_URL"],
                            headers={"X-Twilio-Signature": sign(url, params, app.config["TWILIO_AUTH_TOKEN"])})
     assert response.status_code == 200
-    with app.app_context():
-        with db.connection_context():
-            for _ in range(4):
-                permission_store.record_call_result(CONTACT_PHONE, connected=False)
-            assert permission_store.permission_json(CONTACT_PHONE)["status"] == "revoked"
+    with app.app_context(), db.connection_context():
+        for _ in range(4):
+            permission_store.record_call_result(CONTACT_PHONE, connected=False)
+        assert permission_store.permission_json(CONTACT_PHONE)["status"] == "revoked"

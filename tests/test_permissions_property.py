@@ -1,5 +1,5 @@
 """Property tests: random histories of requests, replies, calls and clock jumps never break Meta's rules."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from widget_app import permissions as rules
 
-T0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
 DAY, WEEK = timedelta(hours=24), timedelta(days=7)
 LIMITS = rules.Limits()  # the CONTRACT defaults: 72 h, 1/day, 2/week, 4 misses, 5 connected calls
 
@@ -42,7 +42,7 @@ class World:
         if not accepted:
             self.live_until = None
         elif permanent:
-            self.live_until = datetime.max.replace(tzinfo=timezone.utc)
+            self.live_until = datetime.max.replace(tzinfo=UTC)
         else:
             self.live_until = min([self.now + timedelta(hours=72)] + ([expires_at] if expires_at else []))
         self.missed = 0

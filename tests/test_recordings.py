@@ -1,7 +1,7 @@
 """Recorded calls: <Dial> attributes, Twilio's recording callback into the HubSpot outbox, and the
 authenticated link HubSpot fetches, which streams Twilio's audio (with Range) for 15 minutes only."""
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
@@ -19,7 +19,7 @@ RECORDING_URL = f"{TWILIO_API}/Recordings/{RE_SID}"
 AUDIO = bytes(range(256)) * 40  # 10,240 bytes of "WAV"
 BASIC = "Basic " + base64.b64encode(
     f"{TEST_SETTINGS['TWILIO_ACCOUNT_SID']}:{TEST_SETTINGS['TWILIO_AUTH_TOKEN']}".encode()).decode()
-T0 = datetime(2025, 5, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def callback_form(call_sid=PARENT_SID, status="completed", recording_sid=RE_SID):

@@ -29,7 +29,7 @@ def test_scripts_only_from_our_own_origin(client):
 
 def test_the_widget_page_has_no_inline_or_foreign_scripts(client):
     html = client.get("/widget").get_data(as_text=True)
-    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, flags=re.S)
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, flags=re.DOTALL)
     assert scripts, "the widget page loads its scripts"
     for attributes, body in scripts:
         source = re.search(r'src="([^"]+)"', attributes)

@@ -128,7 +128,7 @@ def _record_result(call: Call, count: bool = True):
     if call.error_code == "37000":
         permission_store.revoke(phone, "WhatsApp refused the call: the contact's permission is gone (37000).")
     first = (Call.update(missed_counted=True)
-             .where((Call.id == call.id) & (Call.missed_counted == False)).execute())  # noqa: E712
+             .where((Call.id == call.id) & (Call.missed_counted == False)).execute())
     call.missed_counted = True
     if not first or not count:
         return

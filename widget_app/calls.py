@@ -3,7 +3,12 @@ import logging
 
 from twilio.base.exceptions import TwilioRestException
 
-from .call_progress import FINAL_STATUSES, apply_status_callback, finish_locally, notify_call  # noqa: F401
+from .call_progress import (  # noqa: F401
+    FINAL_STATUSES,
+    apply_status_callback,
+    finish_locally,
+    notify_call,
+)
 from .clock import utcnow
 from .errors import ApiError
 from .models import Agent, Call

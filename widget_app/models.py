@@ -1,8 +1,16 @@
 """The data: peewee models that read like the domain (CONTRACT §3). Phone numbers are E.164."""
 import json
 
-from peewee import (BooleanField, CharField, DatabaseProxy, DateTimeField,
-                    ForeignKeyField, IntegerField, Model, TextField)
+from peewee import (
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
 
 from .clock import as_utc, isoformat, utcnow
 

@@ -30,7 +30,7 @@ caller_e164 = twilio_e164  # numbers Twilio sends
 def online_agents():
     """Agents who can take a call now: active, available, and with a live socket heartbeat."""
     fresh = utcnow() - timedelta(seconds=ONLINE_SECONDS)
-    return (Agent.select().where(Agent.active == True, Agent.available == True,  # noqa: E712
+    return (Agent.select().where(Agent.active == True, Agent.available == True,
                                  Agent.last_seen_at >= fresh)
             .order_by(Agent.last_seen_at.desc(), Agent.id).limit(MAX_CLIENTS))
 

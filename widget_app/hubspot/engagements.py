@@ -181,4 +181,4 @@ def drain(app) -> int:
     return count
 
 
-from .worker import init_app  # noqa: E402,F401  (the `flask sync` command and the web process's thread)
+from .worker import init_app  # noqa: F401  (the `flask sync` command and the web process's thread)

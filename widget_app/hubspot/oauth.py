@@ -5,8 +5,16 @@ import secrets
 from datetime import timedelta
 from urllib.parse import quote, urlencode
 
-from flask import (Blueprint, current_app, has_request_context, jsonify, make_response, redirect, render_template,
-                   request)
+from flask import (
+    Blueprint,
+    current_app,
+    has_request_context,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+)
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..auth import current_agent, login_required

@@ -64,7 +64,7 @@ def queue(call, payload: dict, force: bool = False) -> EngagementSync:
 
 def _due(now):
     free = EngagementSync.locked_until.is_null() | (EngagementSync.locked_until < now)
-    return ((EngagementSync.done == False) & (EngagementSync.status == "pending")  # noqa: E712
+    return ((EngagementSync.done == False) & (EngagementSync.status == "pending")
             & (EngagementSync.next_attempt_at <= now) & free)
 
 

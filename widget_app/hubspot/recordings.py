@@ -4,7 +4,12 @@ import logging
 
 import requests
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import (
+    BadSignature,
+    SignatureExpired,
+    TimestampSigner,
+    URLSafeTimedSerializer,
+)
 from peewee import IntegrityError
 
 from ..clock import utcnow
@@ -85,7 +90,9 @@ def store_recording(form) -> tuple[Call | None, bool]:
             return call, False  # Twilio sent it again: already stored and queued
         call.recording_url, call.recording_sid, call.updated_at = url, recording_sid, utcnow()
         call.save()
-        from . import engagements  # written by the HubSpot outbox work; imported when first needed
+        from . import (
+            engagements,  # written by the HubSpot outbox work; imported when first needed
+        )
         engagements.enqueue_call_sync(call)
     return call, True
 

@@ -37,18 +37,18 @@ def hubspot_uri(uri: str) -> str:
 
 def sign_v3(secret: str, method: str, uri: str, body: str, timestamp: str) -> str:
     """The v3 signature HubSpot would send for this request."""
-    source = f"{method.upper()}{hubspot_uri(uri)}{body}{timestamp}".encode("utf-8")
+    source = f"{method.upper()}{hubspot_uri(uri)}{body}{timestamp}".encode()
     return base64.b64encode(hmac.new(secret.encode("utf-8"), source, hashlib.sha256).digest()).decode()
 
 
 def sign_v2(secret: str, method: str, uri: str, body: str) -> str:
     """The v2 signature: the URI exactly as called (no decoding table in v2)."""
-    return hashlib.sha256(f"{secret}{method.upper()}{uri}{body}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{secret}{method.upper()}{uri}{body}".encode()).hexdigest()
 
 
 def sign_v1(secret: str, body: str) -> str:
     """The v1 signature: the body only (webhook deliveries)."""
-    return hashlib.sha256(f"{secret}{body}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{secret}{body}".encode()).hexdigest()
 
 
 def timestamp_is_fresh(timestamp: str | None, now_ms: int | None = None) -> bool:

@@ -20,8 +20,14 @@ from ..errors import ApiError
 from ..jsonbody import json_body
 from ..models import Call, WebhookEvent, db
 from .demo import demo_route, new_sid, post_webhook
-from .demo_voice_steps import (ACTIONS, advance, call_key, claim_next_behaviour, current_calls,
-                               remember_next_behaviour)
+from .demo_voice_steps import (
+    ACTIONS,
+    advance,
+    call_key,
+    claim_next_behaviour,
+    current_calls,
+    remember_next_behaviour,
+)
 
 bp = demo_blueprint("demo_voice", __name__)
 # Each step and the seconds until the next (times DEMO_VOICE_DELAY_SCALE; 0 runs them all at once,

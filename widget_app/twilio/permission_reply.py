@@ -8,7 +8,7 @@ message, in the button's words. Anything else is not a reply (the caller stores 
 """
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..permissions import Reply
 
@@ -107,10 +107,10 @@ def _timestamp(value) -> datetime | None:
         if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().isdigit()):
             seconds = float(value)
             seconds = seconds / 1000 if seconds > 1e11 else seconds
-            return datetime.fromtimestamp(seconds, timezone.utc)
+            return datetime.fromtimestamp(seconds, UTC)
         if isinstance(value, str) and value.strip():
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except (ValueError, OverflowError, OSError):
         return None
     return None
