@@ -1,6 +1,7 @@
 """Fixtures: the app on a temp database, its client and CLI runner, HTTP mocks at Twilio's and
 HubSpot's real URLs, signed webhook helpers, and a real Chromium for the browser tests."""
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -184,6 +185,46 @@ def hubspot_request(client, app):
 # Browser tests: the demo app served on a real port, HubSpot's simulator on one origin
 # (http://127.0.0.1:PORT) and the widget on another (http://localhost:PORT), driven in Chromium.
 
+@contextlib.contextmanager
+def running_in_thread(server):
+    """Serve ``server`` from a daemon thread for the block, then stop it, close it and join the thread."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def wait_for(predicate, timeout=10.0):
+    """Poll until ``predicate()`` is truthy and return its value; on timeout return the last (falsy) one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.02)
+
+
+def wait_for_row(read, timeout=10.0):
+    """`wait_for` over rows a live server's threads write, reading through a fresh connection each time."""
+    def fresh():
+        with database_proxy.connection_context():
+            return read()
+    return wait_for(fresh, timeout)
+
+
+@pytest.fixture
+def redis_url():
+    """A real Redis for the fan-out tests (TEST_REDIS_URL; required under CI=true)."""
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        require_or_skip("Redis (TEST_REDIS_URL)")
+    return url
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -216,13 +257,9 @@ def live_server(tmp_path):
     from widget_app.agents import ensure_demo_agent
     with database_proxy.connection_context():
         ensure_demo_agent()  # demo@example.com / demo, as `python -m widget_app` creates it
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield LiveServer(app, port)
-    _finish_demo_timers()
-    server.shutdown()
-    thread.join(timeout=5)
+    with running_in_thread(make_server("127.0.0.1", port, app, threaded=True)):
+        yield LiveServer(app, port)
+        _finish_demo_timers()
 
 
 def _finish_demo_timers(timeout=15.0):
@@ -300,20 +337,12 @@ def serve_app():
     """Serve an app on 127.0.0.1 in a thread; returns its "host:port"."""
     from werkzeug.serving import make_server
 
-    running = []
-
-    def serve(app):
-        port = _free_port()
-        server = make_server("127.0.0.1", port, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        running.append((server, thread))
-        return f"127.0.0.1:{port}"
-    yield serve
-    for server, thread in running:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with contextlib.ExitStack() as servers:
+        def serve(app):
+            port = _free_port()
+            servers.enter_context(running_in_thread(make_server("127.0.0.1", port, app, threaded=True)))
+            return f"127.0.0.1:{port}"
+        yield serve
 
 
 # ---------------------------------------------------------------------------------------------
@@ -481,15 +510,10 @@ def hubspot_stub():
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    server.contacts = contacts
-    server.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with running_in_thread(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as server:
+        server.contacts = contacts
+        server.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+        yield server
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 drives the real signed /twilio/voice webhook, the signed-in, available widget rings over its socket,
 and HubSpot hears INCOMING_CALL, CALL_ANSWERED, NAVIGATE_TO_RECORD, CALL_ENDED and CALL_COMPLETED.
 A ring sent while the widget's socket was away is found again through /api/calls/ringing."""
-import time
 
 import pytest
 from playwright.sync_api import expect
@@ -10,22 +9,13 @@ from playwright.sync_api import expect
 from widget_app.agents import create_agent
 from widget_app.models import Agent, Call, CallRing, db
 
+from .conftest import wait_for_row
 from .test_browser_login import sign_in
 from .test_browser_widget import open_simulator, wait_for_message, widget_frame
 
 pytestmark = pytest.mark.browser
 DANA = "+447400123456"  # the demo contact, owned by the simulator's HubSpot owner (789)
 
-
-def wait_until(read, timeout=10.0):
-    """Poll the database (written by the server's threads) until `read()` is truthy; return it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with db.connection_context():
-            value = read()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
 
 
 def agent_can_take_calls(email="demo@example.com"):
@@ -45,7 +35,7 @@ def signed_in_and_available(page, live_server, email="demo@example.com", passwor
     frame.wait_for_selector("#screen-keypad:not([hidden])")
     frame.check("#available")
     wait_for_message(page, "USER_AVAILABLE")
-    if not wait_until(lambda: agent_can_take_calls(email)):
+    if not wait_for_row(lambda: agent_can_take_calls(email)):
         with db.connection_context():
             agent = Agent.get(Agent.email == email).__data__
         pytest.fail(f"the server never saw the agent online and available: {agent}")
@@ -56,7 +46,7 @@ def ring(page, frame):
     """The contact calls in; the widget shows the incoming screen; returns the recorded call."""
     page.click("#contact-call-in")
     frame.wait_for_selector("#screen-incoming:not([hidden])")
-    call = wait_until(inbound_call)
+    call = wait_for_row(inbound_call)
     assert call is not None and call.status == "ringing"
     return call
 
@@ -86,10 +76,10 @@ def test_contact_calls_in_rings_the_widget_and_accepting_answers_in_hubspot(page
     frame.wait_for_selector("#screen-calling:not([hidden])")
     navigate = wait_for_message(page, "NAVIGATE_TO_RECORD")
     assert navigate["data"]["objectCoordinates"] == {"portalId": 123, "objectId": 1001, "objectTypeId": "0-1"}
-    taken = wait_until(lambda: Call.get(Call.id == call.id).answered_at is not None and Call.get(Call.id == call.id))
+    taken = wait_for_row(lambda: Call.get(Call.id == call.id).answered_at is not None and Call.get(Call.id == call.id))
     assert taken.agent.email == "demo@example.com" and taken.status == "in-progress"
     engagement = sdk_messages(page, "CREATE_ENGAGEMENT_SUCCEEDED")[-1]["data"]["engagementId"]
-    assert wait_until(lambda: Call.get(Call.id == call.id).engagement_id == str(engagement))
+    assert wait_for_row(lambda: Call.get(Call.id == call.id).engagement_id == str(engagement))
 
     # The caller hangs up: the same call-ended and save flow as an outbound call.
     page.click("#contact-hang-up-inbound")
@@ -112,7 +102,7 @@ def test_a_reload_during_an_answered_call_brings_back_the_calling_screen(page, l
     call = ring(page, frame)
     frame.click("#accept")
     wait_for_message(page, "CALL_ANSWERED")
-    assert wait_until(lambda: Call.get_by_id(call.id).answered_at is not None)
+    assert wait_for_row(lambda: Call.get_by_id(call.id).answered_at is not None)
 
     page.click("#reload-widget")
     wait_for_message(page, "INITIALIZED", count=2)
@@ -125,12 +115,12 @@ def test_a_reload_during_an_answered_call_brings_back_the_calling_screen(page, l
     ended = wait_for_message(page, "CALL_ENDED")
     assert ended["data"]["externalCallId"] == call.sid and ended["data"]["callEndStatus"] == "COMPLETED"
     frame.wait_for_selector("#screen-ended:not([hidden])")
-    assert wait_until(lambda: Call.get_by_id(call.id).status == "completed")
+    assert wait_for_row(lambda: Call.get_by_id(call.id).status == "completed")
     frame.fill("#notes", "Called back after the reload.")
     frame.click("#save-call")
     assert wait_for_message(page, "CALL_COMPLETED")["data"]["externalCallId"] == call.sid
     frame.wait_for_selector("#screen-keypad:not([hidden])")
-    assert wait_until(lambda: Call.get_by_id(call.id).notes == "Called back after the reload.")
+    assert wait_for_row(lambda: Call.get_by_id(call.id).notes == "Called back after the reload.")
     assert len(sdk_messages(page, "INCOMING_CALL")) == 1 and len(sdk_messages(page, "CALL_ANSWERED")) == 1
     assert errors == []
 
@@ -146,8 +136,8 @@ def test_declining_ends_the_call_in_hubspot_and_stops_ringing(page, live_server)
     assert wait_for_message(page, "CALL_COMPLETED")["data"]["externalCallId"] == call.sid
     frame.wait_for_selector("#screen-keypad:not([hidden])")
     # The only agent it rang declined: the server records the ring declined and the call missed.
-    assert wait_until(lambda: CallRing.get(CallRing.call == call.id).declined_at is not None)
-    assert wait_until(lambda: Call.get(Call.id == call.id).status == "no-answer")
+    assert wait_for_row(lambda: CallRing.get(CallRing.call == call.id).declined_at is not None)
+    assert wait_for_row(lambda: Call.get(Call.id == call.id).status == "no-answer")
     assert sdk_messages(page, "CALL_ANSWERED") == []
     assert errors == []
 
@@ -171,10 +161,10 @@ def test_an_unavailable_agent_is_not_rung(page, live_server):
     frame, errors = signed_in_and_available(page, live_server)
     frame.uncheck("#available")
     wait_for_message(page, "USER_UNAVAILABLE")
-    assert wait_until(lambda: not Agent.get(Agent.email == "demo@example.com").available)
+    assert wait_for_row(lambda: not Agent.get(Agent.email == "demo@example.com").available)
 
     page.click("#contact-call-in")
-    call = wait_until(lambda: Call.get_or_none(Call.direction == "inbound", Call.status == "no-answer"))
+    call = wait_for_row(lambda: Call.get_or_none(Call.direction == "inbound", Call.status == "no-answer"))
     assert call is not None, "nobody was available, so the call is recorded as missed"
     assert frame.is_hidden("#screen-incoming")
     assert sdk_messages(page, "INCOMING_CALL") == []
@@ -204,7 +194,7 @@ def test_a_ring_lost_with_the_socket_is_found_again_after_the_reconnect(page, li
     assert len(sockets) == 1
 
     page.click("#contact-call-in")
-    call = wait_until(lambda: Call.get_or_none(Call.direction == "inbound", Call.status == "ringing"))
+    call = wait_for_row(lambda: Call.get_or_none(Call.direction == "inbound", Call.status == "ringing"))
     assert call is not None
     assert frame.is_hidden("#screen-incoming"), "the socket swallowed the ring"
 
@@ -243,7 +233,7 @@ def test_the_first_agent_to_accept_takes_the_call_and_the_other_stops_ringing(pa
         other_frame.wait_for_selector("#screen-keypad:not([hidden])")
         assert other_frame.text_content("#status") == "Taken by another agent."
         assert sdk_messages(other, "CALL_ANSWERED") == []
-        assert wait_until(lambda: Call.get(Call.id == call.id).agent.email == "demo@example.com")
+        assert wait_for_row(lambda: Call.get(Call.id == call.id).agent.email == "demo@example.com")
         assert errors == [] and other_errors == []
     finally:
         other_context.close()
@@ -254,9 +244,9 @@ def test_signing_out_closes_the_socket(page, live_server):
     frame.click("#logout")
     wait_for_message(page, "LOGGED_OUT")
     # The server marks an agent offline the moment their last socket closes: nobody rings them now.
-    assert wait_until(lambda: Agent.get(Agent.email == "demo@example.com").last_seen_at is None)
+    assert wait_for_row(lambda: Agent.get(Agent.email == "demo@example.com").last_seen_at is None)
     page.click("#contact-call-in")
-    assert wait_until(lambda: Call.get_or_none(Call.direction == "inbound", Call.status == "no-answer"))
+    assert wait_for_row(lambda: Call.get_or_none(Call.direction == "inbound", Call.status == "no-answer"))
     assert sdk_messages(page, "INCOMING_CALL") == []
     assert errors == []
 
@@ -269,7 +259,7 @@ def test_in_the_calling_window_only_the_window_copy_rings_and_the_remote_can_ans
     wait_for_message(page, "LOGGED_IN")
     window.wait_for_selector("#screen-keypad:not([hidden])")
     window.check("#available")
-    assert wait_until(agent_can_take_calls), "the window copy's socket never made the agent available"
+    assert wait_for_row(agent_can_take_calls), "the window copy's socket never made the agent available"
 
     page.click("#contact-call-in")
     window.wait_for_selector("#screen-incoming:not([hidden])")
@@ -329,7 +319,7 @@ def test_live_accept_waits_for_twilios_invite_then_picks_up_on_the_device(page, 
     assert answered["data"]["externalCallId"] == call.sid
     assert frame.evaluate("fakeDevice.incoming.accepted") is True
     frame.wait_for_selector("#screen-calling:not([hidden])")
-    assert wait_until(lambda: Call.get_by_id(call.id).agent_id is not None)
+    assert wait_for_row(lambda: Call.get_by_id(call.id).agent_id is not None)
 
     frame.click("#hangup")
     assert wait_for_message(page, "CALL_ENDED")["data"]["callEndStatus"] == "COMPLETED"
@@ -361,7 +351,7 @@ def test_a_ring_whose_end_was_lost_stops_after_twilios_ring_time(page, live_serv
     call = ring(page, frame)
     wait_for_message(page, "INCOMING_CALL")
     page.click("#contact-hang-up-inbound")
-    assert wait_until(lambda: Call.get_by_id(call.id).status == "no-answer")
+    assert wait_for_row(lambda: Call.get_by_id(call.id).status == "no-answer")
     assert frame.is_visible("#screen-incoming"), "the call_status was swallowed, so it still rings"
 
     page.context.clock.fast_forward(36000)

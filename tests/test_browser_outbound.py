@@ -2,7 +2,6 @@
 through the simulated Twilio, which drives our real signed /twilio/voice and status webhooks; HubSpot
 hears OUTGOING_CALL_STARTED, CALL_ANSWERED, CALL_ENDED and CALL_COMPLETED in that order, and the call
 row keeps status, duration, notes and HubSpot's engagement id."""
-import time
 
 import pytest
 from playwright.sync_api import expect
@@ -10,22 +9,13 @@ from playwright.sync_api import expect
 from widget_app.models import Call, db
 from widget_app.permission_store import permission_json
 
+from .conftest import wait_for_row
 from .test_browser_permission import DANA, ask_for_permission, signed_in_keypad
 from .test_browser_widget import wait_for_message
 
 pytestmark = pytest.mark.browser
 CALL_MESSAGES = ["OUTGOING_CALL_STARTED", "CALL_ANSWERED", "CALL_ENDED", "CALL_COMPLETED"]
 
-
-def wait_until(read, timeout=10.0):
-    """Poll the database (written by the server's threads) until `read()` is truthy; return it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        with db.connection_context():
-            value = read()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
 
 
 def permitted_keypad(page, live_server):
@@ -64,7 +54,7 @@ def save_notes(page, frame, notes):
 def test_a_call_the_agent_hangs_up_is_logged_in_order_with_notes(page, live_server):
     frame, errors = permitted_keypad(page, live_server)
     started = answered_call(page, frame)
-    call = wait_until(the_call)
+    call = wait_for_row(the_call)
     assert started["data"]["externalCallId"] == f"wa-call-{call.id}"
     assert started["data"]["toNumber"] == DANA
     assert started["data"]["fromNumber"] == call.from_number
@@ -83,7 +73,7 @@ def test_a_call_the_agent_hangs_up_is_logged_in_order_with_notes(page, live_serv
     assert completed["data"]["hideWidget"] is False
     assert sent_by_widget(page) == CALL_MESSAGES
 
-    row = wait_until(lambda: Call.get_or_none((Call.id == call.id) & (Call.status == "completed")
+    row = wait_for_row(lambda: Call.get_or_none((Call.id == call.id) & (Call.status == "completed")
                                               & Call.duration_seconds.is_null(False)))
     assert row is not None, "the completed status callback never reached the call"
     assert row.notes == "Dana wants the blue one."
@@ -180,7 +170,7 @@ def test_the_live_phone_dials_through_twilio_device_with_the_servers_params(page
     frame.click("#call")
     wait_for_message(page, "OUTGOING_CALL_STARTED")
     frame.wait_for_function("() => window.fakeDevice.call !== undefined")
-    call = wait_until(the_call)
+    call = wait_for_row(the_call)
     assert frame.evaluate("fakeDevice.call.params") == {"To": DANA, "CallId": str(call.id), "Sender": call.from_number}
 
     frame.evaluate("fakeDevice.emit('tokenWillExpire')")
@@ -189,7 +179,7 @@ def test_the_live_phone_dials_through_twilio_device_with_the_servers_params(page
     frame.click("#cancel-call")  # Twilio never asked for this call: the server just closes it
     assert wait_for_message(page, "CALL_ENDED")["data"]["callEndStatus"] == "CANCELED"
     assert frame.evaluate("fakeDevice.call.disconnected") is True
-    assert wait_until(lambda: Call.get_or_none((Call.id == call.id) & (Call.status == "canceled")))
+    assert wait_for_row(lambda: Call.get_or_none((Call.id == call.id) & (Call.status == "canceled")))
     assert errors == []
 
 

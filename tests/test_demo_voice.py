@@ -1,6 +1,5 @@
 """Demo mode's Twilio voice cloud: the demo phone dials through our real /twilio/voice, and the
 simulated WhatsApp leg reports to our real /twilio/voice/status, signed, like Twilio."""
-import time
 
 import pytest
 from freezegun import freeze_time
@@ -9,7 +8,7 @@ from widget_app.auth import issue_token
 from widget_app.clock import utcnow
 from widget_app.models import Agent, Call, Permission, WebhookEvent
 
-from .conftest import CONTACT_PHONE
+from .conftest import CONTACT_PHONE, wait_for
 
 DANA_DEMO = "+447400123456"  # the simulated HubSpot's demo contact
 
@@ -148,14 +147,6 @@ def test_timers_play_the_call_in_the_background(demo, agent):
     assert wait_for(lambda: Call.get_by_id(call_id).status == "completed")
     assert callbacks_seen() == ["initiated", "ringing", "in-progress", "completed"]
 
-
-def wait_for(condition, seconds=10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_agent_hangs_up_an_answered_inbound_call(demo, agent, http_mock):

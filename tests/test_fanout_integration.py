@@ -1,7 +1,6 @@
 """Two gunicorn workers and real Redis: an agent's socket held by one worker receives the
 `incoming_call` caused by a signed webhook the other worker served."""
 import json
-import os
 import re
 import time
 import uuid
@@ -14,20 +13,13 @@ from widget_app.auth import issue_token
 from widget_app.models import Agent, Call
 from widget_app.twilio.signatures import sign
 
-from .conftest import TEST_SETTINGS, require_or_skip
+from .conftest import TEST_SETTINGS, wait_for
 
 pytestmark = pytest.mark.integration
 SENDER = TEST_SETTINGS["TWILIO_WHATSAPP_NUMBER"]
 AGENTS = 6
 MAX_WEBHOOKS = 60  # bounded: stop once both workers have served webhooks
 
-
-@pytest.fixture
-def redis_url():
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        require_or_skip("Redis (TEST_REDIS_URL)")
-    return url
 
 
 @pytest.fixture
@@ -41,14 +33,6 @@ def cluster(redis_url, make_app, gunicorn, hubspot_stub, tmp_path):
     return app, server
 
 
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
 
 def open_socket(app, server, agent):
     """Connect, switch the availability toggle on, and wait until the database shows both."""
@@ -56,7 +40,7 @@ def open_socket(app, server, agent):
         token = issue_token(agent)
     ws = Client.connect(f"ws://{server.address}/ws?token={token}")
     ws.send(json.dumps({"type": "presence", "available": True}))
-    wait_for(lambda: (lambda a: a.available and a.last_seen_at is not None)(Agent.get_by_id(agent.id)))
+    assert wait_for(lambda: (lambda a: a.available and a.last_seen_at is not None)(Agent.get_by_id(agent.id)))
     return ws
 
 
@@ -103,7 +87,7 @@ def test_incoming_call_crosses_workers_through_redis(cluster):
         answer = send_inbound_webhook(server, sent)
         assert answer.status_code == 200 and answer.text.count("<Client") == AGENTS
         sent += 1
-    wait_for(lambda: len(webhook_pids(server)) == sent)
+    assert wait_for(lambda: len(webhook_pids(server)) == sent)
     served_by = webhook_pids(server)
     assert len(set(served_by.values())) == 2, f"one worker served every webhook: {served_by}"
 

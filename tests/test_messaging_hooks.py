@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.conftest import CONTACT_PHONE, TEST_SETTINGS
+from tests.conftest import CONTACT_PHONE, TEST_SETTINGS, wait_for
 from widget_app.clock import isoformat
 from widget_app.models import Permission, PermissionRequest, WebhookEvent
 
@@ -166,14 +166,6 @@ def demo(make_app, db, agent):
         headers = {"Authorization": f"Bearer {issue_token(agent)}"}
     return demo_app, demo_app.test_client(), headers
 
-
-def wait_for(predicate, seconds=5.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 @pytest.mark.parametrize("answer, status, permanent", [("accept", "granted", False),

@@ -1,6 +1,5 @@
 """The real-time hub over real WebSockets: token auth, delivery per agent, presence, heartbeat, Redis."""
 import json
-import os
 import time
 import uuid
 
@@ -11,17 +10,7 @@ from widget_app import realtime
 from widget_app.auth import issue_token
 from widget_app.models import Agent
 
-from .conftest import require_or_skip
-
-
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
+from .conftest import wait_for
 
 
 def reload(agent):
@@ -36,7 +25,7 @@ def token_for(app, agent):
 def connect(address, app, agent):
     """Open the agent's socket and wait until the hub has registered it (heartbeat written)."""
     ws = Client.connect(f"ws://{address}/ws?token={token_for(app, agent)}")
-    wait_for(lambda: reload(agent).last_seen_at is not None)
+    assert wait_for(lambda: reload(agent).last_seen_at is not None)
     return ws
 
 
@@ -90,9 +79,9 @@ def test_notify_none_reaches_every_connected_agent(app, make_agent, serve_app):
 def test_presence_message_is_stored_for_every_process(app, agent, serve_app):
     ws = connect(serve_app(app), app, agent)
     ws.send(json.dumps({"type": "presence", "available": True}))
-    wait_for(lambda: reload(agent).available)
+    assert wait_for(lambda: reload(agent).available)
     ws.send(json.dumps({"type": "presence", "available": False}))
-    wait_for(lambda: not reload(agent).available)
+    assert wait_for(lambda: not reload(agent).available)
     ws.send("not json")
     ws.send(json.dumps({"type": "presence", "available": "yes"}))  # ignored: not a boolean
     time.sleep(0.2)
@@ -104,19 +93,19 @@ def test_closing_the_last_socket_marks_the_agent_offline(app, agent, serve_app):
     address = serve_app(app)
     first, second = connect(address, app, agent), connect(address, app, agent)
     hub = app.extensions["realtime"]
-    wait_for(lambda: len(hub.sockets.get(agent.id, ())) == 2)  # the server registered both
+    assert wait_for(lambda: len(hub.sockets.get(agent.id, ())) == 2)  # the server registered both
     first.close()
     time.sleep(0.3)
     assert reload(agent).last_seen_at is not None  # still one socket open
     second.close()
-    wait_for(lambda: reload(agent).last_seen_at is None)
+    assert wait_for(lambda: reload(agent).last_seen_at is None)
 
 
 def test_heartbeat_refreshes_last_seen_and_drops_revoked_tokens(app, agent, serve_app, monkeypatch):
     monkeypatch.setattr(realtime, "HEARTBEAT_SECONDS", 0.2)
     ws = connect(serve_app(app), app, agent)
     first_seen = reload(agent).last_seen_at
-    wait_for(lambda: reload(agent).last_seen_at > first_seen)
+    assert wait_for(lambda: reload(agent).last_seen_at > first_seen)
     Agent.update(token_version=Agent.token_version + 1).where(Agent.id == agent.id).execute()
     assert close_code(ws) == 4401
 
@@ -151,13 +140,6 @@ def test_a_dead_redis_falls_back_to_this_process(make_app, make_agent, caplog):
     assert [json.loads(t) for t in recorder.messages] == [{"type": "call_claimed", "call_id": 3}]
     assert "Redis publish failed" in caplog.text
 
-
-@pytest.fixture
-def redis_url():
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        require_or_skip("Redis (TEST_REDIS_URL)")
-    return url
 
 
 def test_redis_fans_out_between_hubs(redis_url, make_app, make_agent, serve_app):
