@@ -18,3 +18,8 @@ def isoformat(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with a trailing Z, the shape every JSON answer uses."""
     value = as_utc(value)
     return value.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z" if value else None
+
+
+def parse_isoformat(text: str) -> datetime:
+    """The inverse of ``isoformat``: an aware UTC datetime (a time without a zone is taken as UTC)."""
+    return as_utc(datetime.fromisoformat(text.strip()))

@@ -7,14 +7,13 @@ leg's sid), so timers, simulator buttons and REST hang-ups agree across threads 
 import contextlib
 import threading
 import xml.etree.ElementTree as ET
-from datetime import datetime
 from email.utils import format_datetime
 from urllib.parse import urlparse
 
 from flask import current_app, jsonify
 
 from ..auth import agent_from_token, bearer_token
-from ..clock import utcnow
+from ..clock import parse_isoformat, utcnow
 from ..dev import demo_blueprint
 from ..errors import ApiError
 from ..jsonbody import json_body
@@ -136,7 +135,7 @@ def update_call(app, match, form):
         state = dict(row.payload) if row else None
     if state is not None:
         schedule(app, state["parent_sid"], "hang_up", HANG_UP_AFTER)
-        answered = state.get("answered_at") and datetime.fromisoformat(state["answered_at"].replace("Z", "+00:00"))
+        answered = state.get("answered_at") and parse_isoformat(state["answered_at"])
         return 200, _call_json(app, sid, state["parent_sid"], f"whatsapp:{state['from']}", state["to"], answered)
     if call is not None and call.direction == "inbound":
         with app.app_context():

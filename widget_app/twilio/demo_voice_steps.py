@@ -3,9 +3,9 @@
 Each step is a compare-and-set on the call's `WebhookEvent` row, so a timer and a simulator button
 firing together never both move the call; the winner gets the status callback to send.
 """
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from ..clock import isoformat, utcnow
+from ..clock import isoformat, parse_isoformat, utcnow
 from ..models import WebhookEvent
 
 ACTIONS = ("decline", "no_answer", "hang_up")
@@ -47,7 +47,7 @@ def _decide(state: dict, event: str) -> tuple[str | None, dict]:
         state["state"] = "ended"
         if stage != "answered":
             return "canceled", {"CallDuration": "0"}
-        answered = datetime.fromisoformat(state["answered_at"].replace("Z", "+00:00"))
+        answered = parse_isoformat(state["answered_at"])
         return "completed", {"CallDuration": str(max(0, int((now - answered).total_seconds())))}
     return None, {}
 

@@ -10,6 +10,7 @@ import json
 import re
 from datetime import UTC, datetime
 
+from ..clock import parse_isoformat
 from ..permissions import Reply
 
 BUTTON_PAYLOADS = {
@@ -109,8 +110,7 @@ def _timestamp(value) -> datetime | None:
             seconds = seconds / 1000 if seconds > 1e11 else seconds
             return datetime.fromtimestamp(seconds, UTC)
         if isinstance(value, str) and value.strip():
-            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            return parse_isoformat(value)
     except (ValueError, OverflowError, OSError):
         return None
     return None
