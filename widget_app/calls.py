@@ -37,7 +37,6 @@ def _contact_id(hubspot: dict) -> str | None:
     return None
 
 
-destination = to_e164  # the agent dials: strict
 
 
 def _id_or_none(value) -> str | None:
@@ -58,7 +57,7 @@ def verdict_or_raise(phone: str):
 
 def start_outbound(agent: Agent, phone: str, sender: str, hubspot: dict) -> Call:
     """Record the call before the browser dials, so Twilio's webhook can check it is this agent's."""
-    to = destination(phone)
+    to = to_e164(phone)  # the agent dials: strict
     verdict_or_raise(to)
     return Call.create(
         direction="outbound", status="queued", from_number=sender, to_number=to, agent=agent,

@@ -19,6 +19,7 @@ from . import permissions as rules
 from .clock import isoformat, utcnow
 from .errors import ApiError
 from .models import Permission, PermissionRequest, WebhookEvent, db
+from .phone import twilio_e164
 from .twilio.client import twilio_client
 from .twilio.permission_reply import parse_reply
 from .twilio.signatures import public_base_url
@@ -32,7 +33,7 @@ NOT_REACHED = ("failed", "undelivered", "canceled")
 
 def send_request(phone: str, agent) -> dict:
     """Ask the contact for call permission, once Meta's limits allow; 502 twilio_error if Twilio refuses."""
-    phone, now = store.contact_phone(phone), utcnow()
+    phone, now = twilio_e164(phone), utcnow()
     store.ensure_row(phone)
     lease = Permission.update(request_lease_until=now + LEASE).where(
         (Permission.phone == phone) &
@@ -101,7 +102,7 @@ def apply_reply(form) -> PermissionRequest | None:
     log.info("twilio messaging webhook: %s", json.dumps(raw, sort_keys=True))  # the reply mapping is a GAP
     if not sid:
         raise ApiError(400, "missing_field", "MessageSid is required.", field="MessageSid")
-    phone, now = store.contact_phone(form.get("From", "")), utcnow()
+    phone, now = twilio_e164(form.get("From", "")), utcnow()
     original = form.get("OriginalRepliedMessageSid") or None
     asked = PermissionRequest.get_or_none((PermissionRequest.message_sid == original) &
                                           (PermissionRequest.kind == "request")) if original else None

@@ -20,7 +20,6 @@ log = logging.getLogger(__name__)
 NOT_COUNTED = ("failed",)  # Twilio refused or never handed the message over: Meta never saw it
 
 
-contact_phone = twilio_e164  # numbers reach the ledger from people (checked first) and from Twilio
 
 
 def limits() -> rules.Limits:
@@ -52,7 +51,7 @@ def history(phone: str, now, row: Permission | None = None) -> rules.History:
 
 def permission_json(phone: str) -> dict:
     """The CONTRACT's permission object (plus the reasons), as of now."""
-    phone, now, lim = contact_phone(phone), utcnow(), limits()
+    phone, now, lim = twilio_e164(phone), utcnow(), limits()
     past = history(phone, now)
     status = rules.status(past, now, lim)
     call, ask = rules.call_verdict(past, now, lim), rules.request_verdict(past, now, lim)
@@ -85,7 +84,7 @@ def latest_request(phone: str, sent_only: bool = False) -> PermissionRequest | N
 
 def call_verdict(phone: str) -> rules.Verdict:
     """May a business-initiated call go to this contact now (``.can_call``, ``.code``, ``.reason``)?"""
-    phone, now = contact_phone(phone), utcnow()
+    phone, now = twilio_e164(phone), utcnow()
     return rules.call_verdict(history(phone, now), now, limits())
 
 
@@ -131,7 +130,7 @@ def notify(phone: str):
 
 def _contact(phone: str) -> str | None:
     try:
-        return contact_phone(phone)
+        return twilio_e164(phone)
     except ApiError:
         log.warning("permission ledger: %r is not a phone number; nothing recorded", phone)
         return None

@@ -24,7 +24,6 @@ NOBODY_MESSAGE = "Sorry, nobody can take your call right now. Please try again l
 CONTACT_KEYS = ("id", "name", "firstname", "lastname", "email", "owner_id")
 
 
-caller_e164 = twilio_e164  # numbers Twilio sends
 
 
 def online_agents():
@@ -70,7 +69,7 @@ def _rung_agents(call: Call) -> list[Agent]:
 
 
 def _record_and_ring(sid: str, form) -> tuple[Call, list[Agent]]:
-    caller = caller_e164(form.get("From", ""))
+    caller = twilio_e164(form.get("From", ""))
     contact = find_contact(caller)
     agents = choose_agents(contact)
     now = utcnow()
@@ -78,7 +77,7 @@ def _record_and_ring(sid: str, form) -> tuple[Call, list[Agent]]:
         with db.atomic():
             call = Call.create(
                 direction="inbound", status="ringing" if agents else MISSED, sid=sid,
-                from_number=caller, to_number=caller_e164(form.get("To", "")),
+                from_number=caller, to_number=twilio_e164(form.get("To", "")),
                 contact_id=(contact or {}).get("id"), owner_id=(contact or {}).get("owner_id"),
                 contact_card=contact, started_at=now, ended_at=None if agents else now,
                 created_at=now, updated_at=now)

@@ -13,7 +13,7 @@ from ..dev import demo_blueprint
 from ..errors import ApiError
 from ..jsonbody import json_body
 from ..models import Agent, Call
-from ..routing import caller_e164
+from ..phone import twilio_e164
 from .demo import new_sid, post_webhook
 
 bp = demo_blueprint("demo_inbound", __name__)
@@ -32,7 +32,7 @@ def _webhook(path: str, params: dict):
 @bp.post("/contact/call-in")
 def call_in():
     """The simulator's "contact calls in": Twilio's signed inbound voice webhook for a WhatsApp call."""
-    caller = caller_e164(json_body(phone=(str, DEMO_CONTACT_PHONE))["phone"])
+    caller = twilio_e164(json_body(phone=(str, DEMO_CONTACT_PHONE))["phone"])
     config = current_app.config
     sender = f"whatsapp:{config['TWILIO_WHATSAPP_NUMBER']}"
     params = {"CallSid": new_sid("CA"), "AccountSid": config["TWILIO_ACCOUNT_SID"],

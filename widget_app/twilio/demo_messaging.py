@@ -14,7 +14,8 @@ from ..clock import utcnow
 from ..dev import demo_blueprint
 from ..errors import ApiError
 from ..jsonbody import json_body
-from ..permission_store import contact_phone, latest_request, permission_json
+from ..permission_store import latest_request, permission_json
+from ..phone import twilio_e164
 from .demo import demo_route, new_sid, post_webhook
 
 bp = demo_blueprint("demo_messaging", __name__)
@@ -67,7 +68,7 @@ def permission_reply():
     body = json_body(phone=(str, DEMO_CONTACT_PHONE), answer=str)
     if body["answer"] not in ANSWERS:
         raise ApiError(400, "invalid_field", "answer must be one of: " + ", ".join(ANSWERS), field="answer")
-    phone, (payload, text) = contact_phone(body["phone"]), ANSWERS[body["answer"]]
+    phone, (payload, text) = twilio_e164(body["phone"]), ANSWERS[body["answer"]]
     config = current_app.config
     latest = latest_request(phone, sent_only=True)
     sid = new_sid("SM")
