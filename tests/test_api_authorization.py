@@ -14,8 +14,8 @@ from freezegun import freeze_time
 from itsdangerous import URLSafeTimedSerializer
 
 from widget_app import create_app
-from widget_app.auth import PUBLIC_API_ENDPOINTS, issue_token
-from widget_app.clock import utcnow
+from widget_app.agents.routes import PUBLIC_API_ENDPOINTS, issue_token
+from widget_app.core.clock import utcnow
 from widget_app.models import Agent, Call
 
 from .conftest import TEST_SETTINGS

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from freezegun import freeze_time
 
-from widget_app.clock import isoformat, utcnow
+from widget_app.core.clock import isoformat, utcnow
 from widget_app.models import Agent, LoginAttempt
 
 PASSWORD = "correct horse"

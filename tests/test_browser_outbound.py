@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from widget_app.models import Call, db
-from widget_app.permission_store import permission_json
+from widget_app.permissions.ledger import permission_json
 
 from .conftest import wait_for_row
 from .test_browser_permission import DANA, ask_for_permission, signed_in_keypad

@@ -6,7 +6,7 @@ import jwt
 import pytest
 from freezegun import freeze_time
 
-from widget_app.clock import isoformat, utcnow
+from widget_app.core.clock import isoformat, utcnow
 from widget_app.models import Call, PhoneNumber
 
 from .conftest import CONTACT_PHONE, TEST_SETTINGS, TWILIO_API

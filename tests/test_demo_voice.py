@@ -4,8 +4,8 @@ simulated WhatsApp leg reports to our real /twilio/voice/status, signed, like Tw
 import pytest
 from freezegun import freeze_time
 
-from widget_app.auth import issue_token
-from widget_app.clock import utcnow
+from widget_app.agents.routes import issue_token
+from widget_app.core.clock import utcnow
 from widget_app.models import Agent, Call, Permission, WebhookEvent
 
 from .conftest import CONTACT_PHONE, wait_for

@@ -7,13 +7,7 @@ from freezegun import freeze_time
 from hubspot.exceptions import InvalidSignatureTimestampError
 from hubspot.utils.signature import Signature
 
-from widget_app.hubspot.signatures import (
-    hubspot_uri,
-    sign_v1,
-    sign_v2,
-    sign_v3,
-    timestamp_is_fresh,
-)
+from widget_app.hubspot.signatures import hubspot_uri, sign_v1, sign_v2, sign_v3, timestamp_is_fresh
 
 from .conftest import PUBLIC_BASE_URL
 

@@ -4,8 +4,8 @@ from datetime import timedelta
 import pytest
 from freezegun import freeze_time
 
-from widget_app.auth import issue_token
-from widget_app.clock import utcnow
+from widget_app.agents.routes import issue_token
+from widget_app.core.clock import utcnow
 from widget_app.models import Agent, Call, CallRing
 
 CALLER, SENDER = "+447400123456", "+442071838750"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.conftest import CONTACT_PHONE, TEST_SETTINGS, wait_for
-from widget_app.clock import isoformat
+from widget_app.core.clock import isoformat
 from widget_app.models import Permission, PermissionRequest, WebhookEvent
 
 
@@ -159,7 +159,7 @@ def test_a_reply_tells_every_widget(client, agent, asked, messaging_post, socket
 @pytest.fixture
 def demo(make_app, db, agent):
     """A demo-mode app whose Twilio cloud answers in-process; its client and headers for `agent`."""
-    from widget_app.auth import issue_token
+    from widget_app.agents.routes import issue_token
 
     demo_app = make_app(WIDGET_MODE="demo", DEMO_MESSAGING_DELAY=0.01)
     with demo_app.test_request_context():

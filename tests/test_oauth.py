@@ -6,7 +6,7 @@ import pytest
 from freezegun import freeze_time
 from responses import matchers
 
-from widget_app.clock import utcnow
+from widget_app.core.clock import utcnow
 from widget_app.hubspot.client import HubSpotError, hubspot_client
 from widget_app.hubspot.engagements import drain, enqueue_call_sync
 from widget_app.models import EngagementSync, Portal

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from widget_app import permissions as rules
+from widget_app.permissions import rules
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 DAY, WEEK = timedelta(hours=24), timedelta(days=7)
@@ -180,7 +180,7 @@ def test_through_the_service_no_request_breaks_the_limits(seed_examples, app, cl
                     assert status in (202, 409, 429)
                 elif action == "connected":
                     with app.app_context():
-                        from widget_app import permission_store
+                        from widget_app.permissions import ledger as permission_store
                         permission_store.record_call_result(CONTACT_PHONE, connected=True, business_initiated=False)
                 else:
                     payload = "PERMISSION_ACCEPT" if action == "accept" else "PERMISSION_REJECT"

@@ -6,8 +6,8 @@ import uuid
 import pytest
 from simple_websocket import Client, ConnectionClosed
 
-from widget_app import realtime
-from widget_app.auth import issue_token
+from widget_app.realtime import hub as realtime
+from widget_app.agents.routes import issue_token
 from widget_app.models import Agent
 
 from .conftest import wait_for

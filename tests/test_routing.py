@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 import responses
 
-from widget_app import routing
-from widget_app.clock import utcnow
+from widget_app.calls import inbound as routing
+from widget_app.core.clock import utcnow
 from widget_app.models import Call, CallRing, EngagementSync
 
 from .conftest import HUBSPOT_API, PUBLIC_BASE_URL, TEST_SETTINGS
@@ -155,7 +155,7 @@ def test_inactive_agents_never_ring(make_agent, hubspot_unknown_caller, ring):
 
 
 def test_malformed_callsid_is_rejected(app, ring):
-    from widget_app.errors import ApiError
+    from widget_app.web.errors import ApiError
     with pytest.raises(ApiError) as error:
         ring({**inbound_form(), "CallSid": ""})
     assert error.value.status == 400 and Call.select().count() == 0

@@ -294,7 +294,7 @@ def test_a_connected_call_resets_the_missed_count(twilio_post, placed_call):
 
 
 def test_an_answered_inbound_call_counts_as_connected_not_business_initiated(twilio_post, agent, db, monkeypatch):
-    from widget_app import permission_store
+    from widget_app.permissions import ledger as permission_store
     results = []
     real = permission_store.record_call_result
     monkeypatch.setattr(permission_store, "record_call_result",

@@ -5,16 +5,16 @@ import os
 
 from flask import Flask
 
-from . import config as config_module
+from widget_app import config as config_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENDOR_BUNDLES = ("calling-extensions-sdk.js", "twilio.min.js")
 # Each module may define `bp` (a blueprint to register) and `init_app(app)` (CLI, threads, sockets).
 MODULES = (
-    ".errors", ".views", ".auth", ".permissions_api", ".calls_api", ".inbound_api", ".history_api",
-    ".realtime", ".twilio.messaging_hooks", ".twilio.voice_hooks", ".twilio.recording_hooks",
-    ".twilio.demo_messaging", ".twilio.demo_voice", ".twilio.demo_inbound",
-    ".hubspot.hooks", ".hubspot.cli", ".hubspot.engagements", ".hubspot.oauth",
+    ".web.errors", ".web.pages", ".agents.routes", ".permissions.routes", ".calls.routes", ".calls.inbound_routes",
+    ".calls.history", ".realtime.hub", ".twilio.messaging_hooks", ".twilio.voice_hooks", ".twilio.recording_hooks",
+    ".demo.messaging", ".demo.voice", ".demo.inbound",
+    ".hubspot.routes", ".hubspot.cli", ".hubspot.engagements", ".hubspot.portals",
 )
 
 
@@ -28,10 +28,10 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _check_vendor_bundles(app)
 
-    from . import db
+    from widget_app import db
     db.init_app(app)
 
-    from . import security
+    from widget_app.web import security
     security.init_app(app)
     for name in MODULES:
         module = importlib.import_module(name, __name__)

@@ -1,10 +1,10 @@
 """`python -m widget_app`: the demo on this machine in one command (schema, demo agent, server)."""
 import os
 
-from . import create_app
-from . import db as db_module
-from .agents import DEMO_EMAIL, DEMO_NAME, DEMO_PASSWORD, create_agent, find_agent
-from .models import Agent
+from widget_app import create_app
+from widget_app import db as db_module
+from widget_app.agents.service import DEMO_EMAIL, DEMO_NAME, DEMO_PASSWORD, create_agent, find_agent
+from widget_app.models import Agent
 
 
 def first_run_agent() -> Agent | None:

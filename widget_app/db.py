@@ -9,8 +9,8 @@ from peewee import CharField, IntegerField, Model, SqliteDatabase
 from playhouse.db_url import connect
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
 
-from .clock import utcnow
-from .models import ALL_MODELS, UTCDateTimeField, db
+from widget_app.core.clock import utcnow
+from widget_app.models import ALL_MODELS, UTCDateTimeField, db
 
 log = logging.getLogger(__name__)
 db_cli = AppGroup("db", help="Database schema commands.")

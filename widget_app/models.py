@@ -12,7 +12,7 @@ from peewee import (
     TextField,
 )
 
-from .clock import as_utc, isoformat, utcnow
+from widget_app.core.clock import as_utc, isoformat, utcnow
 
 db = DatabaseProxy()
 

@@ -5,7 +5,7 @@ import requests
 from flask import current_app
 from flask.cli import AppGroup
 
-from ..config import DEMO_HUBSPOT
+from widget_app.config import DEMO_HUBSPOT
 
 hubspot_cli = AppGroup("hubspot", help="Register the calling extension with HubSpot (developer API key).")
 settings_cli = AppGroup("settings", help="Calling-extension settings: name, widget URL, size, flags.")

@@ -117,7 +117,7 @@ def _session(app) -> requests.Session:
     if session is None:
         session = requests.Session()
         if app.config["WIDGET_MODE"] == "demo":
-            from .demo import DemoHubSpotAdapter
+            from widget_app.demo.hubspot_cloud import DemoHubSpotAdapter
             session.mount(app.config["HUBSPOT_API_BASE"].rstrip("/") + "/", DemoHubSpotAdapter(app))
         app.extensions["hubspot_session"] = session
     return session
@@ -125,7 +125,7 @@ def _session(app) -> requests.Session:
 
 def hubspot_client(portal_id=None, app=None, sleep=None) -> HubSpotClient:
     """A client for a portal's OAuth token, else the private-app token (HUBSPOT_ACCESS_TOKEN)."""
-    from . import oauth
+    from widget_app.hubspot import portals as oauth
 
     app = app or current_app._get_current_object()
     return HubSpotClient(app.config["HUBSPOT_API_BASE"], _session(app),

@@ -5,8 +5,8 @@ import time
 
 from flask import current_app
 
-from ..phone import national_digits
-from .client import HubSpotError, hubspot_client
+from widget_app.core.phone import national_digits
+from widget_app.hubspot.client import HubSpotError, hubspot_client
 
 log = logging.getLogger(__name__)
 PROPERTIES = ["firstname", "lastname", "email", "phone", "mobilephone", "hubspot_owner_id"]

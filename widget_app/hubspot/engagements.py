@@ -13,11 +13,11 @@ import logging
 
 from flask import current_app
 
-from ..clock import isoformat, utcnow
-from ..models import Call, EngagementSync, db
-from . import outbox, recordings
-from .client import HubSpotError, hubspot_client
-from .contacts import find_contact_by_phone
+from widget_app.core.clock import isoformat, utcnow
+from widget_app.models import Call, EngagementSync, db
+from widget_app.hubspot import outbox, recordings
+from widget_app.hubspot.client import HubSpotError, hubspot_client
+from widget_app.hubspot.contacts import find_contact_by_phone
 
 log = logging.getLogger(__name__)
 CALLS = "/crm/v3/objects/calls"
@@ -181,4 +181,4 @@ def drain(app) -> int:
     return count
 
 
-from .worker import init_app  # noqa: F401  (the `flask sync` command and the web process's thread)
+from widget_app.hubspot.worker import init_app  # noqa: F401  (the `flask sync` command and the web process's thread)

@@ -12,8 +12,8 @@ from datetime import timedelta
 
 from peewee import IntegrityError
 
-from ..clock import isoformat, utcnow
-from ..models import EngagementSync, db
+from widget_app.core.clock import isoformat, utcnow
+from widget_app.models import EngagementSync, db
 
 LEASE = timedelta(seconds=120)  # longer than the HubSpot client's worst case of waits and retries
 RETRY_BASE, RETRY_CAP = 30, 3600  # seconds; 30 s also lets HubSpot's search index catch up (see engagements)

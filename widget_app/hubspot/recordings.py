@@ -12,9 +12,9 @@ from itsdangerous import (
 )
 from peewee import IntegrityError
 
-from ..clock import utcnow
-from ..errors import ApiError
-from ..models import Call, WebhookEvent, db
+from widget_app.core.clock import utcnow
+from widget_app.web.errors import ApiError
+from widget_app.models import Call, WebhookEvent, db
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +90,7 @@ def store_recording(form) -> tuple[Call | None, bool]:
             return call, False  # Twilio sent it again: already stored and queued
         call.recording_url, call.recording_sid, call.updated_at = url, recording_sid, utcnow()
         call.save()
-        from . import (
-            engagements,  # written by the HubSpot outbox work; imported when first needed
-        )
+        from widget_app.hubspot import engagements
         engagements.enqueue_call_sync(call)
     return call, True
 

@@ -17,8 +17,8 @@ from urllib.parse import quote
 
 from flask import current_app, request
 
-from ..clock import utcnow
-from ..errors import ApiError
+from widget_app.core.clock import utcnow
+from widget_app.web.errors import ApiError
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ sync_cli = AppGroup("sync", help="The HubSpot outbox.")
 
 def run_forever(app, stop: threading.Event, poll: float = POLL_SECONDS):
     """Drain, sleep, repeat until ``stop`` is set; an error is logged and the loop goes on."""
-    from .engagements import drain
+    from widget_app.hubspot.engagements import drain
 
     while not stop.is_set():
         try:
@@ -42,7 +42,7 @@ def run_command(once):
     """Write queued calls to HubSpot (runs until stopped, or once with --once)."""
     from flask import current_app
 
-    from .engagements import drain
+    from widget_app.hubspot.engagements import drain
 
     app = current_app._get_current_object()
     if once:

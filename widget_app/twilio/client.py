@@ -8,6 +8,6 @@ def twilio_client(app=None) -> Client:
     app = app or current_app._get_current_object()
     http_client = None
     if app.config["WIDGET_MODE"] == "demo" and not app.config.get("TESTING_REAL_TWILIO_HTTP"):
-        from .demo import DemoTwilioHttpClient
+        from widget_app.demo.twilio_cloud import DemoTwilioHttpClient
         http_client = DemoTwilioHttpClient(app)
     return Client(app.config["TWILIO_ACCOUNT_SID"], app.config["TWILIO_AUTH_TOKEN"], http_client=http_client)

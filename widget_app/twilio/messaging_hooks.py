@@ -6,8 +6,8 @@ request does not count against Meta's limits, ``undelivered`` does) are in ``per
 """
 from flask import Blueprint, Response, request
 
-from .. import permission_store
-from .signatures import twilio_verified
+from widget_app.permissions import ledger as permission_store
+from widget_app.twilio.signatures import twilio_verified
 
 bp = Blueprint("twilio_messaging", __name__, url_prefix="/twilio/messaging")
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'

@@ -10,8 +10,8 @@ import json
 import re
 from datetime import UTC, datetime
 
-from ..clock import parse_isoformat
-from ..permissions import Reply
+from widget_app.core.clock import parse_isoformat
+from widget_app.permissions.rules import Reply
 
 BUTTON_PAYLOADS = {
     "PERMISSION_ACCEPT": Reply(accepted=True),

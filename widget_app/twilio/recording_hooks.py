@@ -1,8 +1,8 @@
 """Twilio recording status callbacks (RECORD_CALLS): keep the recording, update the engagement."""
 from flask import Blueprint, jsonify, request
 
-from ..hubspot import recordings
-from .signatures import twilio_verified
+from widget_app.hubspot import recordings
+from widget_app.twilio.signatures import twilio_verified
 
 bp = Blueprint("twilio_recording", __name__, url_prefix="/twilio/recording")
 

@@ -4,7 +4,7 @@ from functools import wraps
 from flask import current_app, request
 from twilio.request_validator import RequestValidator
 
-from ..errors import ApiError
+from widget_app.web.errors import ApiError
 
 
 def public_url() -> str:

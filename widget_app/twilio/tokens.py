@@ -5,7 +5,7 @@ from flask import current_app
 from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import VoiceGrant
 
-from ..clock import isoformat, utcnow
+from widget_app.core.clock import isoformat, utcnow
 
 TOKEN_TTL = 3600  # the browser refreshes on `tokenWillExpire`; Twilio's maximum is 24 h
 

@@ -3,9 +3,9 @@ import logging
 
 from flask import Blueprint, current_app, request, url_for
 
-from .. import calls
-from .signatures import public_base_url, twilio_verified
-from .twiml import outbound_whatsapp_dial, say, say_and_hang_up, twiml_response
+from widget_app.calls import outbound as calls
+from widget_app.twilio.signatures import public_base_url, twilio_verified
+from widget_app.twilio.twiml import outbound_whatsapp_dial, say, say_and_hang_up, twiml_response
 
 bp = Blueprint("twilio_voice", __name__, url_prefix="/twilio/voice")
 log = logging.getLogger(__name__)
@@ -17,7 +17,7 @@ def voice():
     """The TwiML App's voice URL: a browser dialing out (client:) or a WhatsApp user calling in."""
     form = request.form
     if form.get("From", "").startswith("whatsapp:"):
-        from .. import routing  # the inbound side decides who gets rung
+        from widget_app.calls import inbound as routing  # the inbound side decides who gets rung
         return twiml_response(routing.inbound_twiml(form))
     if form.get("From", "").startswith("client:") or form.get("Caller", "").startswith("client:"):
         return twiml_response(_outbound(form))
@@ -42,7 +42,7 @@ def _recording() -> tuple[dict, str | None]:
     if not current_app.config.get("RECORD_CALLS"):
         return {}, None
     try:
-        from ..hubspot import recordings
+        from widget_app.hubspot import recordings
     except ImportError:  # INTEGRATION POINT: hubspot/recordings.py (recording work) is not there yet
         log.error("RECORD_CALLS is on but widget_app.hubspot.recordings is missing; not recording")
         return {}, None
@@ -54,7 +54,7 @@ def _recording() -> tuple[dict, str | None]:
 @twilio_verified
 def consent():
     """Played to the WhatsApp user after they answer, before the agent is bridged: the recording notice."""
-    from ..hubspot import recordings
+    from widget_app.hubspot import recordings
     return twiml_response(say(recordings.consent_say_text()))
 
 
@@ -70,5 +70,5 @@ def status():
 @twilio_verified
 def dial_done():
     """<Dial action> of an inbound call: the inbound side ends a call nobody took."""
-    from .. import routing
+    from widget_app.calls import inbound as routing
     return twiml_response(routing.dial_done_twiml(request.form))

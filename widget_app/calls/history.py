@@ -1,0 +1,83 @@
+"""HTTP API for saving a call (queued for HubSpot), the agent's history, and sync retries (CONTRACT §4)."""
+from flask import Blueprint, jsonify, request
+
+from widget_app.agents.routes import current_agent, login_required
+from widget_app.core.clock import utcnow
+from widget_app.web.errors import ApiError
+from widget_app.hubspot import outbox
+from widget_app.hubspot.engagements import OUTCOMES, enqueue_call_sync, retry_call_sync
+from widget_app.web.jsonbody import json_body
+from widget_app.models import Call, EngagementSync, db
+
+bp = Blueprint("history_api", __name__, url_prefix="/api")
+MAX_NOTES = 65535  # HubSpot's limit for a text property such as hs_call_body
+BODY_LIMIT = 6 * MAX_NOTES + 1024  # full notes fit even when every character arrives as a \uXXXX escape
+DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+
+
+def _own_call(call_id: str) -> Call:
+    """The agent's own call by id or CallSid; anyone else's is 404, the same as one that does not exist."""
+    agent = current_agent()
+    key = Call.id == int(call_id) if call_id.isdigit() else Call.sid == call_id
+    call = Call.get_or_none(key & (Call.agent == agent.id))
+    if call is None:
+        raise ApiError(404, "call_not_found", "No such call.")
+    return call
+
+
+def _sync_row(call: Call) -> EngagementSync | None:
+    return EngagementSync.get_or_none(EngagementSync.call == call.id)
+
+
+def _with_sync(call: Call, row: EngagementSync | None) -> dict:
+    return {**call.to_dict(), "sync": outbox.sync_json(row)}
+
+
+@bp.post("/calls/<call_id>/complete")
+@login_required
+def complete(call_id):
+    """Save the agent's notes and outcome and queue them for HubSpot in one transaction (never lost)."""
+    request.max_content_length = BODY_LIMIT
+    body = json_body(notes=(str, None), outcome=(str, None))
+    body["outcome"] = body["outcome"] or None  # an empty <select> means "no outcome"
+    if body["notes"] is not None and len(body["notes"]) > MAX_NOTES:
+        raise ApiError(400, "invalid_field", f"Notes can be at most {MAX_NOTES} characters.", field="notes")
+    if body["outcome"] is not None and body["outcome"] not in OUTCOMES:
+        raise ApiError(400, "invalid_field", "The outcome must be one of HubSpot's call outcomes.", field="outcome",
+                       allowed=sorted(OUTCOMES))
+    with db.atomic():
+        call = _own_call(call_id)
+        call.notes, call.outcome, call.updated_at = body["notes"], body["outcome"], utcnow()
+        call.save(only=[Call.notes, Call.outcome, Call.updated_at])  # never overwrite what a webhook just set
+        row = enqueue_call_sync(Call.get_by_id(call.id))
+    return jsonify({"call": _own_call(call_id).to_dict(), "sync": outbox.sync_json(row)}), 202
+
+
+@bp.get("/calls")
+@login_required
+def history():
+    """The agent's recent calls, newest first, each with where its HubSpot write stands."""
+    limit, before = request.args.get("limit", str(DEFAULT_LIMIT)), request.args.get("before")
+    if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIMIT:
+        raise ApiError(400, "invalid_field", f"limit must be a whole number from 1 to {MAX_LIMIT}.", field="limit")
+    if before is not None and not before.isdigit():
+        raise ApiError(400, "invalid_field", "before must be a call id.", field="before")
+    query = Call.select().where(Call.agent == current_agent().id)
+    if before is not None:
+        query = query.where(Call.id < int(before))
+    calls = list(query.order_by(Call.id.desc()).limit(int(limit)))
+    rows = {row.call_id: row for row in EngagementSync.select().where(EngagementSync.call.in_([c.id for c in calls]))}
+    return jsonify({"calls": [_with_sync(call, rows.get(call.id)) for call in calls]})
+
+
+@bp.post("/calls/<call_id>/sync/retry")
+@login_required
+def retry(call_id):
+    """Queue a failed (or never queued) HubSpot write again, now, from the call as it is today."""
+    with db.atomic():
+        call = _own_call(call_id)
+        row = _sync_row(call)
+        if row is not None and row.status == "done":
+            raise ApiError(409, "already_synced", "This call is already on HubSpot's timeline.")
+        row = retry_call_sync(call)
+    return jsonify({"call": call.to_dict(), "sync": outbox.sync_json(row)}), 202

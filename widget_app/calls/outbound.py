@@ -1,0 +1,147 @@
+"""Calls: placing an outbound WhatsApp call, who may see and end it, and the checks Twilio's ask re-runs."""
+import logging
+
+from twilio.base.exceptions import TwilioRestException
+
+from widget_app.calls.progress import FINAL_STATUSES, apply_status_callback, finish_locally, notify_call
+from widget_app.core.clock import utcnow
+from widget_app.web.errors import ApiError
+from widget_app.models import Agent, Call
+from widget_app.core.phone import to_e164, twilio_e164
+
+log = logging.getLogger(__name__)
+CONTACT_TYPE_ID = "0-1"  # HubSpot's object type id of contacts (calleeInfo.calleeObjectTypeId)
+
+
+class CallRefused(Exception):
+    """Twilio asked to dial, but this call may not go out; ``spoken`` is what the agent hears."""
+
+    def __init__(self, code: str, spoken: str, call: Call | None = None):
+        super().__init__(spoken)
+        self.code, self.spoken, self.call = code, spoken, call
+
+
+def _contact_id(hubspot: dict) -> str | None:
+    """HubSpot's contact id, from the record the agent dialed from or the callee HubSpot matched."""
+    if str(hubspot.get("objectType", "")).upper() == "CONTACT" and hubspot.get("objectId"):
+        return str(hubspot["objectId"])
+    callee = hubspot.get("calleeInfo")
+    if isinstance(callee, dict) and callee.get("calleeId") and \
+            str(callee.get("calleeObjectTypeId", "")) in (CONTACT_TYPE_ID, "CONTACT"):
+        return str(callee["calleeId"])
+    return None
+
+
+
+
+def _id_or_none(value) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def verdict_or_raise(phone: str):
+    """Stop a call the permission ledger forbids: 403 without permission, 429 over the daily cap."""
+    from widget_app.permissions import ledger as permission_store
+
+    verdict = permission_store.call_verdict(phone)
+    if not verdict.can_call:
+        status = 429 if verdict.code == "call_limit_reached" else 403
+        raise ApiError(status, verdict.code or "permission_required", verdict.reason,
+                       permission=permission_store.permission_json(phone))
+    return verdict
+
+
+def start_outbound(agent: Agent, phone: str, sender: str, hubspot: dict) -> Call:
+    """Record the call before the browser dials, so Twilio's webhook can check it is this agent's."""
+    to = to_e164(phone)  # the agent dials: strict
+    verdict_or_raise(to)
+    return Call.create(
+        direction="outbound", status="queued", from_number=sender, to_number=to, agent=agent,
+        hubspot_portal_id=_id_or_none(hubspot.get("portalId")) or agent.hubspot_portal_id,
+        contact_id=_contact_id(hubspot), engagement_id=_id_or_none(hubspot.get("engagementId")),
+        owner_id=agent.hubspot_owner_id, started_at=utcnow())
+
+
+def voice_params(call: Call) -> dict:
+    """What the browser hands Twilio.Device.connect; Twilio forwards it to /twilio/voice.
+
+    The sender travels as ``Sender``: ``From`` is Twilio's own field (``client:<identity>``).
+    """
+    return {"To": call.to_number, "CallId": str(call.id), "Sender": call.from_number}
+
+
+def call_for_agent(agent: Agent, id_or_sid) -> Call:
+    """One of this agent's calls by our id or a Twilio CallSid; 404 for anything else."""
+    key = str(id_or_sid)
+    if key.isdigit():
+        call = Call.get_or_none(Call.id == int(key))
+    else:
+        call = Call.get_or_none((Call.sid == key) | (Call.parent_sid == key))
+    if call is None or call.agent_id != agent.id:
+        raise ApiError(404, "call_not_found", "No such call.")
+    return call
+
+
+def authorize_outbound(form) -> Call:
+    """Re-check, when Twilio asks, that the browser dials its own queued call to the recorded number.
+
+    Returns the call with the browser leg's CallSid stored; raises ``CallRefused`` otherwise (the
+    agent's own call is then marked failed so the widget can show why).
+    """
+    from widget_app.permissions import ledger as permission_store
+
+    caller = next((v for v in (form.get("From", ""), form.get("Caller", "")) if v.startswith("client:")), "")
+    identity, leg_sid, call_id = caller[len("client:"):], form.get("CallSid", ""), form.get("CallId", "")
+    call = Call.get_or_none(Call.id == int(call_id)) if call_id.isdigit() else None
+    if call is None or call.direction != "outbound":
+        raise CallRefused("call_not_found", "This call could not be found. Please dial again.")
+    if call.agent is None or call.agent.voice_identity != identity:
+        raise CallRefused("call_not_yours", "This call belongs to another agent.")
+    if call.status != "queued" or call.parent_sid not in (None, leg_sid):
+        raise CallRefused("call_already_started", "This call has already been placed. Please dial again.")
+    try:
+        to = twilio_e164(form.get("To", ""))
+    except ApiError:
+        to = None
+    if to != call.to_number:
+        _refuse(call, "destination_mismatch", "The number dialed does not match this call. Please dial again.")
+    verdict = permission_store.call_verdict(call.to_number)
+    if not verdict.can_call:
+        _refuse(call, verdict.code or "permission_required", verdict.reason)
+    claimed = (Call.update(parent_sid=leg_sid, updated_at=utcnow())
+               .where((Call.id == call.id) & (Call.status == "queued") &
+                      (Call.parent_sid.is_null() | (Call.parent_sid == leg_sid))).execute())
+    if not claimed:
+        raise CallRefused("call_already_started", "This call has already been placed. Please dial again.")
+    return Call.get_by_id(call.id)
+
+
+def _refuse(call: Call, code: str, message: str):
+    """End the agent's call before it rings anyone, and tell their widget why."""
+    finish_locally(call, "failed", error_code=code, error_message=message)
+    raise CallRefused(code, message, call)
+
+
+def hang_up(call: Call) -> Call:
+    """End the call at Twilio (the browser leg ends the WhatsApp leg too); the callbacks do the rest."""
+    from widget_app.twilio.client import twilio_client
+
+    if call.status in FINAL_STATUSES:
+        return call
+    leg = call.parent_sid or call.sid
+    if leg is None:  # the browser never reached Twilio: nothing rings, just close the record
+        return finish_locally(call, "canceled")
+    try:
+        twilio_client().calls(leg).update(status="completed")
+    except TwilioRestException as exc:
+        log.warning("hanging up %s failed: %s %s", leg, exc.code, exc.msg)
+        raise ApiError(502, "twilio_error", exc.msg or "Twilio could not end the call.",
+                       twilio_code=exc.code) from None
+    return Call.get_by_id(call.id)
+
+
+def set_engagement(call: Call, engagement_id) -> Call:
+    """Keep the engagement HubSpot created for this call, so notes and outcome land on it."""
+    call.engagement_id, call.updated_at = str(engagement_id), utcnow()
+    call.save(only=[Call.engagement_id, Call.updated_at])
+    notify_call(call)
+    return call

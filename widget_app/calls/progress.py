@@ -1,0 +1,149 @@
+"""A call's progress from Twilio's status callbacks: forward only, once per event, counted once."""
+import logging
+from datetime import timedelta
+
+from peewee import IntegrityError, SqliteDatabase
+
+from widget_app.core.clock import utcnow
+from widget_app.web.errors import ApiError
+from widget_app.models import Call, WebhookEvent, db
+
+log = logging.getLogger(__name__)
+FINAL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
+_RANK = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3}
+# Twilio's WhatsApp errors (reference §1.5) in words an agent can act on.
+ERROR_MESSAGES = {
+    "37000": "The contact has not granted (or has withdrawn) permission for WhatsApp calls. "
+             "Ask for permission again.",
+    "37006": "This contact has reached the limit of business calls in 24 hours. "
+             "Try again later, or ask them to call you.",
+}
+NOT_MISSED_ERRORS = ("37000", "37006")  # refused by WhatsApp before ringing: not an unanswered call
+# What a callback may change; `missed_counted` is only ever set by its own compare-and-set update.
+PROGRESS_FIELDS = [Call.sid, Call.status, Call.answered_at, Call.ended_at, Call.duration_seconds,
+                   Call.error_code, Call.error_message, Call.updated_at]
+
+
+def write_transaction():
+    """A transaction holding SQLite's write lock from the start: a deferred one that reads and then
+    writes fails at once ("database is locked") when another thread wrote meanwhile."""
+    return db.atomic("IMMEDIATE") if isinstance(db.obj, SqliteDatabase) else db.atomic()
+
+
+def rank(status: str) -> int:
+    """Where a status sits in a call's life; a call never moves to a lower rank."""
+    return 4 if status in FINAL_STATUSES else _RANK.get(status, -1)
+
+
+def notify_call(call: Call):
+    """Tell the agent's widgets the call changed (never fails the caller)."""
+    from widget_app.realtime import hub as realtime
+
+    if call.agent_id:
+        realtime.notify([call.agent_id], {"type": "call_status", "call": call.to_dict()})
+
+
+def _find(sid: str, parent_sid: str | None) -> tuple[Call | None, bool]:
+    """The call a callback is about: by its leg's sid, else by the parent leg (the browser's, for an
+    outbound call; the WhatsApp caller's, which is the call's own sid, for an inbound one)."""
+    call = Call.get_or_none(Call.sid == sid)
+    if call is None and parent_sid:
+        return Call.get_or_none((Call.parent_sid == parent_sid) | (Call.sid == parent_sid)), True
+    return call, False
+
+
+def apply_status_callback(form) -> Call | None:
+    """Apply one Twilio status callback; a retry, a stale or an unknown one changes nothing."""
+    sid, status = form.get("CallSid"), form.get("CallStatus")
+    if not sid or not status:
+        raise ApiError(400, "missing_field", "CallSid and CallStatus are required.")
+    key = f"twilio-voice-status:{sid}:{status}:{form.get('SequenceNumber', '')}"
+    with write_transaction():
+        call, via_parent = _find(sid, form.get("ParentCallSid"))
+        if call is None:
+            log.info("status callback for unknown call %s (%s)", sid, status)
+            return None
+        try:
+            with db.atomic():
+                WebhookEvent.create(key=key, source="twilio-voice-status", payload=dict(form.items()))
+        except IntegrityError:
+            return call  # the same callback again
+        changed = _advance(call, status, form, via_parent)
+    if changed:
+        notify_call(call)
+    return call
+
+
+def _advance(call: Call, status: str, form, via_parent: bool) -> bool:
+    """Move the call forward to ``status``; True when anything changed."""
+    changed = False
+    duration = str(form.get("CallDuration") or "0")
+    talked = via_parent and status == "completed" and duration.isdigit() and int(duration) > 0  # agent's leg
+    if call.direction == "inbound" and status in FINAL_STATUSES and call.answered_at is None and not talked:
+        return False  # an agent's leg nobody answered: the <Dial action> (routing) decides "missed"
+    if call.sid is None and via_parent:
+        call.sid, changed = form["CallSid"], True  # the WhatsApp leg reports for the first time
+    if rank(status) <= rank(call.status) or status in ("queued", "initiated"):
+        if changed:
+            call.save(only=PROGRESS_FIELDS)
+        return changed
+    now = utcnow()
+    if status == "in-progress":
+        call.status, call.answered_at = status, call.answered_at or now
+    elif status in FINAL_STATUSES:
+        _finish(call, status, now, form.get("CallDuration"), form.get("ErrorCode"), form.get("ErrorMessage"))
+    else:
+        call.status = status
+    call.updated_at = now
+    call.save(only=PROGRESS_FIELDS)
+    if status in FINAL_STATUSES:
+        _record_result(call, count=str(call.error_code or "") not in NOT_MISSED_ERRORS)
+    return True
+
+
+def _finish(call: Call, status: str, now, duration=None, error_code=None, error_message=None):
+    """Final state: end time, duration from Twilio (or our clock), and the error in words."""
+    call.status, call.ended_at = status, call.ended_at or now
+    if duration not in (None, "") and str(duration).isdigit():
+        call.duration_seconds = int(duration)
+    elif call.answered_at:
+        call.duration_seconds = max(0, int((call.ended_at - call.answered_at).total_seconds()))
+    else:
+        call.duration_seconds = 0
+    if call.answered_at is None and status == "completed" and (call.direction == "outbound" or call.duration_seconds):
+        call.answered_at = call.ended_at - timedelta(seconds=call.duration_seconds)  # answered event lost
+    if error_code:
+        call.error_code = str(error_code)
+        call.error_message = ERROR_MESSAGES.get(str(error_code)) or error_message or \
+            f"Twilio reported error {error_code}."
+    elif error_message:
+        call.error_message = error_message
+
+
+def _record_result(call: Call, count: bool = True):
+    """Tell the permission ledger how the call ended, exactly once per call (even across processes)."""
+    from widget_app.permissions import ledger as permission_store
+
+    phone = call.contact_phone
+    if call.error_code == "37000":
+        permission_store.revoke(phone, "WhatsApp refused the call: the contact's permission is gone (37000).")
+    first = (Call.update(missed_counted=True)
+             .where((Call.id == call.id) & (Call.missed_counted == False)).execute())
+    call.missed_counted = True
+    if not first or not count:
+        return
+    connected = call.answered_at is not None
+    if call.direction == "outbound":
+        permission_store.record_call_result(phone, connected=connected, at=call.ended_at)
+    elif connected:
+        permission_store.record_call_result(phone, connected=True, business_initiated=False, at=call.ended_at)
+
+
+def finish_locally(call: Call, status: str, error_code: str | None = None, error_message: str | None = None) -> Call:
+    """End a call that never reached the contact (refused or never dialed): nothing to count."""
+    with write_transaction():
+        _finish(call, status, utcnow(), error_code=error_code, error_message=error_message)
+        call.missed_counted, call.updated_at = True, utcnow()
+        call.save(only=PROGRESS_FIELDS + [Call.missed_counted])
+    notify_call(call)
+    return call

@@ -1,0 +1,102 @@
+"""Demo mode's HubSpot cloud: answers our real REST calls in-process with HubSpot-shaped JSON.
+
+Mounted as a requests transport adapter on the client's session for HUBSPOT_API_BASE, so the
+client, the outbox and the worker run exactly as in live mode. Its records live in app.extensions:
+they are the simulated cloud's data, not routing state.
+"""
+import itertools
+import json
+import re
+import threading
+from urllib.parse import urlparse
+
+from requests.adapters import BaseAdapter
+from requests.models import Response
+
+from widget_app.core.clock import isoformat, utcnow
+
+DEMO_CONTACT = {"id": "1001", "firstname": "Dana", "lastname": "Demo", "email": "dana.demo@example.com",
+                "phone": "+447400123456", "mobilephone": None, "hubspot_owner_id": "789"}
+DEMO_OWNER = {"id": "789", "email": "demo@example.com", "firstName": "Demo", "lastName": "Agent", "userId": 456,
+              "userIdIncludingInactive": 456, "type": "PERSON", "archived": False,
+              "createdAt": "2024-01-01T00:00:00.000Z", "updatedAt": "2024-01-01T00:00:00.000Z", "teams": []}
+
+
+class DemoCloud:
+    """HubSpot's side: the calls it holds and the one demo contact and owner."""
+
+    def __init__(self):
+        self.calls, self.lock, self.ids = {}, threading.Lock(), itertools.count(50000001)
+
+    def record(self, call_id, properties):
+        now = isoformat(utcnow())
+        with self.lock:
+            current = self.calls.setdefault(call_id, {"id": call_id, "properties": {"hs_createdate": now},
+                                                      "createdAt": now, "archived": False})
+            current["properties"].update(properties, hs_object_id=call_id, hs_lastmodifieddate=now)
+            current["updatedAt"] = now
+            return json.loads(json.dumps(current))
+
+    def handle(self, method, path, body):
+        if method == "POST" and path == "/crm/v3/objects/calls":
+            return 201, self.record(str(next(self.ids)), body.get("properties") or {})
+        if method == "POST" and path == "/crm/v3/objects/calls/search":
+            wanted = {f["value"] for g in body.get("filterGroups", []) for f in g.get("filters", [])
+                      if f.get("propertyName") == "hs_call_external_id"}
+            with self.lock:
+                found = [c for c in self.calls.values() if c["properties"].get("hs_call_external_id") in wanted]
+            return 200, {"total": len(found), "results": found}
+        if match := re.fullmatch(r"/crm/v3/objects/calls/(\d+)", path):
+            if method == "PATCH":
+                return 200, self.record(match.group(1), body.get("properties") or {})
+            with self.lock:
+                call = self.calls.get(match.group(1))
+            return (200, call) if call else _not_found(path)
+        if method == "POST" and path == "/crm/v3/extensions/calling/recordings/ready":
+            with self.lock:
+                known = str(body.get("engagementId")) in self.calls
+            return (204, None) if known else _not_found(path)
+        if method == "POST" and path == "/crm/v3/objects/contacts/search":
+            values = {f.get("value") for g in body.get("filterGroups", []) for f in g.get("filters", [])}
+            hit = bool(values & {DEMO_CONTACT["phone"], DEMO_CONTACT["phone"][3:]})
+            return 200, {"total": int(hit), "results": [_contact()] if hit else []}
+        if method == "GET" and path == f"/crm/v3/objects/contacts/{DEMO_CONTACT['id']}":
+            return 200, _contact()
+        if method == "GET" and path.rstrip("/") == "/crm/v3/owners":
+            return 200, {"results": [DEMO_OWNER]}
+        if method == "GET" and path.rstrip("/") in ("/crm/v3/owners/789", "/crm/v3/owners/456"):
+            return 200, DEMO_OWNER
+        return _not_found(path)
+
+
+def _contact():
+    props = {k: v for k, v in DEMO_CONTACT.items() if k != "id"}
+    return {"id": DEMO_CONTACT["id"], "properties": {**props, "hs_object_id": DEMO_CONTACT["id"]},
+            "createdAt": "2024-01-01T00:00:00.000Z", "updatedAt": "2024-01-01T00:00:00.000Z", "archived": False}
+
+
+def _not_found(path):
+    return 404, {"status": "error", "message": f"Resource not found: {path}", "category": "OBJECT_NOT_FOUND",
+                 "correlationId": "00000000-0000-4000-8000-000000000000"}
+
+
+class DemoHubSpotAdapter(BaseAdapter):
+    """A requests transport that hands each call to the in-process DemoCloud."""
+
+    def __init__(self, app):
+        super().__init__()
+        self.cloud = app.extensions.setdefault("hubspot_demo_cloud", DemoCloud())
+
+    def send(self, request, **kwargs):
+        body = json.loads(request.body) if request.body and request.headers.get("Content-Type", "").startswith(
+            "application/json") else {}
+        status, answer = self.cloud.handle(request.method.upper(), urlparse(request.url).path, body)
+        response = Response()
+        response.status_code, response.request, response.url = status, request, request.url
+        response._content = b"" if answer is None else json.dumps(answer).encode()
+        response.headers["Content-Type"] = "application/json;charset=utf-8"
+        response.encoding = "utf-8"
+        return response
+
+    def close(self):
+        """Nothing to close: no sockets are ever opened."""

@@ -1,0 +1,170 @@
+"""The permission ledger: a contact's history from the database, judged by the pure rules.
+
+The only place that reads the clock for permissions (``utcnow()`` once per operation). Every
+change is stored in one transaction (the ``Permission`` row locked on PostgreSQL) and then sent to
+every widget as ``permission_updated``. Sending requests and applying replies over WhatsApp
+messages lives in ``permission_messages``; ``request_permission``/``apply_reply`` delegate there.
+"""
+import logging
+
+from flask import current_app
+from peewee import SqliteDatabase
+
+from widget_app.permissions import rules
+from widget_app.core.clock import as_utc, isoformat, utcnow
+from widget_app.web.errors import ApiError
+from widget_app.models import Call, Permission, PermissionRequest, db
+from widget_app.core.phone import twilio_e164
+
+log = logging.getLogger(__name__)
+NOT_COUNTED = ("failed",)  # Twilio refused or never handed the message over: Meta never saw it
+
+
+
+
+def limits() -> rules.Limits:
+    return rules.Limits.from_config(current_app.config)
+
+
+def grant_of(row: Permission | None) -> rules.Grant:
+    if row is None:
+        return rules.Grant()
+    return rules.Grant(status=row.status, granted_at=row.granted_at, expires_at=row.expires_at,
+                       permanent=row.permanent, consecutive_missed=row.consecutive_missed,
+                       declined_at=row.declined_at, last_connected_at=row.last_connected_at,
+                       revoked_reason=row.revoked_reason)
+
+
+def history(phone: str, now, row: Permission | None = None) -> rules.History:
+    """What the rules need: the stored grant, requests of the last 7 days, connected calls of the last 24 h."""
+    row = row if row is not None else Permission.get_or_none(Permission.phone == phone)
+    sent = (PermissionRequest.select(PermissionRequest.created_at)
+            .where((PermissionRequest.phone == phone) & (PermissionRequest.kind == "request") &
+                   PermissionRequest.status.not_in(NOT_COUNTED) &
+                   (PermissionRequest.created_at > now - rules.WEEK)))
+    answered = (Call.select(Call.answered_at)
+                .where((Call.direction == "outbound") & (Call.to_number == phone) &
+                       (Call.answered_at > now - rules.DAY)))
+    return rules.History(grant=grant_of(row), requests=tuple(r.created_at for r in sent),
+                         connected_calls=tuple(c.answered_at for c in answered))
+
+
+def permission_json(phone: str) -> dict:
+    """The CONTRACT's permission object (plus the reasons), as of now."""
+    phone, now, lim = twilio_e164(phone), utcnow(), limits()
+    past = history(phone, now)
+    status = rules.status(past, now, lim)
+    call, ask = rules.call_verdict(past, now, lim), rules.request_verdict(past, now, lim)
+    latest = latest_request(phone)
+    expires_at = None
+    if status == "granted" and not past.grant.permanent:
+        expires_at = rules.grant_end(past.grant, lim)
+    elif status == "pending":
+        expires_at = rules.last_request(past, now) + rules.REQUEST_TTL
+    return {"phone": phone, "status": status, "can_call": call.allowed, "can_request": ask.allowed,
+            "expires_at": isoformat(expires_at), "next_request_at": isoformat(ask.changes_at),
+            # requests that count against the limits (a connected call resets them)
+            "requests_last_24h": len(rules.counted_requests(past, now, rules.DAY)),
+            "requests_last_7d": len(rules.counted_requests(past, now, rules.WEEK)),
+            "consecutive_missed": past.grant.consecutive_missed,
+            "permanent": past.grant.permanent and status == "granted",
+            "reason": call.reason, "call_code": call.code, "request_reason": ask.reason, "request_code": ask.code,
+            "granted_at": isoformat(past.grant.granted_at) if status == "granted" else None,
+            "requested_at": isoformat(latest.created_at) if latest else None,
+            "request_delivery": latest.status if latest else None, "request_error": latest.error if latest else None}
+
+
+def latest_request(phone: str, sent_only: bool = False) -> PermissionRequest | None:
+    """The last request we tried to send this contact (``sent_only``: the last one Twilio took)."""
+    query = PermissionRequest.select().where((PermissionRequest.phone == phone) & (PermissionRequest.kind == "request"))
+    if sent_only:
+        query = query.where(PermissionRequest.message_sid.is_null(False))
+    return query.order_by(PermissionRequest.created_at.desc(), PermissionRequest.id.desc()).first()
+
+
+def call_verdict(phone: str) -> rules.Verdict:
+    """May a business-initiated call go to this contact now (``.can_call``, ``.code``, ``.reason``)?"""
+    phone, now = twilio_e164(phone), utcnow()
+    return rules.call_verdict(history(phone, now), now, limits())
+
+
+def ensure_row(phone: str):
+    """Every contact we touch gets its Permission row (safe when two processes race to create it)."""
+    Permission.insert(phone=phone, updated_at=utcnow()).on_conflict_ignore().execute()
+
+
+def change(phone: str, transition, now=None, notify_widgets: bool = True) -> bool:
+    """Apply ``transition(grant, now) -> grant`` to the locked row; store and announce any change."""
+    now = now or utcnow()
+    with db.atomic():  # SQLite: BEGIN IMMEDIATE (db.py); PostgreSQL: the row is locked below
+        ensure_row(phone)
+        query = Permission.select().where(Permission.phone == phone)
+        row = (query if isinstance(db.obj, SqliteDatabase) else query.for_update()).get()
+        before = grant_of(row)
+        after = transition(before, now)
+        if after != before:
+            for name in ("status", "granted_at", "expires_at", "permanent", "consecutive_missed", "declined_at",
+                         "last_connected_at", "revoked_reason"):
+                setattr(row, name, getattr(after, name))
+            if after.status == "revoked" and before.status != "revoked":
+                row.revoked_at = now
+            row.updated_at = now
+            row.save()
+    if after != before:
+        log.info("permission %s: %s -> %s", phone, before.status, after.status)
+        if notify_widgets:
+            notify(phone)
+    return after != before
+
+
+def notify(phone: str):
+    """Tell every widget (the whole team shares permissions); realtime never raises, nor do we."""
+    try:
+        from widget_app.realtime import hub as realtime
+        send = getattr(realtime, "notify", None)
+        if send:
+            send(None, {"type": "permission_updated", "permission": permission_json(phone)})
+    except Exception:  # a broken socket hub must not undo a stored permission change
+        log.exception("could not announce the permission change of %s", phone)
+
+
+def _contact(phone: str) -> str | None:
+    try:
+        return twilio_e164(phone)
+    except ApiError:
+        log.warning("permission ledger: %r is not a phone number; nothing recorded", phone)
+        return None
+
+
+def record_call_result(phone: str, *, connected: bool, business_initiated: bool = True, at=None):
+    """Once per finished call: connected resets the request limits and the missed count; misses revoke."""
+    phone, lim = _contact(phone), limits()
+    if phone:
+        at = as_utc(at) or utcnow()
+        change(phone, lambda grant, now: rules.called(grant, connected=connected,
+                                                      business_initiated=business_initiated, at=at, limits=lim))
+
+
+def revoke(phone: str, reason: str):
+    """WhatsApp said the permission is gone (e.g. error 37000): no more calls until the contact grants again."""
+    phone = _contact(phone)
+    if phone:
+        change(phone, lambda grant, now: rules.revoked(grant, reason))
+
+
+def request_permission(phone: str, agent) -> dict:
+    """Send the contact our VOICE_CALL_REQUEST template if Meta's limits allow (see permission_messages)."""
+    from widget_app.permissions.messages import send_request
+    return send_request(phone, agent)
+
+
+def apply_reply(form):
+    """A messaging webhook: a permission answer is applied, anything else stored and ignored."""
+    from widget_app.permissions.messages import apply_reply as apply
+    return apply(form)
+
+
+def apply_delivery_status(form):
+    """A message status callback for one of our requests."""
+    from widget_app.permissions.messages import apply_delivery_status as apply
+    return apply(form)

@@ -1,0 +1,174 @@
+"""Permission requests and replies as WhatsApp messages: send through Twilio, apply answers and delivery.
+
+Delivery decisions: a request Twilio refuses (REST error) or later reports ``failed`` was never
+handed to WhatsApp, so it does not count against Meta's limits. ``undelivered`` means WhatsApp got
+it but could not reach the phone: it still counts (Meta may have counted it; erring this way keeps
+the number safe), but nothing is pending any more. Either way a pending status goes back to none.
+"""
+import json
+import logging
+from datetime import timedelta
+
+from flask import current_app, url_for
+from peewee import IntegrityError
+from requests import RequestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
+
+from widget_app.permissions import ledger as store
+from widget_app.permissions import rules
+from widget_app.core.clock import isoformat, utcnow
+from widget_app.web.errors import ApiError
+from widget_app.models import Permission, PermissionRequest, WebhookEvent, db
+from widget_app.core.phone import twilio_e164
+from widget_app.twilio.client import twilio_client
+from widget_app.twilio.permission_reply import parse_reply
+from widget_app.twilio.signatures import public_base_url
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(seconds=60)  # one request per contact in flight, even across workers
+DELIVERY_RANK = {"unknown": 0, "sending": 0, "accepted": 1, "scheduled": 1, "queued": 1, "sent": 3,
+                 "delivered": 4, "read": 5, "failed": 9, "undelivered": 9, "canceled": 9}
+NOT_REACHED = ("failed", "undelivered", "canceled")
+
+
+def send_request(phone: str, agent) -> dict:
+    """Ask the contact for call permission, once Meta's limits allow; 502 twilio_error if Twilio refuses."""
+    phone, now = twilio_e164(phone), utcnow()
+    store.ensure_row(phone)
+    lease = Permission.update(request_lease_until=now + LEASE).where(
+        (Permission.phone == phone) &
+        (Permission.request_lease_until.is_null() | (Permission.request_lease_until <= now))).execute()
+    if not lease:
+        raise ApiError(409, "request_in_progress", "A request to this contact is being sent right now.")
+    try:
+        _expire_stale(phone, now)
+        verdict = rules.request_verdict(store.history(phone, now), now, store.limits())
+        if not verdict.allowed:
+            status = 409 if verdict.code == "already_granted" else 429
+            extra = {"retry_at": isoformat(verdict.changes_at)} if status == 429 else {}
+            raise ApiError(status, verdict.code, verdict.reason, permission=store.permission_json(phone), **extra)
+        row = PermissionRequest.create(phone=phone, kind="request", agent=agent, status="sending", created_at=now)
+        message = _send(row)
+        row.message_sid, row.status = message.sid, message.status or "queued"
+        row.save()
+        store.change(phone, lambda grant, at: rules.requested(grant, at), now=now)
+    finally:
+        Permission.update(request_lease_until=None).where(Permission.phone == phone).execute()
+    return store.permission_json(phone)
+
+
+def _send(row: PermissionRequest):
+    """messages.create with our approved VOICE_CALL_REQUEST template; a refusal is audited, not counted."""
+    config = current_app.config
+    sender = config["TWILIO_WHATSAPP_NUMBER"]
+    try:
+        return twilio_client().messages.create(
+            to=f"whatsapp:{row.phone}",
+            from_=sender if sender.startswith("whatsapp:") else f"whatsapp:{sender}",
+            content_sid=config["TWILIO_PERMISSION_CONTENT_SID"],
+            status_callback=public_base_url() + url_for("twilio_messaging.delivery_status"))
+    except TwilioRestException as exc:
+        row.status, row.error = "failed", f"Twilio error {exc.code}: {exc.msg}"
+        row.save()
+        log.warning("permission request to %s refused by Twilio: %s %s", row.phone, exc.code, exc.msg)
+        raise ApiError(502, "twilio_error", f"Twilio refused the request: {exc.msg}",
+                       twilio_code=exc.code, twilio_status=exc.status) from None
+    except (TwilioException, RequestException) as exc:
+        row.status, row.error = "unknown", f"Twilio unreachable: {exc}"  # it may have gone out: it counts
+        row.save()
+        log.warning("permission request to %s: Twilio unreachable: %s", row.phone, exc)
+        raise ApiError(502, "twilio_error", "Twilio could not be reached; the request may or may not have been sent.",
+                       twilio_code=None, twilio_status=None) from None
+
+
+def _expire_stale(phone: str, now):
+    """Audit: requests nobody answered within 7 days are marked expired."""
+    (PermissionRequest.update(outcome="expired")
+     .where((PermissionRequest.phone == phone) & (PermissionRequest.kind == "request") &
+            PermissionRequest.outcome.is_null() & (PermissionRequest.created_at <= now - rules.REQUEST_TTL))
+     .execute())
+
+
+def raw_form(form) -> dict:
+    """Every field as Twilio sent it (repeated fields as lists), for the audit row and the log."""
+    if hasattr(form, "lists"):
+        return {key: values[0] if len(values) == 1 else values for key, values in form.lists()}
+    return dict(form)
+
+
+def apply_reply(form) -> PermissionRequest | None:
+    """Store every inbound message; apply a permission answer. The same MessageSid twice changes nothing."""
+    sid, raw = form.get("MessageSid") or form.get("SmsMessageSid"), raw_form(form)
+    log.info("twilio messaging webhook: %s", json.dumps(raw, sort_keys=True))  # the reply mapping is a GAP
+    if not sid:
+        raise ApiError(400, "missing_field", "MessageSid is required.", field="MessageSid")
+    phone, now = twilio_e164(form.get("From", "")), utcnow()
+    original = form.get("OriginalRepliedMessageSid") or None
+    asked = PermissionRequest.get_or_none((PermissionRequest.message_sid == original) &
+                                          (PermissionRequest.kind == "request")) if original else None
+    reply = parse_reply(form, answers_our_request=asked is not None)
+    if reply is None and asked is not None:
+        log.warning("a reply to permission request %s was not understood: %s", original, raw)
+    with db.atomic():
+        try:
+            with db.atomic():
+                WebhookEvent.create(key=f"twilio-messaging:{sid}", source="twilio-messaging", payload=raw)
+        except IntegrityError:
+            return None  # Twilio retried
+        outcome = None if reply is None else "accepted" if reply.accepted else "declined"
+        row = PermissionRequest.create(
+            phone=phone, kind="reply", message_sid=sid, status=outcome or "ignored", outcome=outcome, raw=raw,
+            in_reply_to=original, permanent=bool(reply and reply.permanent),
+            expires_at=reply.expires_at if reply else None, created_at=now, answered_at=now if reply else None)
+        if reply is not None:
+            _close_request(phone, asked, outcome, now)
+            changed = store.change(phone, lambda grant, at: rules.replied(grant, reply, at, store.limits()),
+                                   now=now, notify_widgets=False)
+    if reply is not None and changed:
+        store.notify(phone)
+    return row
+
+
+def _close_request(phone: str, asked: PermissionRequest | None, outcome: str, now):
+    """Record the answer on the request it answers (the quoted one, else the latest open one)."""
+    target = asked or (PermissionRequest.select()
+                       .where((PermissionRequest.phone == phone) & (PermissionRequest.kind == "request") &
+                              (PermissionRequest.status != "failed"))
+                       .order_by(PermissionRequest.created_at.desc(), PermissionRequest.id.desc()).first())
+    if target is not None:
+        target.outcome, target.answered_at = outcome, now
+        target.save(only=[PermissionRequest.outcome, PermissionRequest.answered_at])
+
+
+def apply_delivery_status(form) -> PermissionRequest | None:
+    """Move a request's delivery status forward; a request that never reached the contact stops being pending."""
+    sid = form.get("MessageSid") or form.get("SmsSid")
+    status = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
+    if not sid or not status:
+        raise ApiError(400, "missing_field", "MessageSid and MessageStatus are required.")
+    log.info("twilio message status: %s", json.dumps(raw_form(form), sort_keys=True))
+    with db.atomic():
+        row = PermissionRequest.get_or_none((PermissionRequest.message_sid == sid) &
+                                            (PermissionRequest.kind == "request"))
+        if row is None:
+            log.info("status %s for a message that is not one of our permission requests (%s)", status, sid)
+            return None
+        try:
+            with db.atomic():
+                WebhookEvent.create(key=f"twilio-messaging-status:{sid}:{status}", source="twilio-messaging-status",
+                                    payload=raw_form(form))
+        except IntegrityError:
+            return row
+        if DELIVERY_RANK.get(status, -1) <= DELIVERY_RANK.get(row.status, 0):
+            return row  # late or unknown: statuses only move forward
+        row.status = status
+        if status in NOT_REACHED:
+            row.error = f"Twilio error {form.get('ErrorCode') or '?'}: {form.get('ErrorMessage') or status}"
+        row.save(only=[PermissionRequest.status, PermissionRequest.error])
+        newer = (PermissionRequest.select().where((PermissionRequest.phone == row.phone) &
+                                                  (PermissionRequest.kind == "request") &
+                                                  (PermissionRequest.id > row.id)).exists())
+        if status in NOT_REACHED and not newer:
+            store.change(row.phone, lambda grant, at: rules.undelivered(grant), notify_widgets=False)
+    store.notify(row.phone)  # every step shows on the widget's pending screen (sent, delivered, read)
+    return row

@@ -1,0 +1,34 @@
+"""HTTP API of the permission rules (CONTRACT §4): status, request, validate. Shared by the team."""
+from flask import Blueprint, jsonify
+
+from widget_app.permissions import ledger as permission_store
+from widget_app.agents.routes import current_agent, login_required
+from widget_app.web.jsonbody import json_body
+from widget_app.core.phone import to_e164
+
+bp = Blueprint("permissions_api", __name__, url_prefix="/api/permissions")
+
+
+@bp.get("/status/<phone>")
+@login_required
+def status(phone):
+    """Where the contact stands, so the widget can pick the request, pending, denied or dial screen."""
+    return jsonify({"permission": permission_store.permission_json(to_e164(phone))})
+
+
+@bp.post("/request")
+@login_required
+def request_permission():
+    """Send the contact a permission request, only when Meta's limits allow (else 429 with retry_at)."""
+    phone = to_e164(json_body(phone=str)["phone"])
+    return jsonify({"permission": permission_store.request_permission(phone, current_agent())}), 202
+
+
+@bp.post("/validate")
+@login_required
+def validate():
+    """Could a call go out right now, and why (the same verdict /api/calls/initiate enforces)?"""
+    phone = to_e164(json_body(phone=str)["phone"])
+    verdict = permission_store.call_verdict(phone)
+    return jsonify({"can_call": verdict.can_call, "reason": verdict.reason, "code": verdict.code,
+                    "permission": permission_store.permission_json(phone)})
