@@ -106,7 +106,7 @@ def run(label, args, workers, redis_url, tmp):
     """One configuration: fresh database, gunicorn, K sockets, N webhooks; returns a result row."""
     from widget_app import create_app
     from widget_app import db as db_module
-    from widget_app.agents.routes import issue_token
+    from widget_app.agents.accounts import issue_token
     from widget_app.models import Agent as AgentRow
     from widget_app.models import db
     from widget_app.twilio.signatures import sign

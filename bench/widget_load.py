@@ -81,7 +81,7 @@ def measure(browser, simulator_url: str, own_origin: str, loads: int):
         page = context.new_page()
         sizes = {}
 
-        def count(response):
+        def count(response, sizes=sizes):  # this iteration's dict
             url = response.url
             if url.startswith(own_origin) and "/static/vendor/" not in url and not url.endswith("/sdk.js"):
                 try:

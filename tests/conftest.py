@@ -142,7 +142,7 @@ def agent(make_agent):
 @pytest.fixture
 def auth_headers(app, agent):
     """Bearer headers for `agent`, as the widget sends them."""
-    from widget_app.agents.routes import issue_token
+    from widget_app.agents.accounts import issue_token
     with app.test_request_context():
         return {"Authorization": f"Bearer {issue_token(agent)}"}
 
@@ -254,7 +254,7 @@ def live_server(tmp_path):
                 "PUBLIC_BASE_URL": f"http://localhost:{port}", "SYNC_WORKER": False}
     app = create_app(settings)
     db_module.upgrade()
-    from widget_app.agents.service import ensure_demo_agent
+    from widget_app.agents.accounts import ensure_demo_agent
     with database_proxy.connection_context():
         ensure_demo_agent()  # demo@example.com / demo, as `python -m widget_app` creates it
     with running_in_thread(make_server("127.0.0.1", port, app, threaded=True)):
@@ -568,7 +568,7 @@ def messaging_post(twilio_post):
 @pytest.fixture
 def token_headers(app):
     """Bearer headers issued now (on a frozen clock too: a token from the real now is "from the future")."""
-    from widget_app.agents.routes import issue_token
+    from widget_app.agents.accounts import issue_token
 
     def headers(agent):
         with app.test_request_context():

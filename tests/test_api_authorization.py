@@ -14,9 +14,10 @@ from freezegun import freeze_time
 from itsdangerous import URLSafeTimedSerializer
 
 from widget_app import create_app
-from widget_app.agents.routes import PUBLIC_API_ENDPOINTS, issue_token
+from widget_app.agents.accounts import issue_token
 from widget_app.core.clock import utcnow
 from widget_app.models import Agent, Call
+from widget_app.web.auth import PUBLIC_API_ENDPOINTS
 
 from .conftest import TEST_SETTINGS
 

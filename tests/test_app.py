@@ -67,7 +67,7 @@ def test_a_bug_is_a_500_json_for_programs_and_html_for_people(make_app):
         raise RuntimeError("boom")
 
     client = app.test_client()
-    from widget_app.agents.routes import issue_token
+    from widget_app.agents.accounts import issue_token
     from widget_app.models import Agent
     with app.test_request_context():
         agent = Agent.create(email="x@example.com", name="X", password_hash="x")

@@ -6,7 +6,7 @@ A ring sent while the widget's socket was away is found again through /api/calls
 import pytest
 from playwright.sync_api import expect
 
-from widget_app.agents.service import create_agent
+from widget_app.agents.accounts import create_agent
 from widget_app.models import Agent, Call, CallRing, db
 
 from .conftest import wait_for_row

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from widget_app import create_app
-from widget_app.agents.routes import agent_from_token, issue_token
+from widget_app.agents.accounts import agent_from_token, issue_token
 from widget_app.config import DEFAULTS, LIVE_REQUIRED, ConfigError, load_settings
 from widget_app.models import Agent
 from widget_app.models import db as database

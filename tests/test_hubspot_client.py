@@ -4,7 +4,8 @@ import requests
 import responses
 from responses import matchers
 
-from widget_app.hubspot.client import HubSpotError, hubspot_client
+from widget_app.hubspot.client import HubSpotError
+from widget_app.hubspot.portals import hubspot_client
 
 from .conftest import HUBSPOT_API
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 from freezegun import freeze_time
 
-from widget_app.agents.routes import issue_token
+from widget_app.agents.accounts import issue_token
 from widget_app.core.clock import utcnow
 from widget_app.models import Agent, Call, CallRing
 
@@ -135,7 +135,7 @@ def test_demo_contact_calls_in_is_answered_and_hangs_up_through_the_real_webhook
     assert rang.status_code == 201
     call = rang.get_json()["call"]
     assert (call["direction"], call["status"], call["from"]) == ("inbound", "ringing", CALLER)
-    assert "<Identity>agent_%d</Identity>" % owner.id in rang.get_json()["twiml"]
+    assert f"<Identity>agent_{owner.id}</Identity>" in rang.get_json()["twiml"]
     assert '"Dana Demo"' in inbox[0] and '"incoming_call"' in inbox[0]
 
     headers = headers_for(app, owner)

@@ -159,7 +159,7 @@ def test_a_reply_tells_every_widget(client, agent, asked, messaging_post, socket
 @pytest.fixture
 def demo(make_app, db, agent):
     """A demo-mode app whose Twilio cloud answers in-process; its client and headers for `agent`."""
-    from widget_app.agents.routes import issue_token
+    from widget_app.agents.accounts import issue_token
 
     demo_app = make_app(WIDGET_MODE="demo", DEMO_MESSAGING_DELAY=0.01)
     with demo_app.test_request_context():

@@ -7,8 +7,9 @@ from freezegun import freeze_time
 from responses import matchers
 
 from widget_app.core.clock import utcnow
-from widget_app.hubspot.client import HubSpotError, hubspot_client
+from widget_app.hubspot.client import HubSpotError
 from widget_app.hubspot.engagements import drain, enqueue_call_sync
+from widget_app.hubspot.portals import hubspot_client
 from widget_app.models import EngagementSync, Portal
 
 from .conftest import HUBSPOT_API, PUBLIC_BASE_URL

@@ -6,9 +6,9 @@ import pytest
 from freezegun import freeze_time
 
 from tests.conftest import CONTACT_PHONE
-from widget_app.permissions import ledger as permission_store
 from widget_app.core.clock import isoformat, utcnow
 from widget_app.models import Call
+from widget_app.permissions import ledger as permission_store
 
 T0 = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
 S, H, DAY, WEEK = timedelta(seconds=1), timedelta(hours=1), timedelta(hours=24), timedelta(days=7)
@@ -199,7 +199,7 @@ def test_revoke_withdraws_a_grant_with_its_reason(ledger, app):
 
 def test_the_ledger_on_every_database(make_app, database_url, twilio_messages):
     """Row locking (FOR UPDATE on PostgreSQL), upserts and the rules agree on SQLite and PostgreSQL."""
-    from widget_app.agents.routes import issue_token
+    from widget_app.agents.accounts import issue_token
     from widget_app.models import Agent
     from widget_app.twilio.signatures import sign
 

@@ -6,9 +6,10 @@ import uuid
 import pytest
 from simple_websocket import Client, ConnectionClosed
 
-from widget_app.realtime import hub as realtime
-from widget_app.agents.routes import issue_token
+from widget_app.agents.accounts import issue_token
 from widget_app.models import Agent
+from widget_app.realtime import hub as realtime
+from widget_app.realtime import socket as realtime_socket
 
 from .conftest import wait_for
 
@@ -102,7 +103,7 @@ def test_closing_the_last_socket_marks_the_agent_offline(app, agent, serve_app):
 
 
 def test_heartbeat_refreshes_last_seen_and_drops_revoked_tokens(app, agent, serve_app, monkeypatch):
-    monkeypatch.setattr(realtime, "HEARTBEAT_SECONDS", 0.2)
+    monkeypatch.setattr(realtime_socket, "HEARTBEAT_SECONDS", 0.2)
     ws = connect(serve_app(app), app, agent)
     first_seen = reload(agent).last_seen_at
     assert wait_for(lambda: reload(agent).last_seen_at > first_seen)

@@ -8,7 +8,7 @@ from freezegun import freeze_time
 from responses import matchers
 from twilio.twiml.voice_response import VoiceResponse
 
-from widget_app.hubspot import recordings
+from widget_app.calls import recordings as call_recordings
 from widget_app.models import Call, EngagementSync, WebhookEvent
 
 from .conftest import PUBLIC_BASE_URL, TEST_SETTINGS, TWILIO_API
@@ -47,11 +47,11 @@ def recorded_call(call):
 
 def test_dial_attributes_record_both_channels_from_answer_only_when_enabled(make_app):
     with make_app(RECORD_CALLS=False).test_request_context():
-        assert recordings.dial_recording_attrs() == {}
-        assert recordings.consent_say_text() is None
+        assert call_recordings.dial_recording_attrs() == {}
+        assert call_recordings.consent_say_text() is None
     with make_app(RECORD_CALLS=True, RECORDING_CONSENT_MESSAGE="This call is recorded.").test_request_context():
-        attrs = recordings.dial_recording_attrs()
-        assert recordings.consent_say_text() == "This call is recorded."
+        attrs = call_recordings.dial_recording_attrs()
+        assert call_recordings.consent_say_text() == "This call is recorded."
         twiml = str(VoiceResponse().dial(caller_id="whatsapp:+442071838750", **attrs))
     assert 'record="record-from-answer-dual"' in twiml
     assert f'recordingStatusCallback="{PUBLIC_BASE_URL}/twilio/recording/status"' in twiml
@@ -60,7 +60,7 @@ def test_dial_attributes_record_both_channels_from_answer_only_when_enabled(make
 
 def test_no_consent_message_means_no_announcement(make_app):
     with make_app(RECORD_CALLS=True, RECORDING_CONSENT_MESSAGE="  ").test_request_context():
-        assert recordings.consent_say_text() is None
+        assert call_recordings.consent_say_text() is None
 
 
 def test_recording_flows_from_twilio_to_the_engagements_recording_url(twilio_post, call, db):

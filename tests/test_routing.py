@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 import responses
 
-from widget_app.calls import inbound as routing
 from widget_app.core.clock import utcnow
 from widget_app.models import Call, CallRing, EngagementSync
+from widget_app.twilio import webhooks
 
 from .conftest import HUBSPOT_API, PUBLIC_BASE_URL, TEST_SETTINGS
 
@@ -51,7 +51,7 @@ def ring(app):
     """Run the inbound webhook's routing as /twilio/voice does (signature already checked)."""
     def run(form=None):
         with app.test_request_context("/twilio/voice", method="POST", base_url=PUBLIC_BASE_URL):
-            return ET.fromstring(routing.inbound_twiml(form or inbound_form()))
+            return ET.fromstring(webhooks.inbound_twiml(form or inbound_form()))
     return run
 
 
@@ -155,10 +155,11 @@ def test_inactive_agents_never_ring(make_agent, hubspot_unknown_caller, ring):
 
 
 def test_malformed_callsid_is_rejected(app, ring):
-    from widget_app.web.errors import ApiError
-    with pytest.raises(ApiError) as error:
+    from widget_app.core.errors import DomainError
+    from widget_app.web.errors import status_for
+    with pytest.raises(DomainError) as error:
         ring({**inbound_form(), "CallSid": ""})
-    assert error.value.status == 400 and Call.select().count() == 0
+    assert status_for(error.value) == 400 and Call.select().count() == 0
 
 
 # --- <Dial action>: the end of a call nobody took ------------------------------------------------
@@ -177,7 +178,7 @@ def dial_done(app, status, sid="CA" + "a" * 32):
     form = {"CallSid": sid, "CallStatus": "completed", "DialCallStatus": status, "Direction": "inbound",
             "AccountSid": TEST_SETTINGS["TWILIO_ACCOUNT_SID"]}
     with app.test_request_context("/twilio/voice/dial-done", method="POST", base_url=PUBLIC_BASE_URL):
-        return ET.fromstring(routing.dial_done_twiml(form))
+        return ET.fromstring(webhooks.dial_done_twiml(form))
 
 
 @pytest.mark.parametrize("status", ["no-answer", "busy", "failed", "canceled"])

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from widget_app.web.pages import CALL_OUTCOMES
+from widget_app.hubspot.engagements import CALL_OUTCOMES
 
 SCREENS = ["loading", "login", "keypad", "permission", "pending", "denied", "dialing", "incoming",
            "calling", "ended", "history"]

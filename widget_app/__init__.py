@@ -1,21 +1,33 @@
-"""The WhatsApp calling widget for HubSpot: application factory (CONTRACT §1)."""
-import importlib
+"""The WhatsApp calling widget for HubSpot: the application factory, and the map of the app.
+
+Each feature is a package (agents, permissions, calls, hubspot, twilio, realtime, web); this file
+registers their blueprints, CLI groups and hooks. ``demo`` (the simulated Twilio and HubSpot clouds)
+is imported only in demo mode. docs/architecture.md draws the layers.
+"""
 import logging
 import os
 
 from flask import Flask
 
 from widget_app import config as config_module
+from widget_app import db
+from widget_app.agents import routes as agent_routes
+from widget_app.agents.cli import agents_cli
+from widget_app.calls import history as call_history
+from widget_app.calls import routes as call_routes
+from widget_app.calls.cli import numbers_cli
+from widget_app.hubspot import cli as hubspot_cli
+from widget_app.hubspot import routes as hubspot_routes
+from widget_app.hubspot import worker as hubspot_worker
+from widget_app.permissions import routes as permission_routes
+from widget_app.realtime import hub, socket
+from widget_app.twilio import webhooks as twilio_webhooks
+from widget_app.web import auth, errors, pages, security
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENDOR_BUNDLES = ("calling-extensions-sdk.js", "twilio.min.js")
-# Each module may define `bp` (a blueprint to register) and `init_app(app)` (CLI, threads, sockets).
-MODULES = (
-    ".web.errors", ".web.pages", ".agents.routes", ".permissions.routes", ".calls.routes", ".calls.inbound_routes",
-    ".calls.history", ".realtime.hub", ".twilio.messaging_hooks", ".twilio.voice_hooks", ".twilio.recording_hooks",
-    ".demo.messaging", ".demo.voice", ".demo.inbound",
-    ".hubspot.routes", ".hubspot.cli", ".hubspot.engagements", ".hubspot.portals",
-)
+BLUEPRINTS = (errors.bp, pages.bp, agent_routes.bp, permission_routes.bp, call_routes.bp, call_history.bp,
+              twilio_webhooks.bp, hubspot_routes.bp)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -28,17 +40,21 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _check_vendor_bundles(app)
 
-    from widget_app import db
     db.init_app(app)
-
-    from widget_app.web import security
     security.init_app(app)
-    for name in MODULES:
-        module = importlib.import_module(name, __name__)
-        if hasattr(module, "bp"):
-            app.register_blueprint(module.bp)
-        if hasattr(module, "init_app"):
-            module.init_app(app)
+    auth.init_app(app)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    hub.init_app(app)
+    socket.init_app(app)
+    for group in (agents_cli, numbers_cli):
+        app.cli.add_command(group)
+    hubspot_cli.init_app(app)
+    hubspot_worker.init_app(app)
+    if app.config["WIDGET_MODE"] == "demo":
+        # Imported here, not at the top: a live deployment never loads the simulated clouds.
+        from widget_app import demo
+        demo.init_app(app)
     return app
 
 

@@ -1,9 +1,17 @@
 """`python -m widget_app`: the demo on this machine in one command (schema, demo agent, server)."""
 import os
 
+from werkzeug.serving import run_simple
+
 from widget_app import create_app
 from widget_app import db as db_module
-from widget_app.agents.service import DEMO_EMAIL, DEMO_NAME, DEMO_PASSWORD, create_agent, find_agent
+from widget_app.agents.accounts import (
+    DEMO_EMAIL,
+    DEMO_NAME,
+    DEMO_PASSWORD,
+    create_agent,
+    find_agent,
+)
 from widget_app.models import Agent
 
 
@@ -16,8 +24,6 @@ def first_run_agent() -> Agent | None:
 
 def main():
     """Upgrade the schema, make sure someone can sign in (demo only), print where to go, serve."""
-    from werkzeug.serving import run_simple
-
     app = create_app()
     port = int(os.environ.get("PORT", "5000"))
     demo = app.config["WIDGET_MODE"] == "demo"

@@ -4,6 +4,7 @@ import secrets
 import sys
 
 from dotenv import load_dotenv
+from flask import current_app, request
 
 # Demo mode plays Twilio's cloud in-process; these stand-ins let it sign webhooks for real.
 DEMO_TWILIO = {
@@ -135,3 +136,8 @@ def fail(message: str):
     """Stop start-up with a message on stderr (used for missing vendor bundles too)."""
     print(message, file=sys.stderr)
     raise ConfigError(message)
+
+
+def public_base_url() -> str:
+    """Our origin as Twilio and HubSpot reach it (PUBLIC_BASE_URL, else the request's), for callback URLs."""
+    return (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")

@@ -4,17 +4,16 @@ import json
 from peewee import (
     BooleanField,
     CharField,
-    DatabaseProxy,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
+    IntegrityError,
     Model,
     TextField,
 )
 
 from widget_app.core.clock import as_utc, isoformat, utcnow
-
-db = DatabaseProxy()
+from widget_app.extensions import db
 
 
 class UTCDateTimeField(DateTimeField):
@@ -162,6 +161,21 @@ class Call(BaseModel):
     def contact_phone(self) -> str:
         return self.to_number if self.direction == "outbound" else self.from_number
 
+    @classmethod
+    def by_twilio_sid(cls, sid: str | None) -> "Call | None":
+        """The call a Twilio CallSid belongs to: its WhatsApp leg (``sid``) or the leg that dialed it."""
+        if not sid:
+            return None
+        return cls.get_or_none((cls.sid == sid) | (cls.parent_sid == sid))
+
+    @classmethod
+    def by_ref(cls, ref) -> "Call | None":
+        """A call by our id (ASCII digits) or by a Twilio CallSid of either leg."""
+        key = str(ref)
+        if key.isascii() and key.isdigit() and len(key) < 19:
+            return cls.get_or_none(cls.id == int(key))
+        return cls.by_twilio_sid(key)
+
     def to_dict(self) -> dict:
         return {"id": self.id, "sid": self.sid, "direction": self.direction, "status": self.status,
                 "from": self.from_number, "to": self.to_number, "agent_id": self.agent_id,
@@ -212,6 +226,19 @@ class WebhookEvent(BaseModel):
     source = CharField()
     payload = JSONField(null=True)
     received_at = UTCDateTimeField(default=utcnow)
+
+    @classmethod
+    def record_once(cls, key: str, source: str, payload=None) -> bool:
+        """Remember a webhook by its idempotency key; False when it was already handled.
+
+        Runs in a savepoint, so the caller's transaction goes on after a duplicate.
+        """
+        try:
+            with db.atomic():
+                cls.create(key=key, source=source, payload=payload)
+        except IntegrityError:
+            return False
+        return True
 
 
 class Portal(BaseModel):

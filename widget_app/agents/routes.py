@@ -1,92 +1,34 @@
-"""Agents: sign-in inside the HubSpot iframe, tokens, and the guard on every /api/* route (CONTRACT §4).
+"""Sign-in inside the HubSpot iframe (CONTRACT §4): login, resume, logout, me, and the HubSpot link.
 
-The widget keeps its token in memory (the cross-site iframe gets no storage); a partitioned (CHIPS)
-cookie, readable only by /api/auth, lets a reloaded widget ask for a fresh token.
+A partitioned (CHIPS) cookie, readable only by /api/auth, lets a reloaded widget ask for a fresh
+token: it is the only cookie a cross-site iframe keeps.
 """
-from functools import lru_cache, wraps
+from functools import lru_cache
 
-from flask import Blueprint, current_app, g, jsonify, request
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from flask import Blueprint, current_app, jsonify, request
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from widget_app.agents import limits as login_limits
-from widget_app.agents.service import agents_cli, create_agent, find_agent, normalise_email  # noqa: F401 (create_agent is API)
+from widget_app.agents.accounts import (
+    COOKIE_SALT,
+    TOKEN_MAX_AGE,
+    agent_from_signed,
+    find_agent,
+    issue_token,
+    normalise_email,
+    sign_agent,
+    sign_out_everywhere,
+)
 from widget_app.core.clock import isoformat, utcnow
-from widget_app.web.errors import ApiError
-from widget_app.web.jsonbody import json_body
+from widget_app.core.errors import DomainError
 from widget_app.models import Agent, db
+from widget_app.web.auth import current_agent, login_required
+from widget_app.web.errors import error_response
+from widget_app.web.jsonbody import json_body
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
-TOKEN_MAX_AGE = 12 * 3600
-PUBLIC_API_ENDPOINTS = {"auth.login", "auth.resume"}  # every other /api/* route needs a token
 SESSION_COOKIE, COOKIE_PATH = "wa_session", "/api/auth"
-TOKEN_SALT, COOKIE_SALT = "agent-token", "session-cookie"
 HUBSPOT_ID_FIELDS = {"portalId": "hubspot_portal_id", "userId": "hubspot_user_id", "ownerId": "hubspot_owner_id"}
-
-
-def _serializer(salt: str = TOKEN_SALT) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
-
-
-def issue_token(agent: Agent) -> str:
-    """A signed token naming the agent and their token version (bumping it revokes the token)."""
-    return _serializer().dumps({"a": agent.id, "v": agent.token_version})
-
-
-def _agent_from_signed(value: str | None, salt: str) -> Agent | None:
-    """The active agent a signed value names, or None if missing, expired, tampered or revoked."""
-    if not value:
-        return None
-    try:
-        data = _serializer(salt).loads(value, max_age=TOKEN_MAX_AGE)
-    except (BadSignature, SignatureExpired):
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("a"), int):
-        return None
-    agent = Agent.get_or_none(Agent.id == data["a"])
-    if agent is None or not agent.active or agent.token_version != data.get("v"):
-        return None
-    return agent
-
-
-def agent_from_token(token: str | None) -> Agent | None:
-    """The active agent a token belongs to, or None for a missing, expired, tampered or revoked one."""
-    return _agent_from_signed(token, TOKEN_SALT)
-
-
-def bearer_token() -> str | None:
-    header = request.headers.get("Authorization", "")
-    return header[7:].strip() if header.lower().startswith("bearer ") else None
-
-
-def _require_agent() -> Agent:
-    """The request's agent from its Bearer token (once per request), else 401 revealing nothing."""
-    if g.get("agent") is None:
-        agent = agent_from_token(bearer_token())
-        if agent is None:
-            raise ApiError(401, "unauthorized", "Sign in to continue.")
-        g.agent = agent
-    return g.agent
-
-
-def login_required(view):
-    """Guard a view: 401 unauthorized (revealing nothing) unless a valid Bearer token is sent."""
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        _require_agent()
-        return view(*args, **kwargs)
-    wrapper.login_required = True
-    return wrapper
-
-
-def current_agent() -> Agent:
-    return g.agent
-
-
-def guard_api():
-    """Every /api/* request but sign-in needs a token, checked here so a new route cannot forget it."""
-    if request.path.startswith("/api/") and request.endpoint not in PUBLIC_API_ENDPOINTS:
-        _require_agent()
 
 
 @lru_cache(maxsize=1)
@@ -96,10 +38,9 @@ def _dummy_hash() -> str:
 
 
 def _set_session_cookie(response, agent: Agent):
-    """CHIPS: the only cookie a cross-site iframe keeps; scoped to /api/auth and never readable by JS."""
-    value = _serializer(COOKIE_SALT).dumps({"a": agent.id, "v": agent.token_version})
-    response.set_cookie(SESSION_COOKIE, value, max_age=TOKEN_MAX_AGE, path=COOKIE_PATH, secure=True,
-                        httponly=True, samesite="None", partitioned=True)
+    """CHIPS: scoped to /api/auth and never readable by JS."""
+    response.set_cookie(SESSION_COOKIE, sign_agent(agent, COOKIE_SALT), max_age=TOKEN_MAX_AGE, path=COOKIE_PATH,
+                        secure=True, httponly=True, samesite="None", partitioned=True)
 
 
 def _clear_session_cookie(response):
@@ -109,8 +50,8 @@ def _clear_session_cookie(response):
 
 def _too_many_attempts(retry_at):
     """429 with when to try again, in the body (ISO UTC) and as Retry-After (seconds)."""
-    response, status = ApiError(429, "too_many_attempts", "Too many sign-in attempts. Try again later.",
-                                retry_at=isoformat(retry_at)).to_response()
+    response, status = error_response(DomainError("too_many_attempts", "Too many sign-in attempts. Try again later.",
+                                                  retry_at=isoformat(retry_at)))
     response.headers["Retry-After"] = str(max(1, int((retry_at - utcnow()).total_seconds() + 0.999)))
     return response, status
 
@@ -121,9 +62,9 @@ def login():
     body = json_body(email=str, password=str)
     email, password = normalise_email(body["email"]), body["password"]
     if not email or len(email) > 254:
-        raise ApiError(400, "invalid_field", "The field 'email' must be an email address.", field="email")
+        raise DomainError("invalid_field", "The field 'email' must be an email address.", field="email")
     if len(password) > 1024:
-        raise ApiError(400, "invalid_field", "The field 'password' is too long.", field="password")
+        raise DomainError("invalid_field", "The field 'password' is too long.", field="password")
     attempt = login_limits.Attempt(email, request.remote_addr or "unknown")
     retry_at = attempt.blocked_until()
     if retry_at is not None:
@@ -132,7 +73,7 @@ def login():
     agent = find_agent(email)
     matches = check_password_hash(agent.password_hash if agent else _dummy_hash(), password)
     if agent is None or not matches or not agent.active:
-        raise ApiError(401, "invalid_credentials", "The email or password is wrong.")
+        raise DomainError("invalid_credentials", "The email or password is wrong.")
     attempt.succeeded()
     response = jsonify(token=issue_token(agent), agent=agent.to_dict())
     _set_session_cookie(response, agent)
@@ -142,9 +83,9 @@ def login():
 @bp.post("/resume")
 def resume():
     """A reloaded widget trades its partitioned session cookie for a fresh token."""
-    agent = _agent_from_signed(request.cookies.get(SESSION_COOKIE), COOKIE_SALT)
+    agent = agent_from_signed(request.cookies.get(SESSION_COOKIE), COOKIE_SALT)
     if agent is None:
-        response, status = ApiError(401, "unauthorized", "Sign in to continue.").to_response()
+        response, status = error_response(DomainError("unauthorized", "Sign in to continue."))
         if SESSION_COOKIE in request.cookies:
             _clear_session_cookie(response)
         return response, status
@@ -155,8 +96,7 @@ def resume():
 @login_required
 def logout():
     """Sign out everywhere: the version bump kills every token and the cookie at once."""
-    Agent.update(token_version=Agent.token_version + 1, available=False).where(
-        Agent.id == current_agent().id).execute()
+    sign_out_everywhere(current_agent())
     response = current_app.response_class(status=204)
     _clear_session_cookie(response)
     return response
@@ -172,7 +112,7 @@ def me():
 def _hubspot_id(value: int, name: str) -> str:
     """HubSpot ids are positive 64-bit numbers; we keep them as strings."""
     if not 0 < value < 2 ** 63:
-        raise ApiError(400, "invalid_field", f"The field '{name}' must be a positive id.", field=name)
+        raise DomainError("invalid_field", f"The field '{name}' must be a positive id.", field=name)
     return str(value)
 
 
@@ -190,9 +130,3 @@ def hubspot_context():
             & (Agent.hubspot_owner_id == ids["hubspot_owner_id"])).execute()
         Agent.update(**ids).where(Agent.id == agent.id).execute()
     return jsonify(agent=Agent.get_by_id(agent.id).to_dict())
-
-
-def init_app(app):
-    """The central /api guard and `flask agents`."""
-    app.before_request(guard_api)
-    app.cli.add_command(agents_cli)

@@ -1,0 +1,1 @@
+"""Calls: placing outbound calls, their progress from Twilio, inbound ringing and claiming, senders, recordings, history."""

@@ -1,13 +1,13 @@
 """HTTP API for saving a call (queued for HubSpot), the agent's history, and sync retries (CONTRACT §4)."""
 from flask import Blueprint, jsonify, request
 
-from widget_app.agents.routes import current_agent, login_required
 from widget_app.core.clock import utcnow
-from widget_app.web.errors import ApiError
+from widget_app.core.errors import DomainError
 from widget_app.hubspot import outbox
 from widget_app.hubspot.engagements import OUTCOMES, enqueue_call_sync, retry_call_sync
-from widget_app.web.jsonbody import json_body
 from widget_app.models import Call, EngagementSync, db
+from widget_app.web.auth import current_agent, login_required
+from widget_app.web.jsonbody import json_body
 
 bp = Blueprint("history_api", __name__, url_prefix="/api")
 MAX_NOTES = 65535  # HubSpot's limit for a text property such as hs_call_body
@@ -17,11 +17,9 @@ DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 
 def _own_call(call_id: str) -> Call:
     """The agent's own call by id or CallSid; anyone else's is 404, the same as one that does not exist."""
-    agent = current_agent()
-    key = Call.id == int(call_id) if call_id.isdigit() else Call.sid == call_id
-    call = Call.get_or_none(key & (Call.agent == agent.id))
-    if call is None:
-        raise ApiError(404, "call_not_found", "No such call.")
+    call = Call.by_ref(call_id)
+    if call is None or call.agent_id != current_agent().id:
+        raise DomainError("call_not_found", "No such call.")
     return call
 
 
@@ -41,9 +39,9 @@ def complete(call_id):
     body = json_body(notes=(str, None), outcome=(str, None))
     body["outcome"] = body["outcome"] or None  # an empty <select> means "no outcome"
     if body["notes"] is not None and len(body["notes"]) > MAX_NOTES:
-        raise ApiError(400, "invalid_field", f"Notes can be at most {MAX_NOTES} characters.", field="notes")
+        raise DomainError("invalid_field", f"Notes can be at most {MAX_NOTES} characters.", field="notes")
     if body["outcome"] is not None and body["outcome"] not in OUTCOMES:
-        raise ApiError(400, "invalid_field", "The outcome must be one of HubSpot's call outcomes.", field="outcome",
+        raise DomainError("invalid_field", "The outcome must be one of HubSpot's call outcomes.", field="outcome",
                        allowed=sorted(OUTCOMES))
     with db.atomic():
         call = _own_call(call_id)
@@ -59,9 +57,9 @@ def history():
     """The agent's recent calls, newest first, each with where its HubSpot write stands."""
     limit, before = request.args.get("limit", str(DEFAULT_LIMIT)), request.args.get("before")
     if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIMIT:
-        raise ApiError(400, "invalid_field", f"limit must be a whole number from 1 to {MAX_LIMIT}.", field="limit")
+        raise DomainError("invalid_field", f"limit must be a whole number from 1 to {MAX_LIMIT}.", field="limit")
     if before is not None and not before.isdigit():
-        raise ApiError(400, "invalid_field", "before must be a call id.", field="before")
+        raise DomainError("invalid_field", "before must be a call id.", field="before")
     query = Call.select().where(Call.agent == current_agent().id)
     if before is not None:
         query = query.where(Call.id < int(before))
@@ -78,6 +76,6 @@ def retry(call_id):
         call = _own_call(call_id)
         row = _sync_row(call)
         if row is not None and row.status == "done":
-            raise ApiError(409, "already_synced", "This call is already on HubSpot's timeline.")
+            raise DomainError("already_synced", "This call is already on HubSpot's timeline.")
         row = retry_call_sync(call)
     return jsonify({"call": call.to_dict(), "sync": outbox.sync_json(row)}), 202

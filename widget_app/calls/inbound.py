@@ -1,17 +1,17 @@
-"""Inbound WhatsApp calls: who rings (the contact's owner, else every available agent), the TwiML
-that rings them, and the ring's life: first accept wins, declines, missed calls."""
+"""Inbound WhatsApp calls: who rings (the contact's owner, else every available agent) and the ring's
+life: first accept wins, declines, missed calls. The Twilio webhook turns the results into TwiML."""
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from peewee import IntegrityError
-from twilio.twiml.voice_response import Dial, VoiceResponse
 
-from widget_app.realtime import hub as realtime
 from widget_app.core.clock import utcnow
-from widget_app.web.errors import ApiError
-from widget_app.models import Agent, Call, CallRing, db
+from widget_app.core.errors import DomainError
 from widget_app.core.phone import twilio_e164
-from widget_app.twilio.signatures import public_base_url
+from widget_app.hubspot import contacts, engagements
+from widget_app.models import Agent, Call, CallRing, db
+from widget_app.realtime import events, hub
 
 log = logging.getLogger(__name__)
 ONLINE_SECONDS = 60  # a socket heartbeat (every 20 s) younger than this means "signed in"
@@ -44,7 +44,6 @@ def choose_agents(contact: dict | None) -> list[Agent]:
 def find_contact(e164: str) -> dict | None:
     """The HubSpot contact with this phone; any failure only means "unknown caller"."""
     try:
-        from widget_app.hubspot import contacts
         contact = contacts.find_contact_by_phone(e164)
     except Exception:
         log.exception("inbound: contact lookup for %s failed; ringing as an unknown caller", e164)
@@ -52,24 +51,28 @@ def find_contact(e164: str) -> dict | None:
     return {key: contact.get(key) for key in CONTACT_KEYS} if contact else None
 
 
-def inbound_twiml(form) -> str:
-    """POST /twilio/voice from WhatsApp: record the call once per CallSid, ring agents, answer TwiML."""
-    sid = form.get("CallSid", "")
+@dataclass(frozen=True)
+class Ring:
+    """What an incoming call does: ring these agents' browsers, or (none) tell the caller nobody can answer."""
+    call: Call
+    agents: list[Agent]
+
+
+def receive(sid: str, caller: str, called: str) -> Ring:
+    """A WhatsApp user calls us: record the call once per CallSid and ring the agents who can take it."""
     if not sid.startswith("CA"):
-        raise ApiError(400, "invalid_field", "CallSid is missing or malformed.", field="CallSid")
+        raise DomainError("invalid_field", "CallSid is missing or malformed.", field="CallSid")
     call = Call.get_or_none(Call.sid == sid)
-    call, agents = _record_and_ring(sid, form) if call is None else (call, _rung_agents(call))
-    if call.status not in RINGING or not agents:
-        return _nobody_twiml()
-    return _dial_twiml(call, agents)
+    call, agents = _record_and_ring(sid, caller, called) if call is None else (call, _rung_agents(call))
+    return Ring(call, agents if call.status in RINGING else [])
 
 
 def _rung_agents(call: Call) -> list[Agent]:
     return list(Agent.select().join(CallRing).where(CallRing.call == call.id).order_by(CallRing.id))
 
 
-def _record_and_ring(sid: str, form) -> tuple[Call, list[Agent]]:
-    caller = twilio_e164(form.get("From", ""))
+def _record_and_ring(sid: str, caller: str, called: str) -> tuple[Call, list[Agent]]:
+    caller = twilio_e164(caller)
     contact = find_contact(caller)
     agents = choose_agents(contact)
     now = utcnow()
@@ -77,7 +80,7 @@ def _record_and_ring(sid: str, form) -> tuple[Call, list[Agent]]:
         with db.atomic():
             call = Call.create(
                 direction="inbound", status="ringing" if agents else MISSED, sid=sid,
-                from_number=caller, to_number=twilio_e164(form.get("To", "")),
+                from_number=caller, to_number=twilio_e164(called),
                 contact_id=(contact or {}).get("id"), owner_id=(contact or {}).get("owner_id"),
                 contact_card=contact, started_at=now, ended_at=None if agents else now,
                 created_at=now, updated_at=now)
@@ -90,7 +93,7 @@ def _record_and_ring(sid: str, form) -> tuple[Call, list[Agent]]:
         call = Call.get(Call.sid == sid)
         return call, _rung_agents(call)
     if agents:
-        realtime.notify([agent.id for agent in agents], incoming_message(call))
+        hub.notify([agent.id for agent in agents], events.incoming_call(call))
     else:
         log.info("inbound: nobody available for call %s from %s; recorded as missed", call.id, caller)
     return call, agents
@@ -99,55 +102,20 @@ def _record_and_ring(sid: str, form) -> tuple[Call, list[Agent]]:
 def _log_missed_in_hubspot(call: Call):
     """No widget rang, so no SDK engagement exists: queue the missed call for the contact's timeline."""
     try:
-        from widget_app.hubspot import engagements
         with db.atomic():
             engagements.enqueue_call_sync(call)
     except Exception:
         log.exception("inbound: could not queue missed call %s for HubSpot", call.id)
 
 
-def _dial_twiml(call: Call, agents: list[Agent]) -> str:
-    from widget_app.hubspot import recordings
-
-    base = public_base_url()
-    response = VoiceResponse()
-    consent = recordings.consent_say_text()
-    if consent:  # the caller hears it before any agent is connected and recording starts
-        response.say(consent)
-    dial = Dial(answer_on_bridge=True, timeout=RING_SECONDS, action=f"{base}/twilio/voice/dial-done",
-                **recordings.dial_recording_attrs())
-    for agent in agents:
-        client = dial.client(status_callback=f"{base}/twilio/voice/status",
-                             status_callback_event="initiated ringing answered completed")
-        client.identity(agent.voice_identity)
-        client.parameter(name="CallId", value=str(call.id))
-    response.append(dial)
-    return str(response)
-
-
-def _nobody_twiml() -> str:
-    response = VoiceResponse()
-    response.say(NOBODY_MESSAGE)
-    response.hangup()
-    return str(response)
-
-
-def incoming_message(call: Call) -> dict:
-    """The socket message (and /api/calls/ringing item) that makes a widget ring."""
-    return {"type": "incoming_call", "call": call.to_dict(), "contact": call.contact_card}
-
-
-def dial_done_twiml(form) -> str:
-    """<Dial action>: an inbound call nobody took becomes a missed call; answered ones just end."""
-    call = Call.get_or_none(Call.sid == form.get("CallSid", ""), Call.direction == "inbound")
-    status = form.get("DialCallStatus", "")
-    response = VoiceResponse()
-    if call is not None and status in UNANSWERED:
-        mark_missed(call)
-        if status != "canceled":  # canceled: the caller already hung up
-            response.say(NOBODY_MESSAGE)
-    response.hangup()
-    return str(response)
+def dial_finished(sid: str, dial_status: str) -> bool:
+    """<Dial action>: an inbound call nobody took becomes missed. True when the caller should hear why
+    (not when they hung up themselves)."""
+    call = Call.get_or_none(Call.sid == sid, Call.direction == "inbound")
+    if call is None or dial_status not in UNANSWERED:
+        return False
+    mark_missed(call)
+    return dial_status != "canceled"
 
 
 def mark_missed(call: Call, unclaimed_only: bool = False) -> bool:
@@ -160,7 +128,7 @@ def mark_missed(call: Call, unclaimed_only: bool = False) -> bool:
     if not query.execute():
         return False
     call = Call.get_by_id(call.id)
-    realtime.notify(rung_agent_ids(call), {"type": "call_status", "call": call.to_dict()})
+    hub.notify(rung_agent_ids(call), events.call_status(call))
     return True
 
 
@@ -181,7 +149,7 @@ def _rung_call(agent: Agent, call_id: int) -> Call:
     call = (Call.select().join(CallRing)
             .where(Call.id == call_id, Call.direction == "inbound", CallRing.agent == agent.id).first())
     if call is None:
-        raise ApiError(404, "not_found", "No such incoming call rang for you.")
+        raise DomainError("not_found", "No such incoming call rang for you.")
     return call
 
 
@@ -193,11 +161,11 @@ def claim(agent: Agent, call_id: int) -> Call:
     call = Call.get_by_id(call.id)
     if not won and call.agent_id != agent.id:
         if call.agent_id is not None:
-            raise ApiError(409, "already_claimed", "Another agent has already taken this call.")
-        raise ApiError(409, "call_not_ringing", "This call is no longer ringing.", call_status=call.status)
+            raise DomainError("already_claimed", "Another agent has already taken this call.")
+        raise DomainError("call_not_ringing", "This call is no longer ringing.", call_status=call.status)
     if won:
         others = [agent_id for agent_id in rung_agent_ids(call) if agent_id != agent.id]
-        realtime.notify(others, {"type": "call_claimed", "call_id": call.id})
+        hub.notify(others, events.call_claimed(call.id))
     return call
 
 

@@ -3,11 +3,13 @@ import logging
 
 from twilio.base.exceptions import TwilioRestException
 
-from widget_app.calls.progress import FINAL_STATUSES, apply_status_callback, finish_locally, notify_call
+from widget_app.calls.progress import FINAL_STATUSES, finish_locally, notify_call
 from widget_app.core.clock import utcnow
-from widget_app.web.errors import ApiError
-from widget_app.models import Agent, Call
+from widget_app.core.errors import DomainError
 from widget_app.core.phone import to_e164, twilio_e164
+from widget_app.models import Agent, Call
+from widget_app.permissions import ledger
+from widget_app.twilio.client import twilio_client
 
 log = logging.getLogger(__name__)
 CONTACT_TYPE_ID = "0-1"  # HubSpot's object type id of contacts (calleeInfo.calleeObjectTypeId)
@@ -39,14 +41,11 @@ def _id_or_none(value) -> str | None:
 
 
 def verdict_or_raise(phone: str):
-    """Stop a call the permission ledger forbids: 403 without permission, 429 over the daily cap."""
-    from widget_app.permissions import ledger as permission_store
-
-    verdict = permission_store.call_verdict(phone)
+    """Stop a call the permission ledger forbids (no permission, or over the daily cap)."""
+    verdict = ledger.call_verdict(phone)
     if not verdict.can_call:
-        status = 429 if verdict.code == "call_limit_reached" else 403
-        raise ApiError(status, verdict.code or "permission_required", verdict.reason,
-                       permission=permission_store.permission_json(phone))
+        raise DomainError(verdict.code or "permission_required", verdict.reason,
+                          permission=ledger.permission_json(phone))
     return verdict
 
 
@@ -71,27 +70,20 @@ def voice_params(call: Call) -> dict:
 
 def call_for_agent(agent: Agent, id_or_sid) -> Call:
     """One of this agent's calls by our id or a Twilio CallSid; 404 for anything else."""
-    key = str(id_or_sid)
-    if key.isdigit():
-        call = Call.get_or_none(Call.id == int(key))
-    else:
-        call = Call.get_or_none((Call.sid == key) | (Call.parent_sid == key))
+    call = Call.by_ref(id_or_sid)
     if call is None or call.agent_id != agent.id:
-        raise ApiError(404, "call_not_found", "No such call.")
+        raise DomainError("call_not_found", "No such call.")
     return call
 
 
-def authorize_outbound(form) -> Call:
+def authorize_outbound(identity: str, leg_sid: str, call_id: str, dialed: str) -> Call:
     """Re-check, when Twilio asks, that the browser dials its own queued call to the recorded number.
 
-    Returns the call with the browser leg's CallSid stored; raises ``CallRefused`` otherwise (the
-    agent's own call is then marked failed so the widget can show why).
+    ``identity`` is the browser's Twilio client identity, ``leg_sid`` its CallSid, ``call_id`` and
+    ``dialed`` what it asked for. Returns the call with the browser leg's CallSid stored; raises
+    ``CallRefused`` otherwise (the agent's own call is then marked failed so the widget can show why).
     """
-    from widget_app.permissions import ledger as permission_store
-
-    caller = next((v for v in (form.get("From", ""), form.get("Caller", "")) if v.startswith("client:")), "")
-    identity, leg_sid, call_id = caller[len("client:"):], form.get("CallSid", ""), form.get("CallId", "")
-    call = Call.get_or_none(Call.id == int(call_id)) if call_id.isdigit() else None
+    call = Call.get_or_none(Call.id == int(call_id)) if call_id.isascii() and call_id.isdigit() else None
     if call is None or call.direction != "outbound":
         raise CallRefused("call_not_found", "This call could not be found. Please dial again.")
     if call.agent is None or call.agent.voice_identity != identity:
@@ -99,12 +91,12 @@ def authorize_outbound(form) -> Call:
     if call.status != "queued" or call.parent_sid not in (None, leg_sid):
         raise CallRefused("call_already_started", "This call has already been placed. Please dial again.")
     try:
-        to = twilio_e164(form.get("To", ""))
-    except ApiError:
+        to = twilio_e164(dialed)
+    except DomainError:
         to = None
     if to != call.to_number:
         _refuse(call, "destination_mismatch", "The number dialed does not match this call. Please dial again.")
-    verdict = permission_store.call_verdict(call.to_number)
+    verdict = ledger.call_verdict(call.to_number)
     if not verdict.can_call:
         _refuse(call, verdict.code or "permission_required", verdict.reason)
     claimed = (Call.update(parent_sid=leg_sid, updated_at=utcnow())
@@ -123,8 +115,6 @@ def _refuse(call: Call, code: str, message: str):
 
 def hang_up(call: Call) -> Call:
     """End the call at Twilio (the browser leg ends the WhatsApp leg too); the callbacks do the rest."""
-    from widget_app.twilio.client import twilio_client
-
     if call.status in FINAL_STATUSES:
         return call
     leg = call.parent_sid or call.sid
@@ -134,7 +124,7 @@ def hang_up(call: Call) -> Call:
         twilio_client().calls(leg).update(status="completed")
     except TwilioRestException as exc:
         log.warning("hanging up %s failed: %s %s", leg, exc.code, exc.msg)
-        raise ApiError(502, "twilio_error", exc.msg or "Twilio could not end the call.",
+        raise DomainError("twilio_error", exc.msg or "Twilio could not end the call.",
                        twilio_code=exc.code) from None
     return Call.get_by_id(call.id)
 

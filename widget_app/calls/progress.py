@@ -1,12 +1,15 @@
 """A call's progress from Twilio's status callbacks: forward only, once per event, counted once."""
 import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from peewee import IntegrityError, SqliteDatabase
+from peewee import SqliteDatabase
 
 from widget_app.core.clock import utcnow
-from widget_app.web.errors import ApiError
+from widget_app.core.errors import DomainError
 from widget_app.models import Call, WebhookEvent, db
+from widget_app.permissions import ledger
+from widget_app.realtime import events, hub
 
 log = logging.getLogger(__name__)
 FINAL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
@@ -24,6 +27,19 @@ PROGRESS_FIELDS = [Call.sid, Call.status, Call.answered_at, Call.ended_at, Call.
                    Call.error_code, Call.error_message, Call.updated_at]
 
 
+@dataclass(frozen=True)
+class StatusUpdate:
+    """One status callback of a call leg, as the Twilio webhook read it."""
+    sid: str
+    status: str
+    parent_sid: str | None = None
+    sequence: str = ""
+    duration: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    raw: dict = field(default_factory=dict)  # every field, kept with the idempotency record
+
+
 def write_transaction():
     """A transaction holding SQLite's write lock from the start: a deferred one that reads and then
     writes fails at once ("database is locked") when another thread wrote meanwhile."""
@@ -37,10 +53,8 @@ def rank(status: str) -> int:
 
 def notify_call(call: Call):
     """Tell the agent's widgets the call changed (never fails the caller)."""
-    from widget_app.realtime import hub as realtime
-
     if call.agent_id:
-        realtime.notify([call.agent_id], {"type": "call_status", "call": call.to_dict()})
+        hub.notify([call.agent_id], events.call_status(call))
 
 
 def _find(sid: str, parent_sid: str | None) -> tuple[Call | None, bool]:
@@ -52,37 +66,34 @@ def _find(sid: str, parent_sid: str | None) -> tuple[Call | None, bool]:
     return call, False
 
 
-def apply_status_callback(form) -> Call | None:
+def apply_status_callback(update: StatusUpdate) -> Call | None:
     """Apply one Twilio status callback; a retry, a stale or an unknown one changes nothing."""
-    sid, status = form.get("CallSid"), form.get("CallStatus")
+    sid, status = update.sid, update.status
     if not sid or not status:
-        raise ApiError(400, "missing_field", "CallSid and CallStatus are required.")
-    key = f"twilio-voice-status:{sid}:{status}:{form.get('SequenceNumber', '')}"
+        raise DomainError("missing_field", "CallSid and CallStatus are required.")
+    key = f"twilio-voice-status:{sid}:{status}:{update.sequence}"
     with write_transaction():
-        call, via_parent = _find(sid, form.get("ParentCallSid"))
+        call, via_parent = _find(sid, update.parent_sid)
         if call is None:
             log.info("status callback for unknown call %s (%s)", sid, status)
             return None
-        try:
-            with db.atomic():
-                WebhookEvent.create(key=key, source="twilio-voice-status", payload=dict(form.items()))
-        except IntegrityError:
+        if not WebhookEvent.record_once(key, "twilio-voice-status", update.raw):
             return call  # the same callback again
-        changed = _advance(call, status, form, via_parent)
+        changed = _advance(call, update, via_parent)
     if changed:
         notify_call(call)
     return call
 
 
-def _advance(call: Call, status: str, form, via_parent: bool) -> bool:
-    """Move the call forward to ``status``; True when anything changed."""
-    changed = False
-    duration = str(form.get("CallDuration") or "0")
+def _advance(call: Call, update: StatusUpdate, via_parent: bool) -> bool:
+    """Move the call forward to ``update.status``; True when anything changed."""
+    changed, status = False, update.status
+    duration = str(update.duration or "0")
     talked = via_parent and status == "completed" and duration.isdigit() and int(duration) > 0  # agent's leg
     if call.direction == "inbound" and status in FINAL_STATUSES and call.answered_at is None and not talked:
         return False  # an agent's leg nobody answered: the <Dial action> (routing) decides "missed"
     if call.sid is None and via_parent:
-        call.sid, changed = form["CallSid"], True  # the WhatsApp leg reports for the first time
+        call.sid, changed = update.sid, True  # the WhatsApp leg reports for the first time
     if rank(status) <= rank(call.status) or status in ("queued", "initiated"):
         if changed:
             call.save(only=PROGRESS_FIELDS)
@@ -91,7 +102,7 @@ def _advance(call: Call, status: str, form, via_parent: bool) -> bool:
     if status == "in-progress":
         call.status, call.answered_at = status, call.answered_at or now
     elif status in FINAL_STATUSES:
-        _finish(call, status, now, form.get("CallDuration"), form.get("ErrorCode"), form.get("ErrorMessage"))
+        _finish(call, status, now, update.duration, update.error_code, update.error_message)
     else:
         call.status = status
     call.updated_at = now
@@ -122,11 +133,9 @@ def _finish(call: Call, status: str, now, duration=None, error_code=None, error_
 
 def _record_result(call: Call, count: bool = True):
     """Tell the permission ledger how the call ended, exactly once per call (even across processes)."""
-    from widget_app.permissions import ledger as permission_store
-
     phone = call.contact_phone
     if call.error_code == "37000":
-        permission_store.revoke(phone, "WhatsApp refused the call: the contact's permission is gone (37000).")
+        ledger.revoke(phone, "WhatsApp refused the call: the contact's permission is gone (37000).")
     first = (Call.update(missed_counted=True)
              .where((Call.id == call.id) & (Call.missed_counted == False)).execute())
     call.missed_counted = True
@@ -134,9 +143,9 @@ def _record_result(call: Call, count: bool = True):
         return
     connected = call.answered_at is not None
     if call.direction == "outbound":
-        permission_store.record_call_result(phone, connected=connected, at=call.ended_at)
+        ledger.record_call_result(phone, connected=connected, at=call.ended_at)
     elif connected:
-        permission_store.record_call_result(phone, connected=True, business_initiated=False, at=call.ended_at)
+        ledger.record_call_result(phone, connected=True, business_initiated=False, at=call.ended_at)
 
 
 def finish_locally(call: Call, status: str, error_code: str | None = None, error_message: str | None = None) -> Call:

@@ -1,12 +1,16 @@
-"""HTTP API of calls, our senders and the browser's voice token (CONTRACT §4)."""
+"""HTTP API of calls (CONTRACT §4): placing and ending them, inbound ringing and claiming, presence,
+our senders and the browser's voice token."""
 from flask import Blueprint, jsonify
 
+from widget_app.calls import inbound
 from widget_app.calls import outbound as calls
-from widget_app.agents.routes import current_agent, login_required
-from widget_app.web.errors import ApiError
-from widget_app.web.jsonbody import json_body
-from widget_app.calls.senders import all_senders, numbers_cli, resolve_sender
+from widget_app.calls.senders import all_senders, resolve_sender
+from widget_app.core.errors import DomainError
+from widget_app.models import Agent
+from widget_app.realtime import events
 from widget_app.twilio.tokens import voice_token
+from widget_app.web.auth import current_agent, login_required
+from widget_app.web.jsonbody import json_body
 
 bp = Blueprint("calls_api", __name__, url_prefix="/api")
 
@@ -34,7 +38,7 @@ def end():
     """Hang up the agent's call through Twilio (the widget also disconnects its Device)."""
     call_id = json_body(call_id=((int, str), None))["call_id"]
     if call_id in (None, ""):
-        raise ApiError(400, "missing_field", "The field 'call_id' is required.", field="call_id")
+        raise DomainError("missing_field", "The field 'call_id' is required.", field="call_id")
     call = calls.call_for_agent(current_agent(), call_id)
     return jsonify({"call": calls.hang_up(call).to_dict()})
 
@@ -45,7 +49,7 @@ def engagement(call_id):
     """Store the engagement HubSpot created for the call (CREATE_ENGAGEMENT_SUCCEEDED)."""
     engagement_id = str(json_body(engagementId=((int, str), ""))["engagementId"]).strip()
     if not engagement_id.isdigit():
-        raise ApiError(400, "invalid_field", "The field 'engagementId' must be HubSpot's numeric id.",
+        raise DomainError("invalid_field", "The field 'engagementId' must be HubSpot's numeric id.",
                        field="engagementId")
     call = calls.call_for_agent(current_agent(), call_id)
     return jsonify({"call": calls.set_engagement(call, engagement_id).to_dict()})
@@ -65,6 +69,32 @@ def numbers():
     return jsonify({"numbers": all_senders()})
 
 
-def init_app(app):
-    """`flask numbers add|list`."""
-    app.cli.add_command(numbers_cli)
+@bp.get("/calls/ringing")
+@login_required
+def ringing():
+    """Calls ringing for this agent now, so a widget that reconnected does not lose a ring."""
+    return {"calls": [events.incoming_call(call) for call in inbound.ringing_for(current_agent())]}
+
+
+@bp.post("/calls/<int:call_id>/accept")
+@login_required
+def accept(call_id: int):
+    """Take the call if nobody has yet (409 already_claimed otherwise)."""
+    return {"call": inbound.claim(current_agent(), call_id).to_dict()}
+
+
+@bp.post("/calls/<int:call_id>/decline")
+@login_required
+def decline(call_id: int):
+    """Stop ringing for this agent; the last decline makes the call missed."""
+    return {"call": inbound.decline(current_agent(), call_id).to_dict()}
+
+
+@bp.post("/presence")
+@login_required
+def presence():
+    """The availability toggle without a socket; stored, so every process routes the same way."""
+    body = json_body(available=bool)
+    agent = current_agent()
+    Agent.update(available=body["available"]).where(Agent.id == agent.id).execute()
+    return {"agent": Agent.get_by_id(agent.id).to_dict()}

@@ -3,16 +3,16 @@ import re
 
 import phonenumbers
 
-from widget_app.web.errors import ApiError
+from widget_app.core.errors import DomainError
 
 
 def to_e164(raw, region: str | None = None) -> str:
     """Parse anything a person or a webhook sends (``whatsapp:+…``, spaces, dashes) into E.164.
 
-    Raises ``ApiError(400, invalid_phone)`` when the number is not a valid one.
+    Raises ``DomainError(invalid_phone)`` when the number is not a valid one.
     """
     if not isinstance(raw, str) or not raw.strip():
-        raise ApiError(400, "invalid_phone", "A phone number is required.")
+        raise DomainError("invalid_phone", "A phone number is required.")
     text = raw.strip()
     for prefix in ("whatsapp:", "tel:"):
         if text.lower().startswith(prefix):
@@ -23,9 +23,9 @@ def to_e164(raw, region: str | None = None) -> str:
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
-        raise ApiError(400, "invalid_phone", f"{raw!r} is not a phone number.") from None
+        raise DomainError("invalid_phone", f"{raw!r} is not a phone number.") from None
     if not phonenumbers.is_valid_number(parsed):
-        raise ApiError(400, "invalid_phone", f"{raw!r} is not a valid phone number.")
+        raise DomainError("invalid_phone", f"{raw!r} is not a valid phone number.")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -44,7 +44,7 @@ def twilio_e164(raw) -> str:
     the stricter ``to_e164``."""
     try:
         return to_e164(raw)
-    except ApiError:
+    except DomainError:
         text = raw.strip().removeprefix("whatsapp:") if isinstance(raw, str) else ""
         if E164_SHAPE.fullmatch(text) and phonenumbers.is_possible_number(phonenumbers.parse(text)):
             return text

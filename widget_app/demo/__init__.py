@@ -1,0 +1,19 @@
+"""Demo mode: Twilio's and HubSpot's clouds simulated in-process, and the /dev/hubspot simulator.
+
+Only ``create_app`` imports this package, and only in demo mode. It plugs into the same transport
+seam the tests use: the HTTP client the Twilio REST client is built with, and the requests session
+of the HubSpot client. Everything from our webhooks inward is the live code path.
+"""
+from widget_app.demo import inbound, messaging, pages, voice
+from widget_app.demo.hubspot_cloud import DemoHubSpotAdapter
+from widget_app.demo.twilio_cloud import DemoTwilioHttpClient
+from widget_app.hubspot.client import session as hubspot_session
+
+
+def init_app(app):
+    """Register the simulator's pages and endpoints and put the simulated clouds behind both clients."""
+    for blueprint in (pages.bp, messaging.bp, voice.bp, inbound.bp):
+        app.register_blueprint(blueprint)
+    if not app.config.get("TESTING_REAL_TWILIO_HTTP"):  # tests that mock Twilio at its real URLs
+        app.extensions["twilio_http_client"] = DemoTwilioHttpClient(app)
+    hubspot_session(app).mount(app.config["HUBSPOT_API_BASE"].rstrip("/") + "/", DemoHubSpotAdapter(app))

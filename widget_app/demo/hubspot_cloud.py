@@ -17,6 +17,7 @@ from widget_app.core.clock import isoformat, utcnow
 
 DEMO_CONTACT = {"id": "1001", "firstname": "Dana", "lastname": "Demo", "email": "dana.demo@example.com",
                 "phone": "+447400123456", "mobilephone": None, "hubspot_owner_id": "789"}
+DEMO_CONTACT_PHONE = DEMO_CONTACT["phone"]  # "Dana Demo": the simulator's WhatsApp contact
 DEMO_OWNER = {"id": "789", "email": "demo@example.com", "firstName": "Demo", "lastName": "Agent", "userId": 456,
               "userIdIncludingInactive": 456, "type": "PERSON", "archived": False,
               "createdAt": "2024-01-01T00:00:00.000Z", "updatedAt": "2024-01-01T00:00:00.000Z", "teams": []}

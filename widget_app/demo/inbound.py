@@ -9,22 +9,21 @@ from email.utils import format_datetime
 from flask import current_app
 
 from widget_app.core.clock import utcnow
-from widget_app.demo.blueprint import demo_blueprint
-from widget_app.web.errors import ApiError
-from widget_app.web.jsonbody import json_body
-from widget_app.models import Agent, Call
+from widget_app.core.errors import DomainError
 from widget_app.core.phone import twilio_e164
-from widget_app.demo.twilio_cloud import new_sid, post_webhook
+from widget_app.demo.blueprint import demo_blueprint
+from widget_app.demo.hubspot_cloud import DEMO_CONTACT_PHONE
+from widget_app.demo.twilio_cloud import API_VERSION, new_sid, post_webhook
+from widget_app.models import Agent, Call
+from widget_app.web.jsonbody import json_body
 
 bp = demo_blueprint("demo_inbound", __name__)
-DEMO_CONTACT_PHONE = "+447400123456"  # "Dana Demo" in the simulated HubSpot
-API_VERSION = "2010-04-01"
 
 
 def _webhook(path: str, params: dict):
     response = post_webhook(current_app._get_current_object(), path, params)
     if response.status_code >= 300:
-        raise ApiError(502, "webhook_failed", f"Our {path} webhook answered {response.status_code}.",
+        raise DomainError("webhook_failed", f"Our {path} webhook answered {response.status_code}.",
                        webhook_status=response.status_code)
     return response
 
@@ -46,19 +45,19 @@ def call_in():
 def _inbound_call() -> Call:
     call = Call.get_or_none(Call.id == json_body(call_id=int)["call_id"], Call.direction == "inbound")
     if call is None:
-        raise ApiError(404, "not_found", "No such inbound call.")
+        raise DomainError("not_found", "No such inbound call.")
     return call
 
 
-def _leg_sid(call: Call) -> str:
+def leg_sid(call: Call) -> str:
     """The agent's browser leg: one stable CallSid per (call, agent), so answer and hang-up agree."""
     return "CA" + hashlib.sha256(f"{call.sid}:{call.agent_id}".encode()).hexdigest()[:32]
 
 
-def _leg_params(call: Call, status: str, sequence: int, **extra) -> dict:
+def leg_params(call: Call, status: str, sequence: int, **extra) -> dict:
     """A <Client> leg's status callback as Twilio sends it (ParentCallSid = the WhatsApp leg)."""
     client = f"client:{Agent.get_by_id(call.agent_id).voice_identity}"
-    return {"CallSid": _leg_sid(call), "ParentCallSid": call.sid,
+    return {"CallSid": leg_sid(call), "ParentCallSid": call.sid,
             "AccountSid": current_app.config["TWILIO_ACCOUNT_SID"], "From": f"whatsapp:{call.from_number}",
             "To": client, "Caller": f"whatsapp:{call.from_number}", "Called": client,
             "CallStatus": status, "Direction": "outbound-dial", "ApiVersion": API_VERSION,
@@ -71,10 +70,10 @@ def inbound_answer():
     """The widget's demo phone picked up: Twilio reports the agent's leg answered (in-progress)."""
     call = _inbound_call()
     if call.agent_id is None:
-        raise ApiError(409, "not_claimed", "Accept the call first (POST /api/calls/<id>/accept).")
+        raise DomainError("not_claimed", "Accept the call first (POST /api/calls/<id>/accept).")
     if call.status != "ringing":
-        raise ApiError(409, "call_not_ringing", "This call is no longer ringing.", call_status=call.status)
-    _webhook("/twilio/voice/status", _leg_params(call, "in-progress", 2))
+        raise DomainError("call_not_ringing", "This call is no longer ringing.", call_status=call.status)
+    _webhook("/twilio/voice/status", leg_params(call, "in-progress", 2))
     return {"call": Call.get_by_id(call.id).to_dict()}
 
 
@@ -88,9 +87,9 @@ def hang_up_inbound():
     if call.status == "in-progress" and call.agent_id is not None:
         answered = call.answered_at or call.started_at
         seconds = str(max(0, int((utcnow() - answered).total_seconds())))
-        _webhook("/twilio/voice/status", _leg_params(call, "completed", 3, CallDuration=seconds))
+        _webhook("/twilio/voice/status", leg_params(call, "completed", 3, CallDuration=seconds))
         _webhook("/twilio/voice/dial-done", {**dial, "DialCallStatus": "completed",
-                                             "DialCallSid": _leg_sid(call), "DialCallDuration": seconds})
+                                             "DialCallSid": leg_sid(call), "DialCallDuration": seconds})
     elif call.status == "ringing":
         _webhook("/twilio/voice/dial-done", {**dial, "DialCallStatus": "canceled"})
     return {"call": Call.get_by_id(call.id).to_dict()}

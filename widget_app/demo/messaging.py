@@ -11,16 +11,15 @@ from urllib.parse import urlparse
 from flask import current_app
 
 from widget_app.core.clock import utcnow
-from widget_app.demo.blueprint import demo_blueprint
-from widget_app.web.errors import ApiError
-from widget_app.web.jsonbody import json_body
-from widget_app.permissions.ledger import latest_request, permission_json
+from widget_app.core.errors import DomainError
 from widget_app.core.phone import twilio_e164
-from widget_app.demo.twilio_cloud import demo_route, new_sid, post_webhook
+from widget_app.demo.blueprint import demo_blueprint
+from widget_app.demo.hubspot_cloud import DEMO_CONTACT_PHONE
+from widget_app.demo.twilio_cloud import API_VERSION, demo_route, new_sid, post_webhook
+from widget_app.permissions.ledger import latest_request, permission_json
+from widget_app.web.jsonbody import json_body
 
 bp = demo_blueprint("demo_messaging", __name__)
-API_VERSION = "2010-04-01"
-DEMO_CONTACT_PHONE = "+447400123456"  # "Dana Demo" in the simulated HubSpot
 ANSWERS = {  # the quick-reply buttons of CONTRACT §5, as a WhatsApp user taps them
     "accept": ("PERMISSION_ACCEPT", "Allow calls"),
     "accept_permanent": ("PERMISSION_ACCEPT_PERMANENT", "Always allow calls"),
@@ -67,7 +66,7 @@ def permission_reply():
     """The simulator's contact taps a button on our permission request: Twilio's signed messaging webhook."""
     body = json_body(phone=(str, DEMO_CONTACT_PHONE), answer=str)
     if body["answer"] not in ANSWERS:
-        raise ApiError(400, "invalid_field", "answer must be one of: " + ", ".join(ANSWERS), field="answer")
+        raise DomainError("invalid_field", "answer must be one of: " + ", ".join(ANSWERS), field="answer")
     phone, (payload, text) = twilio_e164(body["phone"]), ANSWERS[body["answer"]]
     config = current_app.config
     latest = latest_request(phone, sent_only=True)
@@ -81,6 +80,6 @@ def permission_reply():
         params["OriginalRepliedMessageSid"] = latest.message_sid
     response = post_webhook(current_app._get_current_object(), "/twilio/messaging", params)
     if response.status_code >= 300:
-        raise ApiError(502, "webhook_failed", f"Our /twilio/messaging webhook answered {response.status_code}.",
+        raise DomainError("webhook_failed", f"Our /twilio/messaging webhook answered {response.status_code}.",
                        webhook_status=response.status_code)
     return {"message_sid": sid, "permission": permission_json(phone)}

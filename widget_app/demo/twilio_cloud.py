@@ -1,7 +1,7 @@
 """Demo mode's Twilio cloud: answers our real REST calls and calls our real webhooks, signed.
 
 Only Twilio's side is simulated. Handlers for each REST resource register with ``@demo_route``
-(see demo_messaging.py and demo_voice.py); webhooks go through ``post_webhook`` with a real
+(see messaging.py and voice.py, imported with the package); webhooks go through ``post_webhook`` with a real
 X-Twilio-Signature so they take the exact code path live traffic takes.
 """
 import json
@@ -18,6 +18,7 @@ from widget_app.twilio.signatures import sign
 
 log = logging.getLogger(__name__)
 _ROUTES: list[tuple[str, re.Pattern, callable]] = []
+API_VERSION = "2010-04-01"
 
 
 def demo_route(method: str, pattern: str):
@@ -41,8 +42,6 @@ class DemoTwilioHttpClient(HttpClient):
 
     def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None,
                 allow_redirects=False):
-        from widget_app.demo import messaging as demo_messaging, voice as demo_voice  # noqa: F401  (register their routes)
-
         path = urlparse(url).path
         for route_method, pattern, handler in _ROUTES:
             match = pattern.search(path)

@@ -12,12 +12,11 @@ from urllib.parse import urlparse
 
 from flask import current_app, jsonify
 
-from widget_app.agents.routes import agent_from_token, bearer_token
+from widget_app.agents.accounts import agent_from_token
 from widget_app.core.clock import parse_isoformat, utcnow
+from widget_app.core.errors import DomainError
 from widget_app.demo.blueprint import demo_blueprint
-from widget_app.web.errors import ApiError
-from widget_app.web.jsonbody import json_body
-from widget_app.models import Call, WebhookEvent, db
+from widget_app.demo.inbound import leg_params, leg_sid
 from widget_app.demo.twilio_cloud import demo_route, new_sid, post_webhook
 from widget_app.demo.voice_steps import (
     ACTIONS,
@@ -27,6 +26,9 @@ from widget_app.demo.voice_steps import (
     current_calls,
     remember_next_behaviour,
 )
+from widget_app.models import Call, WebhookEvent, db
+from widget_app.web.auth import bearer_token
+from widget_app.web.jsonbody import json_body
 
 bp = demo_blueprint("demo_voice", __name__)
 # Each step and the seconds until the next (times DEMO_VOICE_DELAY_SCALE; 0 runs them all at once,
@@ -76,10 +78,10 @@ def connect():
     """The demo phone's `Device.connect`: Twilio asks our /twilio/voice and dials what it answers."""
     agent = agent_from_token(bearer_token())
     if agent is None:
-        raise ApiError(401, "unauthorized", "Sign in to continue.")
+        raise DomainError("unauthorized", "Sign in to continue.")
     body = json_body(params=dict, identity=str)
     if body["identity"] != agent.voice_identity:
-        raise ApiError(403, "wrong_identity", "The demo phone may only dial as the signed-in agent.")
+        raise DomainError("wrong_identity", "The demo phone may only dial as the signed-in agent.")
     app, parent_sid = current_app._get_current_object(), new_sid("CA")
     form = {name: str(value) for name, value in body["params"].items() if name not in RESERVED}
     form.update({"From": f"client:{agent.voice_identity}", "Caller": f"client:{agent.voice_identity}",
@@ -88,7 +90,7 @@ def connect():
                  "CallStatus": "ringing", "ApiVersion": "2010-04-01"})
     answer = post_webhook(app, "/twilio/voice", form)
     if answer.status_code != 200:
-        raise ApiError(502, "twilio_error", f"Our voice webhook answered {answer.status_code}.")
+        raise DomainError("twilio_error", f"Our voice webhook answered {answer.status_code}.")
     twiml = ET.fromstring(answer.get_data())
     whatsapp, dial = twiml.find("./Dial/WhatsApp"), twiml.find("./Dial")
     if whatsapp is None:
@@ -108,11 +110,11 @@ def call_action():
     """Simulator buttons: the WhatsApp contact declines, lets it ring out, or hangs up."""
     action = json_body(action=str)["action"]
     if action not in ACTIONS:
-        raise ApiError(400, "invalid_field", f"action must be one of {', '.join(ACTIONS)}.", field="action")
+        raise DomainError("invalid_field", f"action must be one of {', '.join(ACTIONS)}.", field="action")
     app, live = current_app._get_current_object(), current_calls()
     if not live:
         if action == "hang_up":
-            raise ApiError(409, "no_active_call", "There is no demo call to hang up.")
+            raise DomainError("no_active_call", "There is no demo call to hang up.")
         remember_next_behaviour(action)  # the next call is declined / not answered
         return jsonify({"calls": [], "next_call": action})
     for parent_sid in live:
@@ -148,16 +150,14 @@ def update_call(app, match, form):
 
 def _end_inbound(app, call: Call):
     """The agent hangs up an inbound call: its leg completes and the <Dial action> reports, as live."""
-    from widget_app.demo.inbound import _leg_params, _leg_sid  # the inbound demo's leg naming
-
     done = {"CallSid": call.sid, "AccountSid": app.config["TWILIO_ACCOUNT_SID"], "CallStatus": "completed",
             "From": f"whatsapp:{call.from_number}", "To": f"whatsapp:{call.to_number}", "Direction": "inbound",
             "ApiVersion": "2010-04-01"}
     if call.status == "in-progress" and call.agent_id is not None:
         seconds = str(max(0, int((utcnow() - (call.answered_at or call.started_at)).total_seconds())))
-        post_webhook(app, "/twilio/voice/status", _leg_params(call, "completed", 3, CallDuration=seconds))
+        post_webhook(app, "/twilio/voice/status", leg_params(call, "completed", 3, CallDuration=seconds))
         post_webhook(app, "/twilio/voice/dial-done", {**done, "DialCallStatus": "completed",
-                                                      "DialCallSid": _leg_sid(call), "DialCallDuration": seconds})
+                                                      "DialCallSid": leg_sid(call), "DialCallDuration": seconds})
     elif call.status in ("queued", "ringing"):
         post_webhook(app, "/twilio/voice/dial-done", {**done, "DialCallStatus": "canceled"})
 

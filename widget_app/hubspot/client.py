@@ -4,7 +4,6 @@ import random
 import time
 
 import requests
-from flask import current_app
 
 log = logging.getLogger(__name__)
 TIMEOUT = (5, 20)  # connect, read (seconds)
@@ -111,23 +110,14 @@ class HubSpotClient:
             attempt += 1
 
 
-def _session(app) -> requests.Session:
-    """One pooled session per app; in demo mode HubSpot's cloud answers it in-process."""
-    session = app.extensions.get("hubspot_session")
-    if session is None:
-        session = requests.Session()
-        if app.config["WIDGET_MODE"] == "demo":
-            from widget_app.demo.hubspot_cloud import DemoHubSpotAdapter
-            session.mount(app.config["HUBSPOT_API_BASE"].rstrip("/") + "/", DemoHubSpotAdapter(app))
-        app.extensions["hubspot_session"] = session
-    return session
+def session(app) -> requests.Session:
+    """One pooled session per app: the transport seam (demo mode mounts HubSpot's simulated cloud on it)."""
+    if "hubspot_session" not in app.extensions:
+        app.extensions["hubspot_session"] = requests.Session()
+    return app.extensions["hubspot_session"]
 
 
-def hubspot_client(portal_id=None, app=None, sleep=None) -> HubSpotClient:
-    """A client for a portal's OAuth token, else the private-app token (HUBSPOT_ACCESS_TOKEN)."""
-    from widget_app.hubspot import portals as oauth
-
-    app = app or current_app._get_current_object()
-    return HubSpotClient(app.config["HUBSPOT_API_BASE"], _session(app),
-                         token=lambda: oauth.access_token(app, portal_id),
-                         sleep=sleep or app.extensions.get("hubspot_sleep") or time.sleep)
+def unauthenticated_client(app) -> HubSpotClient:
+    """For the OAuth endpoints, which take the client id and secret in the form instead of a Bearer token."""
+    return HubSpotClient(app.config["HUBSPOT_API_BASE"], session(app), token=None,
+                         sleep=app.extensions.get("hubspot_sleep") or time.sleep)

@@ -6,7 +6,8 @@ import time
 from flask import current_app
 
 from widget_app.core.phone import national_digits
-from widget_app.hubspot.client import HubSpotError, hubspot_client
+from widget_app.hubspot.client import HubSpotError
+from widget_app.hubspot.portals import hubspot_client
 
 log = logging.getLogger(__name__)
 PROPERTIES = ["firstname", "lastname", "email", "phone", "mobilephone", "hubspot_owner_id"]

@@ -14,19 +14,26 @@ import logging
 from flask import current_app
 
 from widget_app.core.clock import isoformat, utcnow
-from widget_app.models import Call, EngagementSync, db
 from widget_app.hubspot import outbox, recordings
-from widget_app.hubspot.client import HubSpotError, hubspot_client
+from widget_app.hubspot.client import HubSpotError
 from widget_app.hubspot.contacts import find_contact_by_phone
+from widget_app.hubspot.portals import hubspot_client
+from widget_app.models import Call, EngagementSync, db
 
 log = logging.getLogger(__name__)
 CALLS = "/crm/v3/objects/calls"
 CALL_TO_CONTACT = 194
-# HubSpot's default call outcomes (hs_call_disposition), reference §1.3.
-OUTCOMES = {"9d9162e7-6cf3-4944-bf63-4dff82258764": "Busy", "f240bbac-87c9-4f6e-bf70-924b57d47db7": "Connected",
-            "a4c4c377-d246-4b32-a13b-75a56a4cd0ff": "Left live message",
-            "b2cf5968-551e-4856-9783-52b3da59a7d0": "Left voicemail",
-            "73a0d17f-1163-4015-bdd5-ec830791da20": "No answer", "17b47fee-58de-441e-a44c-c6300d46f273": "Wrong number"}
+# HubSpot's default call outcomes (hs_call_disposition GUIDs, reference §1.3), in the order the
+# wrap-up picker offers them. The widget reads them from its page; nothing else lists them.
+CALL_OUTCOMES = [
+    {"id": "f240bbac-87c9-4f6e-bf70-924b57d47db7", "label": "Connected"},
+    {"id": "9d9162e7-6cf3-4944-bf63-4dff82258764", "label": "Busy"},
+    {"id": "73a0d17f-1163-4015-bdd5-ec830791da20", "label": "No answer"},
+    {"id": "a4c4c377-d246-4b32-a13b-75a56a4cd0ff", "label": "Left live message"},
+    {"id": "b2cf5968-551e-4856-9783-52b3da59a7d0", "label": "Left voicemail"},
+    {"id": "17b47fee-58de-441e-a44c-c6300d46f273", "label": "Wrong number"},
+]
+OUTCOMES = {outcome["id"]: outcome["label"] for outcome in CALL_OUTCOMES}
 STATUSES = {"queued": "QUEUED", "ringing": "RINGING", "in-progress": "IN_PROGRESS", "completed": "COMPLETED",
             "busy": "BUSY", "no-answer": "NO_ANSWER", "failed": "FAILED", "canceled": "CANCELED"}
 
@@ -180,5 +187,3 @@ def drain(app) -> int:
             count += 1
     return count
 
-
-from widget_app.hubspot.worker import init_app  # noqa: F401  (the `flask sync` command and the web process's thread)

@@ -1,5 +1,5 @@
-"""Call recordings (RECORD_CALLS): the <Dial> attributes, storing what Twilio recorded, and handing
-HubSpot a short-lived link of ours that streams the audio from Twilio with our credentials."""
+"""Call recordings on HubSpot's side: the media URL we give it, telling it a recording is ready, and the
+short-lived link of ours that streams the audio from Twilio with our credentials."""
 import logging
 
 import requests
@@ -10,11 +10,10 @@ from itsdangerous import (
     TimestampSigner,
     URLSafeTimedSerializer,
 )
-from peewee import IntegrityError
 
 from widget_app.core.clock import utcnow
-from widget_app.web.errors import ApiError
-from widget_app.models import Call, WebhookEvent, db
+from widget_app.core.errors import DomainError
+from widget_app.models import Call
 
 log = logging.getLogger(__name__)
 
@@ -25,27 +24,6 @@ RELAYED_HEADERS = ("Content-Type", "Content-Length", "Content-Range", "Accept-Ra
                    "Last-Modified")
 CHUNK = 64 * 1024
 READY_PATH = "/crm/v3/extensions/calling/recordings/ready"
-
-
-def recording_enabled() -> bool:
-    return bool(current_app.config.get("RECORD_CALLS"))
-
-
-def dial_recording_attrs() -> dict:
-    """Extra <Dial> attributes: record both parties on separate channels from answer, tell us when done."""
-    if not recording_enabled():
-        return {}
-    base = current_app.config.get("PUBLIC_BASE_URL") or ""
-    return {"record": "record-from-answer-dual",
-            "recordingStatusCallback": f"{base.rstrip('/')}/twilio/recording/status",
-            "recordingStatusCallbackMethod": "POST",
-            "recordingStatusCallbackEvent": "completed"}
-
-
-def consent_say_text() -> str | None:
-    """The announcement to play before a recorded call is bridged, or None (not recording / not set)."""
-    message = (current_app.config.get("RECORDING_CONSENT_MESSAGE") or "").strip()
-    return message if recording_enabled() and message else None
 
 
 def media_url(call: Call) -> str:
@@ -59,51 +37,15 @@ def mark_ready(client, engagement_id: str):
     client.request("POST", READY_PATH, json={"engagementId": int(engagement_id)})
 
 
-def find_call_for_recording(call_sid: str, parent_sid: str | None) -> Call | None:
-    """The call a recording belongs to: Twilio reports the leg that ran <Dial> (our sid or parent)."""
-    for sid in filter(None, (call_sid, parent_sid)):
-        call = Call.get_or_none((Call.sid == sid) | (Call.parent_sid == sid))
-        if call:
-            return call
-    return None
-
-
-def store_recording(form) -> tuple[Call | None, bool]:
-    """Keep a completed recording on its call and queue the engagement update. Returns (call, changed)."""
-    recording_sid, status = form.get("RecordingSid", ""), form.get("RecordingStatus", "")
-    if not recording_sid.startswith("RE") or not form.get("CallSid"):
-        raise ApiError(400, "invalid_recording", "RecordingSid and CallSid are required.")
-    if status != "completed":
-        log.info("recording %s for %s ended %s", recording_sid, form.get("CallSid"), status)
-        return None, False
-    url = form.get("RecordingUrl", "")
-    if not url.startswith("https://"):
-        raise ApiError(400, "invalid_recording", "RecordingUrl must be an https URL.")
-    call = find_call_for_recording(form["CallSid"], form.get("ParentCallSid"))
-    if call is None:
-        raise ApiError(404, "call_not_found", "No call matches this recording.")
-    with db.atomic():
-        try:
-            WebhookEvent.create(key=f"twilio-recording:{recording_sid}", source="twilio",
-                                payload={"CallSid": form["CallSid"], "RecordingUrl": url})
-        except IntegrityError:
-            return call, False  # Twilio sent it again: already stored and queued
-        call.recording_url, call.recording_sid, call.updated_at = url, recording_sid, utcnow()
-        call.save()
-        from widget_app.hubspot import engagements
-        engagements.enqueue_call_sync(call)
-    return call, True
-
-
 def call_for_external_id(external_id: str) -> Call:
     """The call HubSpot names by hs_call_external_id (our Twilio sid, or wa-call-<id>)."""
     call = None
     if external_id.startswith(WA_CALL_PREFIX) and external_id[len(WA_CALL_PREFIX):].isdigit():
         call = Call.get_or_none(Call.id == int(external_id[len(WA_CALL_PREFIX):]))
     elif external_id:
-        call = Call.get_or_none((Call.sid == external_id) | (Call.parent_sid == external_id))
+        call = Call.by_twilio_sid(external_id)
     if call is None or not call.recording_url:
-        raise ApiError(404, "recording_not_found", "There is no recording for this call.")
+        raise DomainError("recording_not_found", "There is no recording for this call.")
     return call
 
 
@@ -129,14 +71,14 @@ def call_for_audio_token(token: str, external_id: str) -> Call:
     try:
         data = _serializer().loads(token or "", max_age=LINK_MAX_AGE)
     except SignatureExpired:
-        raise ApiError(403, "link_expired", "This recording link has expired; ask HubSpot for a new one.") from None
+        raise DomainError("link_expired", "This recording link has expired; ask HubSpot for a new one.") from None
     except BadSignature:
-        raise ApiError(403, "invalid_token", "This recording link is not valid.") from None
+        raise DomainError("invalid_token", "This recording link is not valid.") from None
     call = Call.get_or_none(Call.id == data.get("call"))
     if call is None or call.recording_sid != data.get("rec") or not call.recording_url:
-        raise ApiError(403, "invalid_token", "This recording link is not valid.")
+        raise DomainError("invalid_token", "This recording link is not valid.")
     if external_id not in (call.sid, call.parent_sid, f"{WA_CALL_PREFIX}{call.id}"):
-        raise ApiError(403, "invalid_token", "This recording link is not valid.")
+        raise DomainError("invalid_token", "This recording link is not valid.")
     return call
 
 
@@ -150,14 +92,14 @@ def open_media(call: Call, range_header: str | None) -> requests.Response:
         upstream = requests.get(media_url(call), auth=auth, headers=headers, stream=True, timeout=(5, 30))
     except requests.RequestException as exc:
         log.warning("recording %s unreachable: %s", call.recording_sid, exc)
-        raise ApiError(502, "recording_unavailable", "Twilio did not deliver the recording.") from None
+        raise DomainError("recording_unavailable", "Twilio did not deliver the recording.") from None
     if upstream.status_code in (200, 206, 416):
         return upstream
     upstream.close()
     log.warning("recording %s: Twilio answered %s", call.recording_sid, upstream.status_code)
     if upstream.status_code == 404:
-        raise ApiError(404, "recording_not_found", "Twilio no longer has this recording.")
-    raise ApiError(502, "recording_unavailable", "Twilio did not deliver the recording.")
+        raise DomainError("recording_not_found", "Twilio no longer has this recording.")
+    raise DomainError("recording_unavailable", "Twilio did not deliver the recording.")
 
 
 def relay(upstream: requests.Response):

@@ -1,19 +1,57 @@
-"""Requests HubSpot sends us: help desk channel connection and authenticated call recordings."""
-from flask import Blueprint, Response, jsonify, request, url_for
+"""HubSpot's side of the web: installing the app in a portal (OAuth), and the requests HubSpot sends
+us (help desk channel connection, authenticated call recordings), each verified by its signature."""
+import hmac
+import secrets
+from functools import wraps
+from urllib.parse import quote, urlencode
 
-from widget_app.web.errors import ApiError
-from widget_app.web.jsonbody import json_body
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
 from widget_app.calls.senders import all_senders
-from widget_app.twilio.signatures import public_base_url
-from widget_app.hubspot import recordings
-from widget_app.hubspot.signatures import hubspot_verified
+from widget_app.config import public_base_url
+from widget_app.core.errors import DomainError
+from widget_app.hubspot import portals, recordings
+from widget_app.hubspot.client import HubSpotError
+from widget_app.hubspot.signatures import request_is_signed
+from widget_app.web.auth import current_agent, login_required
+from widget_app.web.errors import HttpError
+from widget_app.web.jsonbody import json_body
 
-bp = Blueprint("hubspot_hooks", __name__, url_prefix="/hubspot")
+bp = Blueprint("hubspot", __name__)
+AUTHORIZE_URL = "https://app.hubspot.com/oauth/authorize"
+SCOPES = "oauth crm.objects.contacts.read crm.objects.contacts.write crm.objects.owners.read"
+STATE_COOKIE, STATE_MAX_AGE = "hubspot_oauth_nonce", 600
 
 FRIENDLY_NAME_MAX = 24  # HubSpot cuts longer names; we cut them ourselves so the user sees ours
 
 
-@bp.post("/channel-connection")
+def hubspot_verified(versions=("v3", "v2", "v1")):
+    """Refuse (401, the same answer whatever was wrong) a request HubSpot did not sign."""
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not request_is_signed(versions):
+                raise HttpError(401, "invalid_signature", "The HubSpot signature is missing, invalid or expired.")
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+# ---- requests HubSpot sends ---------------------------------------------------------------------
+
+
+@bp.post("/hubspot/channel-connection")
 @hubspot_verified(versions=("v3", "v2", "v1"))
 def channel_connection():
     """HubSpot's help desk asks which of our WhatsApp numbers a user may connect as a phone channel."""
@@ -27,19 +65,19 @@ def channel_connection():
 # Whether HubSpot signs this GET is undocumented (reference §5.2). We require a signature anyway:
 # v3 (timestamped), or v2 as HubSpot signs its other GETs (CRM cards). Not v1: for a GET it signs
 # only the empty body, so one leaked header would open every recording.
-@bp.get("/recordings/<call_id>")
+@bp.get("/hubspot/recordings/<call_id>")
 @hubspot_verified(versions=("v3", "v2"))
 def recording_link(call_id):
     """HubSpot asks where to fetch a call's recording: a link of ours, valid for 15 minutes."""
     app_id = request.args.get("appId")
     if app_id is not None and not app_id.isdigit():
-        raise ApiError(400, "invalid_field", "appId must be a number.", field="appId")
+        raise DomainError("invalid_field", "appId must be a number.", field="appId")
     call = recordings.call_for_external_id(call_id)
-    path = url_for("hubspot_hooks.recording_audio", call_id=call_id, token=recordings.audio_token(call))
+    path = url_for("hubspot.recording_audio", call_id=call_id, token=recordings.audio_token(call))
     return jsonify(authenticatedUrl=public_base_url() + path)
 
 
-@bp.get("/recordings/<call_id>/audio")
+@bp.get("/hubspot/recordings/<call_id>/audio")
 def recording_audio(call_id):
     """Stream the audio from Twilio with our credentials; Range passes through so players can seek."""
     call = recordings.call_for_audio_token(request.args.get("token", ""), call_id)
@@ -49,3 +87,59 @@ def recording_audio(call_id):
     headers["Cache-Control"] = "private, no-store"
     return Response(recordings.relay(upstream), status=upstream.status_code, headers=headers,
                     direct_passthrough=True)
+
+
+# ---- installing the app in a portal -------------------------------------------------------------
+
+def _state_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="hubspot-oauth-state")
+
+
+@bp.get("/hubspot/oauth/install")
+def install():
+    """Send a HubSpot admin to the consent screen with a state only this browser can bring back."""
+    if not (current_app.config.get("HUBSPOT_CLIENT_ID") and current_app.config.get("HUBSPOT_CLIENT_SECRET")):
+        raise DomainError("oauth_not_configured", "Set HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET to install.")
+    nonce = secrets.token_urlsafe(24)
+    query = urlencode({"client_id": current_app.config["HUBSPOT_CLIENT_ID"], "redirect_uri": portals.redirect_uri(current_app),
+                       "scope": SCOPES, "state": _state_serializer().dumps(nonce)}, quote_via=quote)
+    response = redirect(f"{AUTHORIZE_URL}?{query}")
+    response.set_cookie(STATE_COOKIE, nonce, max_age=STATE_MAX_AGE, secure=True, httponly=True,
+                        samesite="Lax", path="/hubspot/oauth")
+    return response
+
+
+@bp.get("/hubspot/oauth/callback")
+def callback():
+    """HubSpot's redirect after consent: check the state, exchange the code, store the portal's tokens."""
+    if request.args.get("error"):
+        raise DomainError("oauth_denied", request.args.get("error_description") or "The install was not approved.")
+    code, state = request.args.get("code"), request.args.get("state")
+    if not code or not state:
+        raise DomainError("invalid_request", "The callback needs both code and state.")
+    try:
+        nonce = _state_serializer().loads(state, max_age=STATE_MAX_AGE)
+    except BadSignature:  # includes SignatureExpired
+        raise DomainError("invalid_state", "The install link is invalid or expired; start again.") from None
+    if not isinstance(nonce, str) or not hmac.compare_digest(nonce, request.cookies.get(STATE_COOKIE, "")):
+        raise DomainError("invalid_state", "The install was started in another browser; start again.")
+    try:
+        portal = portals.exchange_code(current_app._get_current_object(), code)
+    except (HubSpotError, KeyError) as exc:
+        raise DomainError("hubspot_error", f"HubSpot did not complete the install: {exc}") from None
+    response = make_response(render_template("hubspot/installed.html", portal=portal))
+    response.delete_cookie(STATE_COOKIE, path="/hubspot/oauth", secure=True, httponly=True, samesite="Lax")
+    return response
+
+
+@bp.get("/api/hubspot/status")
+@login_required
+def status():
+    """Tell the widget whether HubSpot is reachable for this agent's portal or must be reinstalled."""
+    portal_id = current_agent().hubspot_portal_id
+    portal = portals.portal_for(current_app, portal_id)
+    private_app = bool(current_app.config.get("HUBSPOT_ACCESS_TOKEN"))
+    needs_reinstall = bool(portal and portal.needs_reinstall)
+    return jsonify({"portal_id": portal_id, "connected": not needs_reinstall if portal else private_app,
+                    "auth": "oauth" if portal else ("private_app" if private_app else None),
+                    "needs_reinstall": needs_reinstall, "install_url": "/hubspot/oauth/install"})

@@ -12,13 +12,11 @@ import hashlib
 import hmac
 import logging
 import re
-from functools import wraps
 from urllib.parse import quote
 
 from flask import current_app, request
 
 from widget_app.core.clock import utcnow
-from widget_app.web.errors import ApiError
 
 log = logging.getLogger(__name__)
 
@@ -101,15 +99,3 @@ def request_is_signed(versions=("v3", "v2", "v1")) -> bool:
     else:
         return False
     return hmac.compare_digest(expected.encode(), signature.lower().encode())
-
-
-def hubspot_verified(versions=("v3", "v2", "v1")):
-    """Refuse (401, the same answer whatever was wrong) a request HubSpot did not sign."""
-    def decorate(view):
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            if not request_is_signed(versions):
-                raise ApiError(401, "invalid_signature", "The HubSpot signature is missing, invalid or expired.")
-            return view(*args, **kwargs)
-        return wrapper
-    return decorate

@@ -3,7 +3,10 @@ import logging
 import threading
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
+
+from widget_app.hubspot.engagements import drain
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 2.0
@@ -12,8 +15,6 @@ sync_cli = AppGroup("sync", help="The HubSpot outbox.")
 
 def run_forever(app, stop: threading.Event, poll: float = POLL_SECONDS):
     """Drain, sleep, repeat until ``stop`` is set; an error is logged and the loop goes on."""
-    from widget_app.hubspot.engagements import drain
-
     while not stop.is_set():
         try:
             drain(app)
@@ -40,10 +41,6 @@ def start_thread(app) -> threading.Thread:
 @click.option("--once", is_flag=True, help="Write what is due now, then exit.")
 def run_command(once):
     """Write queued calls to HubSpot (runs until stopped, or once with --once)."""
-    from flask import current_app
-
-    from widget_app.hubspot.engagements import drain
-
     app = current_app._get_current_object()
     if once:
         click.echo(f"Attempted {drain(app)} HubSpot write(s).")

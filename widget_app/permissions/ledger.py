@@ -3,18 +3,19 @@
 The only place that reads the clock for permissions (``utcnow()`` once per operation). Every
 change is stored in one transaction (the ``Permission`` row locked on PostgreSQL) and then sent to
 every widget as ``permission_updated``. Sending requests and applying replies over WhatsApp
-messages lives in ``permission_messages``; ``request_permission``/``apply_reply`` delegate there.
+messages lives in ``permissions.messages``.
 """
 import logging
 
 from flask import current_app
 from peewee import SqliteDatabase
 
-from widget_app.permissions import rules
 from widget_app.core.clock import as_utc, isoformat, utcnow
-from widget_app.web.errors import ApiError
-from widget_app.models import Call, Permission, PermissionRequest, db
+from widget_app.core.errors import DomainError
 from widget_app.core.phone import twilio_e164
+from widget_app.models import Call, Permission, PermissionRequest, db
+from widget_app.permissions import rules
+from widget_app.realtime import events, hub
 
 log = logging.getLogger(__name__)
 NOT_COUNTED = ("failed",)  # Twilio refused or never handed the message over: Meta never saw it
@@ -120,10 +121,7 @@ def change(phone: str, transition, now=None, notify_widgets: bool = True) -> boo
 def notify(phone: str):
     """Tell every widget (the whole team shares permissions); realtime never raises, nor do we."""
     try:
-        from widget_app.realtime import hub as realtime
-        send = getattr(realtime, "notify", None)
-        if send:
-            send(None, {"type": "permission_updated", "permission": permission_json(phone)})
+        hub.notify(None, events.permission_updated(permission_json(phone)))
     except Exception:  # a broken socket hub must not undo a stored permission change
         log.exception("could not announce the permission change of %s", phone)
 
@@ -131,7 +129,7 @@ def notify(phone: str):
 def _contact(phone: str) -> str | None:
     try:
         return twilio_e164(phone)
-    except ApiError:
+    except DomainError:
         log.warning("permission ledger: %r is not a phone number; nothing recorded", phone)
         return None
 
@@ -150,21 +148,3 @@ def revoke(phone: str, reason: str):
     phone = _contact(phone)
     if phone:
         change(phone, lambda grant, now: rules.revoked(grant, reason))
-
-
-def request_permission(phone: str, agent) -> dict:
-    """Send the contact our VOICE_CALL_REQUEST template if Meta's limits allow (see permission_messages)."""
-    from widget_app.permissions.messages import send_request
-    return send_request(phone, agent)
-
-
-def apply_reply(form):
-    """A messaging webhook: a permission answer is applied, anything else stored and ignored."""
-    from widget_app.permissions.messages import apply_reply as apply
-    return apply(form)
-
-
-def apply_delivery_status(form):
-    """A message status callback for one of our requests."""
-    from widget_app.permissions.messages import apply_delivery_status as apply
-    return apply(form)

@@ -10,19 +10,18 @@ import logging
 from datetime import timedelta
 
 from flask import current_app, url_for
-from peewee import IntegrityError
 from requests import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
+from widget_app.config import public_base_url
+from widget_app.core.clock import isoformat, utcnow
+from widget_app.core.errors import DomainError
+from widget_app.core.phone import twilio_e164
+from widget_app.models import Permission, PermissionRequest, WebhookEvent, db
 from widget_app.permissions import ledger as store
 from widget_app.permissions import rules
-from widget_app.core.clock import isoformat, utcnow
-from widget_app.web.errors import ApiError
-from widget_app.models import Permission, PermissionRequest, WebhookEvent, db
-from widget_app.core.phone import twilio_e164
 from widget_app.twilio.client import twilio_client
 from widget_app.twilio.permission_reply import parse_reply
-from widget_app.twilio.signatures import public_base_url
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)  # one request per contact in flight, even across workers
@@ -39,14 +38,13 @@ def send_request(phone: str, agent) -> dict:
         (Permission.phone == phone) &
         (Permission.request_lease_until.is_null() | (Permission.request_lease_until <= now))).execute()
     if not lease:
-        raise ApiError(409, "request_in_progress", "A request to this contact is being sent right now.")
+        raise DomainError("request_in_progress", "A request to this contact is being sent right now.")
     try:
         _expire_stale(phone, now)
         verdict = rules.request_verdict(store.history(phone, now), now, store.limits())
         if not verdict.allowed:
-            status = 409 if verdict.code == "already_granted" else 429
-            extra = {"retry_at": isoformat(verdict.changes_at)} if status == 429 else {}
-            raise ApiError(status, verdict.code, verdict.reason, permission=store.permission_json(phone), **extra)
+            extra = {} if verdict.code == "already_granted" else {"retry_at": isoformat(verdict.changes_at)}
+            raise DomainError(verdict.code, verdict.reason, permission=store.permission_json(phone), **extra)
         row = PermissionRequest.create(phone=phone, kind="request", agent=agent, status="sending", created_at=now)
         message = _send(row)
         row.message_sid, row.status = message.sid, message.status or "queued"
@@ -66,18 +64,18 @@ def _send(row: PermissionRequest):
             to=f"whatsapp:{row.phone}",
             from_=sender if sender.startswith("whatsapp:") else f"whatsapp:{sender}",
             content_sid=config["TWILIO_PERMISSION_CONTENT_SID"],
-            status_callback=public_base_url() + url_for("twilio_messaging.delivery_status"))
+            status_callback=public_base_url() + url_for("twilio.message_status"))
     except TwilioRestException as exc:
         row.status, row.error = "failed", f"Twilio error {exc.code}: {exc.msg}"
         row.save()
         log.warning("permission request to %s refused by Twilio: %s %s", row.phone, exc.code, exc.msg)
-        raise ApiError(502, "twilio_error", f"Twilio refused the request: {exc.msg}",
+        raise DomainError("twilio_error", f"Twilio refused the request: {exc.msg}",
                        twilio_code=exc.code, twilio_status=exc.status) from None
     except (TwilioException, RequestException) as exc:
         row.status, row.error = "unknown", f"Twilio unreachable: {exc}"  # it may have gone out: it counts
         row.save()
         log.warning("permission request to %s: Twilio unreachable: %s", row.phone, exc)
-        raise ApiError(502, "twilio_error", "Twilio could not be reached; the request may or may not have been sent.",
+        raise DomainError("twilio_error", "Twilio could not be reached; the request may or may not have been sent.",
                        twilio_code=None, twilio_status=None) from None
 
 
@@ -101,7 +99,7 @@ def apply_reply(form) -> PermissionRequest | None:
     sid, raw = form.get("MessageSid") or form.get("SmsMessageSid"), raw_form(form)
     log.info("twilio messaging webhook: %s", json.dumps(raw, sort_keys=True))  # the reply mapping is a GAP
     if not sid:
-        raise ApiError(400, "missing_field", "MessageSid is required.", field="MessageSid")
+        raise DomainError("missing_field", "MessageSid is required.", field="MessageSid")
     phone, now = twilio_e164(form.get("From", "")), utcnow()
     original = form.get("OriginalRepliedMessageSid") or None
     asked = PermissionRequest.get_or_none((PermissionRequest.message_sid == original) &
@@ -110,10 +108,7 @@ def apply_reply(form) -> PermissionRequest | None:
     if reply is None and asked is not None:
         log.warning("a reply to permission request %s was not understood: %s", original, raw)
     with db.atomic():
-        try:
-            with db.atomic():
-                WebhookEvent.create(key=f"twilio-messaging:{sid}", source="twilio-messaging", payload=raw)
-        except IntegrityError:
+        if not WebhookEvent.record_once(f"twilio-messaging:{sid}", "twilio-messaging", raw):
             return None  # Twilio retried
         outcome = None if reply is None else "accepted" if reply.accepted else "declined"
         row = PermissionRequest.create(
@@ -145,7 +140,7 @@ def apply_delivery_status(form) -> PermissionRequest | None:
     sid = form.get("MessageSid") or form.get("SmsSid")
     status = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
     if not sid or not status:
-        raise ApiError(400, "missing_field", "MessageSid and MessageStatus are required.")
+        raise DomainError("missing_field", "MessageSid and MessageStatus are required.")
     log.info("twilio message status: %s", json.dumps(raw_form(form), sort_keys=True))
     with db.atomic():
         row = PermissionRequest.get_or_none((PermissionRequest.message_sid == sid) &
@@ -153,11 +148,8 @@ def apply_delivery_status(form) -> PermissionRequest | None:
         if row is None:
             log.info("status %s for a message that is not one of our permission requests (%s)", status, sid)
             return None
-        try:
-            with db.atomic():
-                WebhookEvent.create(key=f"twilio-messaging-status:{sid}:{status}", source="twilio-messaging-status",
-                                    payload=raw_form(form))
-        except IntegrityError:
+        if not WebhookEvent.record_once(f"twilio-messaging-status:{sid}:{status}", "twilio-messaging-status",
+                                        raw_form(form)):
             return row
         if DELIVERY_RANK.get(status, -1) <= DELIVERY_RANK.get(row.status, 0):
             return row  # late or unknown: statuses only move forward

@@ -1,10 +1,10 @@
 """HTTP API of the permission rules (CONTRACT §4): status, request, validate. Shared by the team."""
 from flask import Blueprint, jsonify
 
-from widget_app.permissions import ledger as permission_store
-from widget_app.agents.routes import current_agent, login_required
-from widget_app.web.jsonbody import json_body
 from widget_app.core.phone import to_e164
+from widget_app.permissions import ledger, messages
+from widget_app.web.auth import current_agent, login_required
+from widget_app.web.jsonbody import json_body
 
 bp = Blueprint("permissions_api", __name__, url_prefix="/api/permissions")
 
@@ -13,7 +13,7 @@ bp = Blueprint("permissions_api", __name__, url_prefix="/api/permissions")
 @login_required
 def status(phone):
     """Where the contact stands, so the widget can pick the request, pending, denied or dial screen."""
-    return jsonify({"permission": permission_store.permission_json(to_e164(phone))})
+    return jsonify({"permission": ledger.permission_json(to_e164(phone))})
 
 
 @bp.post("/request")
@@ -21,7 +21,7 @@ def status(phone):
 def request_permission():
     """Send the contact a permission request, only when Meta's limits allow (else 429 with retry_at)."""
     phone = to_e164(json_body(phone=str)["phone"])
-    return jsonify({"permission": permission_store.request_permission(phone, current_agent())}), 202
+    return jsonify({"permission": messages.send_request(phone, current_agent())}), 202
 
 
 @bp.post("/validate")
@@ -29,6 +29,6 @@ def request_permission():
 def validate():
     """Could a call go out right now, and why (the same verdict /api/calls/initiate enforces)?"""
     phone = to_e164(json_body(phone=str)["phone"])
-    verdict = permission_store.call_verdict(phone)
+    verdict = ledger.call_verdict(phone)
     return jsonify({"can_call": verdict.can_call, "reason": verdict.reason, "code": verdict.code,
-                    "permission": permission_store.permission_json(phone)})
+                    "permission": ledger.permission_json(phone)})

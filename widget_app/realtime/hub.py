@@ -1,4 +1,4 @@
-"""Real-time hub: the /ws socket, a registry per agent, Redis fan-out across processes (CONTRACT §6).
+"""Real-time hub: the sockets of this process per agent, and Redis fan-out across processes (CONTRACT §6).
 
 Each process keeps the sockets it holds in a ``Hub`` on ``app.extensions``. Without REDIS_URL,
 ``notify`` delivers in-process; with it, ``notify`` publishes to one Redis channel and one listener
@@ -14,19 +14,11 @@ import threading
 import time
 
 import redis
-from flask import current_app, request
-from flask_sock import Sock
+from flask import current_app
 from simple_websocket import ConnectionClosed
 
-from widget_app.agents.routes import agent_from_token
-from widget_app.core.clock import utcnow
-from widget_app.models import Agent, db
-
 log = logging.getLogger(__name__)
-sock = Sock()
 CHANNEL = "widget:realtime"
-HEARTBEAT_SECONDS = 20  # last_seen_at refresh; routing calls an agent online for 60 s after it
-UNAUTHORIZED = 4401
 
 
 class Connection:
@@ -158,11 +150,9 @@ class Hub:
 
 
 def init_app(app):
-    """Bind the socket route, keepalive pings, and this app's hub."""
-    app.config.setdefault("SOCK_SERVER_OPTIONS", {"ping_interval": 25})
+    """This app's hub, on app.extensions["realtime"]."""
     hub = app.extensions["realtime"] = Hub(app.config.get("REDIS_URL"))
     hub.channel = app.config.get("REALTIME_CHANNEL") or CHANNEL  # tests and shared Redis servers
-    sock.init_app(app)
 
 
 def notify(agent_ids, message: dict):
@@ -174,66 +164,3 @@ def notify(agent_ids, message: dict):
         current_app.extensions["realtime"].publish(ids, message)
     except Exception:
         log.exception("realtime: could not notify %s of %s", agent_ids, message.get("type"))
-
-
-def _touch(agent_id: int, **fields):
-    """A short write of the agent's heartbeat or presence, on a connection opened just for it."""
-    with db.connection_context():
-        Agent.update(**fields).where(Agent.id == agent_id).execute()
-
-
-def _token_still_valid(token: str) -> bool:
-    with db.connection_context():
-        return agent_from_token(token) is not None
-
-
-def _reject(ws):
-    """Close with 4401 and wait (briefly) for the client's close reply: closing the TCP socket first
-    could reset the connection before the browser has read our close code."""
-    ws.close(reason=UNAUTHORIZED, message="unauthorized")
-    ws.thread.join(timeout=2)
-
-
-def _handle(agent_id: int, data):
-    """Widget -> server messages: only presence, from the availability toggle."""
-    try:
-        message = json.loads(data)
-    except (TypeError, ValueError):
-        return
-    if isinstance(message, dict) and message.get("type") == "presence" \
-            and isinstance(message.get("available"), bool):
-        _touch(agent_id, available=message["available"], last_seen_at=utcnow())
-
-
-@sock.route("/ws")
-def socket(ws):
-    """An agent's live line: authenticate, register, then heartbeat and presence until it closes."""
-    token = request.args.get("token", "")
-    if not db.is_closed():
-        db.close()  # never hold the request's connection while blocked on receive
-    with db.connection_context():
-        agent = agent_from_token(token)
-    if agent is None:
-        _reject(ws)
-        return
-    agent_id = agent.id
-    hub = current_app.extensions["realtime"]
-    conn = hub.add(agent_id, ws)
-    try:
-        _touch(agent_id, last_seen_at=utcnow())
-        beat = time.monotonic()
-        while True:
-            data = ws.receive(timeout=HEARTBEAT_SECONDS)
-            if data is not None:
-                _handle(agent_id, data)
-            if time.monotonic() - beat >= HEARTBEAT_SECONDS:
-                if not _token_still_valid(token):  # signed out or disabled elsewhere
-                    _reject(ws)
-                    return
-                _touch(agent_id, last_seen_at=utcnow())
-                beat = time.monotonic()
-    finally:
-        if hub.remove(conn) == 0:
-            # Offline at once, so routing stops ringing a closed widget; a socket of the same agent
-            # in another process puts the heartbeat back within HEARTBEAT_SECONDS.
-            _touch(agent_id, last_seen_at=None)

@@ -1,1 +1,1 @@
-"""Everything that talks to Twilio: REST client, TwiML, verified webhooks, and demo mode's cloud."""
+"""Twilio: the REST client, webhook signatures and routes, browser access tokens, TwiML, and reading its forms."""

@@ -1,10 +1,6 @@
-"""Twilio webhook verification: X-Twilio-Signature over the public URL Twilio requested."""
-from functools import wraps
-
+"""Twilio webhook signatures: X-Twilio-Signature over the public URL Twilio requested."""
 from flask import current_app, request
 from twilio.request_validator import RequestValidator
-
-from widget_app.web.errors import ApiError
 
 
 def public_url() -> str:
@@ -18,25 +14,10 @@ def public_url() -> str:
     return base.rstrip("/") + path
 
 
-def public_base_url() -> str:
-    """Our https origin for building callback URLs Twilio and HubSpot will reach."""
-    return (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
-
-
 def is_valid_twilio_request() -> bool:
     validator = RequestValidator(current_app.config["TWILIO_AUTH_TOKEN"])
     signature = request.headers.get("X-Twilio-Signature", "")
     return bool(signature) and validator.validate(public_url(), request.form, signature)
-
-
-def twilio_verified(view):
-    """Reject (403, nothing changed) any request not signed with our Twilio auth token."""
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if not is_valid_twilio_request():
-            raise ApiError(403, "invalid_signature", "The Twilio signature is missing or wrong.")
-        return view(*args, **kwargs)
-    return wrapper
 
 
 def sign(url: str, params: dict, auth_token: str) -> str:

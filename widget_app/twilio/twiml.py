@@ -1,6 +1,6 @@
-"""TwiML we answer Twilio with: the outbound WhatsApp dial, spoken refusals, whispers."""
+"""All the TwiML we answer Twilio with: the outbound WhatsApp dial, inbound ringing, spoken refusals, whispers."""
 from flask import Response
-from twilio.twiml.voice_response import VoiceResponse
+from twilio.twiml.voice_response import Dial, VoiceResponse
 
 # Twilio sends status callbacks only for the events asked for (none by default).
 STATUS_EVENTS = "initiated ringing answered completed"
@@ -41,3 +41,28 @@ def say(text: str | None) -> str:
 def twiml_response(twiml: str) -> Response:
     """Return TwiML as Twilio expects it."""
     return Response(twiml, mimetype="text/xml")
+
+
+def hang_up() -> str:
+    response = VoiceResponse()
+    response.hangup()
+    return str(response)
+
+
+def ring_agents(identities: list[str], call_id: int, *, action: str, status_callback: str, timeout: int,
+                consent: str | None = None, dial_attrs: dict | None = None) -> str:
+    """Ring agents' browsers for an inbound call (first to answer is bridged); ``action`` hears how it ended.
+
+    Each <Client> carries our CallId, so the browser knows which call rings; ``consent`` is spoken to
+    the caller before anyone is connected (the recording notice).
+    """
+    response = VoiceResponse()
+    if consent:
+        response.say(consent)
+    dial = Dial(answer_on_bridge=True, timeout=timeout, action=action, **(dial_attrs or {}))
+    for identity in identities:
+        client = dial.client(status_callback=status_callback, status_callback_event=STATUS_EVENTS)
+        client.identity(identity)
+        client.parameter(name="CallId", value=str(call_id))
+    response.append(dial)
+    return str(response)

@@ -1,0 +1,1 @@
+"""The web layer: the widget page and health check, errors, security headers, the API guard, JSON bodies."""

@@ -1,8 +1,16 @@
-"""One error shape for every JSON caller, HTML for pages (CONTRACT: {"error": {code, message}})."""
+"""One error shape for every JSON caller, HTML for pages: ``{"error": {"code", "message"}}``.
+
+Features raise ``DomainError(code, message)``; the table below is the only place a code becomes an
+HTTP status. Request guards of the web layer (sign-in, webhook signatures) raise ``HttpError`` with
+their status, because the same code means 401 to HubSpot's webhooks and 403 to Twilio's.
+"""
 import logging
 
 from flask import Blueprint, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
+
+from widget_app.core.errors import DomainError
+from widget_app.extensions import db
 
 bp = Blueprint("errors", __name__)
 log = logging.getLogger(__name__)
@@ -10,17 +18,52 @@ log = logging.getLogger(__name__)
 # Paths whose callers are programs (the widget's fetch, Twilio, HubSpot): they get JSON.
 JSON_PREFIXES = ("/api/", "/twilio/", "/hubspot/", "/dev/api/", "/healthz")
 
+STATUS_BY_CODE = {
+    # the request itself is wrong
+    "invalid_json": 400, "missing_field": 400, "invalid_field": 400, "invalid_phone": 400,
+    "invalid_sender": 400, "invalid_recording": 400, "invalid_state": 400, "invalid_request": 400,
+    "oauth_denied": 400,
+    # who is asking
+    "unauthorized": 401, "invalid_credentials": 401,
+    "invalid_token": 403, "link_expired": 403, "wrong_identity": 403, "permission_required": 403,
+    # what it is about
+    "not_found": 404, "call_not_found": 404, "recording_not_found": 404, "oauth_not_configured": 404,
+    # the state does not allow it
+    "already_granted": 409, "request_in_progress": 409, "already_claimed": 409, "call_not_ringing": 409,
+    "not_claimed": 409, "no_active_call": 409, "no_sender": 409, "already_synced": 409,
+    # limits
+    "too_many_attempts": 429, "permission_rate_limited": 429, "call_limit_reached": 429,
+    # someone else failed
+    "twilio_error": 502, "hubspot_error": 502, "recording_unavailable": 502, "webhook_failed": 502,
+}
 
-class ApiError(Exception):
-    """An expected failure with an HTTP status, a snake_case code and a sentence for people."""
+
+class HttpError(DomainError):
+    """A refusal of the web layer itself, with its own status (sign-in, signatures)."""
 
     def __init__(self, status: int, code: str, message: str, **extra):
-        super().__init__(message)
-        self.status, self.code, self.message, self.extra = status, code, message, extra
+        super().__init__(code, message, **extra)
+        self.status = status
 
-    def to_response(self):
-        body = {"error": {"code": self.code, "message": self.message, **self.extra}}
-        return jsonify(body), self.status
+
+def status_for(error: DomainError) -> int:
+    if isinstance(error, HttpError):
+        return error.status
+    status = STATUS_BY_CODE.get(error.code)
+    if status is None:
+        log.error("no HTTP status for error code %r; answering 400", error.code)
+        return 400
+    return status
+
+
+def error_response(error: DomainError):
+    """The contract's JSON body and the status the table gives."""
+    body = {"error": {"code": error.code, "message": error.message, **error.extra}}
+    return jsonify(body), status_for(error)
+
+
+def json_error(status: int, code: str, message: str):
+    return error_response(HttpError(status, code, message))
 
 
 def wants_json() -> bool:
@@ -31,25 +74,23 @@ def _code_for(exc: HTTPException) -> str:
     return (exc.name or "error").lower().replace(" ", "_").replace("'", "")
 
 
-@bp.app_errorhandler(ApiError)
-def handle_api_error(exc: ApiError):
+@bp.app_errorhandler(DomainError)
+def handle_domain_error(exc: DomainError):
     """Domain errors raised anywhere become the contract's JSON shape."""
-    return exc.to_response()
+    return error_response(exc)
 
 
 @bp.app_errorhandler(HTTPException)
 def handle_http_error(exc: HTTPException):
     """404/405/413 and friends: JSON for programs, the HTML error page for people."""
     if wants_json():
-        return ApiError(exc.code or 500, _code_for(exc), exc.description or exc.name).to_response()
+        return json_error(exc.code or 500, _code_for(exc), exc.description or exc.name)
     return render_template("error.html", code=exc.code, title=exc.name, message=exc.description), exc.code
 
 
 @bp.app_errorhandler(Exception)
 def handle_unexpected(exc: Exception):
     """A bug: log it, roll back, and answer 500 without leaking internals."""
-    from widget_app.models import db
-
     log.exception("unhandled error on %s %s", request.method, request.path)
     try:
         if not db.is_closed() and db.in_transaction():
@@ -57,6 +98,6 @@ def handle_unexpected(exc: Exception):
     except Exception:  # pragma: no cover - the connection itself may be broken
         log.exception("rollback after error failed")
     if wants_json():
-        return ApiError(500, "internal_error", "Something went wrong on our side.").to_response()
+        return json_error(500, "internal_error", "Something went wrong on our side.")
     return render_template("error.html", code=500, title="Internal error",
                            message="Something went wrong on our side."), 500

@@ -13,6 +13,21 @@ def frame_ancestors(app) -> str:
     return " ".join(dict.fromkeys(sources))
 
 
+# Twilio's Voice SDK talks to Twilio over https/wss and plays media streams.
+WIDGET_CONNECT_SRC = "'self' ws: wss: https://*.twilio.com wss://*.twilio.com"
+WIDGET_MEDIA_SRC = "'self' mediastream: blob: https://*.twilio.com https://media.twiliocdn.com"
+
+
+def content_security_policy(frame_ancestors: str, frame_src: str | None = None, connect_src: str | None = None,
+                            media_src: str | None = None) -> str:
+    """Our CSP: scripts, styles and images only from us; the rest as the page needs."""
+    directives = ["default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:"]
+    directives += [f"{name} {value}" for name, value in (("frame-src", frame_src), ("connect-src", connect_src),
+                                                         ("media-src", media_src)) if value]
+    directives += [f"frame-ancestors {frame_ancestors}", "base-uri 'self'", "form-action 'self'", "object-src 'none'"]
+    return "; ".join(directives)
+
+
 def init_app(app):
     """Trust X-Forwarded-For only from the configured proxies (sign-in limits count client addresses)."""
     if app.config.get("TRUSTED_PROXIES"):
@@ -20,12 +35,8 @@ def init_app(app):
 
     @app.after_request
     def _headers(response):
-        # Scripts only from us; Twilio's Voice SDK talks to Twilio over https/wss and plays media streams.
-        csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-               "connect-src 'self' ws: wss: https://*.twilio.com wss://*.twilio.com; "
-               "media-src 'self' mediastream: blob: https://*.twilio.com https://media.twiliocdn.com; "
-               f"frame-ancestors {frame_ancestors(app)}; base-uri 'self'; form-action 'self'; object-src 'none'")
-        response.headers.setdefault("Content-Security-Policy", csp)
+        response.headers.setdefault("Content-Security-Policy", content_security_policy(
+            frame_ancestors(app), connect_src=WIDGET_CONNECT_SRC, media_src=WIDGET_MEDIA_SRC))
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         response.headers.setdefault("Permissions-Policy", "microphone=(self)")
