@@ -113,7 +113,7 @@ export async function resume(state) {
   }
 }
 
-// The socket's call_status messages (the socket itself is opened by inbound.js after sign-in).
+// The socket's call_status messages (the socket itself is opened by presence.js after sign-in).
 export function listen(state) {
   socket.onMessage('call_status', ({ call }) => onCallStatus(state, call));
 }

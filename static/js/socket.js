@@ -80,7 +80,8 @@ function open() {
   });
 }
 
-// Full jitter: a random wait up to the exponential cap, so a server restart is not hit by every widget at once.
+// "Equal jitter": a random wait between half the exponential cap and the cap (0.25–0.5 s, then 0.5–1 s, …,
+// at most 15–30 s), so a server restart is not hit by every widget at once.
 function retryLater() {
   const cap = Math.min(BACKOFF.maxMs, BACKOFF.firstMs * 2 ** attempt);
   attempt += 1;
