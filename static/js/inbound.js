@@ -14,8 +14,6 @@ const viaTwilio = (state) => !DEMO || Boolean(state.phone && state.phone.kind ==
 const UNANSWERED = ['no-answer', 'busy', 'failed', 'canceled'];
 const RING_CHECK_MS = 35000; // Twilio rings 25 s; a ring still up later lost its end (a socket message)
 const INVITE_WAIT_MS = 5000; // live: how long Accept waits for Twilio's invite to reach this browser
-const invites = new Set(); // ids of our calls that Twilio is ringing in this browser (live mode)
-const watchedPhones = new WeakSet();
 
 // Rings and what follows: the socket's messages (listen) keep the ring true to the server.
 export function listen(state) {
@@ -49,8 +47,8 @@ export function ring(state, { call, contact }) {
   if (!hubspot.ownsCalls() || !state.agent || !call || call.status !== 'ringing') return;
   if (state.call) return; // on another call: the server offers this one to the other agents too
   const record = contact && /^\d+$/.test(String(contact.id))
-    ? { portalId: hubspot.context.portalId, objectId: Number(contact.id), objectTypeId: '0-1' } : null;
-  watchInvites(state.phone);
+    ? { portalId: state.hubspot.portalId, objectId: Number(contact.id), objectTypeId: '0-1' } : null;
+  watchInvites(state);
   state.call = { ...call, ringing: true, record };
   hubspot.forgetEngagement();
   setParty(call.from, contact && contact.name);
@@ -82,19 +80,20 @@ function openRecord(state) {
 }
 
 // Live: Twilio's invite (the <Client> leg) can reach this browser a moment after our socket's ring.
-function watchInvites(phone) {
-  if (!phone || phone.kind !== 'twilio' || watchedPhones.has(phone)) return;
-  watchedPhones.add(phone);
-  phone.onIncoming(({ callId }) => invites.add(String(callId)));
+function watchInvites(state) {
+  const { phone } = state;
+  if (!phone || phone.kind !== 'twilio' || state.watchedPhones.has(phone)) return;
+  state.watchedPhones.add(phone);
+  phone.onIncoming(({ callId }) => state.invites.add(String(callId)));
 }
 
 // Claim only once this browser can pick up: claiming stops the other agents' ringing.
 function invited(state, call) {
-  watchInvites(state.phone);
+  watchInvites(state);
   const deadline = Date.now() + INVITE_WAIT_MS;
   return new Promise((resolve) => {
     const check = () => {
-      if (invites.has(String(call.id)) || Date.now() >= deadline || !call.ringing) resolve();
+      if (state.invites.has(String(call.id)) || Date.now() >= deadline || !call.ringing) resolve();
       else setTimeout(check, 100);
     };
     check();
@@ -124,7 +123,7 @@ export async function accept(state) {
   if (state.call !== call) return; // the caller hung up meanwhile
   call.ringing = false;
   call.accepting = false;
-  invites.delete(String(call.id));
+  state.invites.delete(String(call.id));
   if (call.engagement_id) saveEngagement(call); // HubSpot's id came while ringing: ours now
   try {
     if (viaTwilio(state)) await state.phone.accept(call);

@@ -15,7 +15,7 @@ const POLL_MS = 1000;
 function hubspotRecord(state, phone) {
   const dial = state.dial && state.dial.phone === phone ? state.dial : {};
   const callee = dial.calleeInfo || {};
-  return { engagementId: hubspot.context.engagementId, portalId: hubspot.context.portalId,
+  return { engagementId: state.hubspot.engagementId, portalId: state.hubspot.portalId,
     objectId: callee.calleeId ?? dial.objectId, objectType: callee.calleeObjectTypeId ?? dial.objectType };
 }
 
@@ -103,7 +103,7 @@ export async function resume(state) {
     const incoming = call && call.direction === 'inbound';
     if (!call || !LIVE.includes(call.status) || (incoming && !call.answered_at) || state.call) return;
     state.call = { ...call, answerSent: Boolean(call.answered_at) };
-    if (call.engagement_id) hubspot.context.engagementId = Number(call.engagement_id);
+    if (call.engagement_id) state.hubspot.engagementId = Number(call.engagement_id);
     setParty(incoming ? call.from : call.to);
     if (call.answered_at) callConnected(state, call.answered_at); else show(state, 'dialing');
     say('Your call is still going.');

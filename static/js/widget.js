@@ -1,4 +1,4 @@
-// The widget: one state object, one screen at a time, one small function per user action.
+// The widget: one state object (state.js), one screen at a time, one small function per user action.
 // This file is the wiring: HubSpot's messages, the buttons, and start-up. The work is in
 // session.js (sign-in), keypad.js and permission.js (before a call), outbound.js, inbound.js and
 // calls.js (the call), presence.js (availability and the socket), mirror.js (HubSpot's calling window).
@@ -15,23 +15,11 @@ import * as session from './session.js';
 import { clock, formatNumber, toE164 } from './format.js';
 import { DEMO } from './phone.js';
 import { $, apiMessage, renderHistory, renderPermission, say, show, showError } from './screens.js';
+import { state } from './state.js';
+
+export { state }; // for tests, which reach the widget through this module
 
 const BACK_SCREENS = ['permission', 'pending', 'denied', 'history'];
-
-export const state = {
-  screen: 'loading',
-  agent: null,
-  hubspot: hubspot.context, // portalId, userId, ownerId, iframeLocation, usesCallingWindow, hostUrl, engagementId
-  dial: null, // HubSpot's DIAL_NUMBER: phone, calleeInfo, objectId, objectType, portalId, ownerId
-  phone: null, // Twilio Device (or the demo phone), attached by session.js
-  phoneStarting: false,
-  voiceSdk: null, // Promise of window.Twilio, loaded after INITIALIZED
-  numbers: [], from: null, available: false, hidden: false,
-  permission: null, requestSentAt: null, pendingPoll: null,
-  call: null, answeredAt: null, muted: false, history: [],
-};
-let resumed = Promise.resolve(false); // the session, asked for while HubSpot's SDK loads
-let lastHeight = 0;
 
 // For tests that bring their own phone.
 export const attachPhone = (phone) => { state.phone = phone; };
@@ -52,7 +40,7 @@ const sdkHandlers = {
 };
 
 async function onReady() {
-  const signedIn = await resumed;
+  const signedIn = await state.resumed;
   hubspot.initialized(signedIn, state.available);
   if (signedIn) session.enterKeypad(state); else show(state, 'login');
   mirror.start(state, runForwarded);
@@ -62,14 +50,14 @@ async function onReady() {
 
 function sendSize(force = false) {
   const height = Math.ceil($('app').getBoundingClientRect().height);
-  if (force || height !== lastHeight) hubspot.resize(height);
-  lastHeight = height;
+  if (force || height !== state.sentHeight) hubspot.resize(height);
+  state.sentHeight = height;
 }
 
 function onDialNumber(data) {
   const phone = toE164(data.phoneNumber || data.phone_number);
   state.dial = { phone, calleeInfo: data.calleeInfo || null, objectId: data.objectId, objectType: data.objectType,
-    portalId: data.portalId ?? hubspot.context.portalId, ownerId: data.ownerId };
+    portalId: data.portalId ?? state.hubspot.portalId, ownerId: data.ownerId };
   $('number').value = formatNumber(phone);
   $('dialed').textContent = `HubSpot sent ${formatNumber(phone)}`;
   $('dialed').hidden = !phone;
@@ -187,7 +175,7 @@ function boot() {
   inbound.listen(state);
   permission.listen(state);
   whenUnauthorized(() => session.signedOut(state, 'Your session has ended. Please sign in again.'));
-  resumed = session.resume(state); // runs while the SDK loads and waits for HubSpot's SYNC
+  state.resumed = session.resume(state); // runs while the SDK loads and waits for HubSpot's SYNC
   const sdk = $('hubspot-sdk');
   const connect = () => {
     if (!hubspot.connect(sdkHandlers, DEMO)) showError('HubSpot’s calling SDK did not load. Reload the widget.');
