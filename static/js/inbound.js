@@ -15,11 +15,11 @@ const UNANSWERED = ['no-answer', 'busy', 'failed', 'canceled'];
 const RING_CHECK_MS = 35000; // Twilio rings 25 s; a ring still up later lost its end (a socket message)
 const INVITE_WAIT_MS = 5000; // live: how long Accept waits for Twilio's invite to reach this browser
 
-// Rings and what follows: the socket's messages (listen) keep the ring true to the server.
+// Rings and what follows: the socket's messages (listen, and call_status routed here by widget.js)
+// keep the ring true to the server.
 export function listen(state) {
   socket.onMessage('open', () => { if (state.agent) checkRinging(state); }); // rings are not replayed
   socket.onMessage('incoming_call', (message) => ring(state, message));
-  socket.onMessage('call_status', (message) => onCallStatus(state, message));
   socket.onMessage('call_claimed', (message) => onClaimed(state, message));
 }
 
@@ -176,11 +176,10 @@ function onClaimed(state, { call_id: callId }) {
   if (state.call && state.call.id === callId && state.call.ringing) endRing(state, 'MISSED', 'Taken by another agent.');
 }
 
-// The server's view of our inbound call: missed while ringing, answered, or hung up by the caller.
-// (outbound.js polls it here for a call resumed after a reload.)
-export function onCallStatus(state, { call: update }) {
+// The server's view of our inbound call (routed here by widget.js, from the socket or from outbound.js's
+// poll for a call resumed after a reload): missed while ringing, answered, or hung up by the caller.
+export function onCallStatus(state, update) {
   const { call } = state;
-  if (!call || !update || update.id !== call.id || call.direction !== 'inbound') return;
   merge(call, update);
   if (call.ringing) {
     if (UNANSWERED.includes(update.status)) endRing(state, 'MISSED', `Missed call from ${formatNumber(call.from)}.`);

@@ -2,7 +2,6 @@
 // dials -> the server's call status (socket, polled as a fallback) drives the screens and HubSpot.
 import { api } from './api.js';
 import * as hubspot from './hubspot.js';
-import * as inbound from './inbound.js';
 import * as socket from './socket.js';
 import { callConnected, callFinished, endOnServer, externalId, fail, merge } from './calls.js';
 import { apiMessage, renderPermission, say, setParty, show, showError } from './screens.js';
@@ -62,10 +61,10 @@ export async function startOutgoingCall(state, phone) {
   }
 }
 
-// The server's view of our outbound call (socket, or the poll below when a message was lost).
+// The server's view of our outbound call (routed here by widget.js, from the socket or the poll below).
 export function onCallStatus(state, update) {
   const { call } = state;
-  if (!call || !update || update.id !== call.id || call.direction === 'inbound' || call.finished) return;
+  if (call.finished) return;
   merge(call, update);
   if (update.status === 'ringing' && state.screen === 'dialing') say('Ringing…');
   if (update.answered_at && !state.answeredAt) callConnected(state, update.answered_at);
@@ -79,12 +78,13 @@ export function onCallStatus(state, update) {
 }
 
 // Polls /api/calls/status every second while the call is live: nothing hangs on a lost socket message.
+// Each answer goes to the one call_status subscriber (widget.js), as if the socket had brought it.
 function follow(state, call) {
   const poll = async () => {
     if (state.call !== call || call.finished) return;
     try {
       const update = (await api('GET', `/api/calls/status/${call.id}`)).call;
-      if (call.direction === 'inbound') inbound.onCallStatus(state, { call: update }); else onCallStatus(state, update);
+      socket.deliver({ type: 'call_status', call: update });
     } catch (err) {
       if (err.status === 404) callFinished(state, 'FAILED');
     }
@@ -113,7 +113,3 @@ export async function resume(state) {
   }
 }
 
-// The socket's call_status messages (the socket itself is opened by presence.js after sign-in).
-export function listen(state) {
-  socket.onMessage('call_status', ({ call }) => onCallStatus(state, call));
-}

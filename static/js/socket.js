@@ -26,6 +26,10 @@ function emit(type, data) {
   });
 }
 
+// A message learnt another way (outbound.js's call status poll), handed to the same subscribers as if the
+// socket had brought it: one handler per message type, whatever the source.
+export const deliver = (message) => emit(message.type, message);
+
 export const isOpen = () => line.ws !== null && line.ws.readyState === WebSocket.OPEN;
 
 // Opens the socket for this token; the same token again is a no-op, a new one replaces the old socket.

@@ -1,7 +1,7 @@
 // The widget: one state object (state.js), one screen at a time, one small function per user action.
-// This file is the wiring: HubSpot's messages, the buttons, and start-up. The work is in
-// session.js (sign-in), keypad.js and permission.js (before a call), outbound.js, inbound.js and
-// calls.js (the call), presence.js (availability and the socket), mirror.js (HubSpot's calling window).
+// This file is the wiring: HubSpot's messages, the socket's call status, the buttons, and start-up. The
+// work is in session.js (sign-in), keypad.js and permission.js (before a call), outbound.js, inbound.js
+// and calls.js (the call), presence.js (availability and the socket), mirror.js (HubSpot's calling window).
 import { api, whenUnauthorized } from './api.js';
 import * as hubspot from './hubspot.js';
 import * as calls from './calls.js';
@@ -12,6 +12,7 @@ import * as outbound from './outbound.js';
 import * as permission from './permission.js';
 import * as presence from './presence.js';
 import * as session from './session.js';
+import * as socket from './socket.js';
 import { clock, formatNumber, toE164 } from './format.js';
 import { DEMO } from './phone.js';
 import { $, apiMessage, renderHistory, renderPermission, say, show, showError } from './screens.js';
@@ -84,6 +85,15 @@ function runForwarded(action, args) {
     available: () => presence.setAvailable(state, Boolean(args.on)),
   };
   if (actions[action]) actions[action]();
+}
+
+// ---- the server's call status ----------------------------------------------------------------
+// The one call_status subscriber (the socket's messages, and outbound.js's poll standing in for a lost
+// one): an update of the call on screen goes to the logic of the call's direction.
+function onCallStatus({ call: update }) {
+  const { call } = state;
+  if (!call || !update || update.id !== call.id) return;
+  if (call.direction === 'inbound') inbound.onCallStatus(state, update); else outbound.onCallStatus(state, update);
 }
 
 // ---- history ---------------------------------------------------------------------------------
@@ -169,8 +179,9 @@ function bindEvents() {
 
 function boot() {
   bindEvents();
-  // The socket's messages, in this order: presence before rings on every (re)connect.
-  outbound.listen(state);
+  // The socket's messages, in this order: presence before rings on every (re)connect. The socket itself is
+  // opened after sign-in, by presence.js.
+  socket.onMessage('call_status', onCallStatus);
   presence.listen(state);
   inbound.listen(state);
   permission.listen(state);
