@@ -13,6 +13,9 @@ export const state = {
   voiceSdk: null, // Promise of window.Twilio, loaded after INITIALIZED
   numbers: [], from: null, available: false, hidden: false,
   permission: null, requestSentAt: null, pendingPoll: null,
+  // The call. `phase` is changed only by calls.js's setPhase: null (no call), then
+  // 'ringing' | 'accepting' | 'dialing' | 'connected' | 'ended' (see setPhase for the steps).
+  phase: null,
   call: null, answeredAt: null, muted: false, history: [],
   invites: new Set(), // live: ids of our calls that Twilio is ringing in this browser (inbound.js)
   watchedPhones: new WeakSet(), // phones whose invites inbound.js listens to
