@@ -1,8 +1,8 @@
 // Talks to our /api: the agent token lives only in memory (storage is denied in HubSpot's
 // cross-site iframe); the partitioned session cookie rides along so /api/auth/resume works.
+import { state } from './state.js';
 
-let token = null;
-let onUnauthorized = null;
+const auth = state.api; // this module's part of the state: token, onUnauthorized
 
 export class ApiError extends Error {
   constructor(status, error) {
@@ -15,21 +15,21 @@ export class ApiError extends Error {
 }
 
 export function setToken(value) {
-  token = value || null;
+  auth.token = value || null;
 }
 
 // The socket authenticates with the same token, in its query string (CONTRACT §6).
-export const currentToken = () => token;
+export const currentToken = () => auth.token;
 
 // Called when a request that carried a token is refused: the session ended elsewhere.
 export function whenUnauthorized(callback) {
-  onUnauthorized = callback;
+  auth.onUnauthorized = callback;
 }
 
 export async function api(method, path, body, { timeout = 15000 } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const sentToken = token;
+  const sentToken = auth.token;
   if (sentToken) headers.Authorization = `Bearer ${sentToken}`;
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), timeout);
@@ -53,7 +53,7 @@ export async function api(method, path, body, { timeout = 15000 } = {}) {
   }
   if (!response.ok) {
     const error = (data && data.error) || { code: `http_${response.status}` };
-    if (response.status === 401 && sentToken && sentToken === token && onUnauthorized) onUnauthorized();
+    if (response.status === 401 && sentToken && sentToken === auth.token && auth.onUnauthorized) auth.onUnauthorized();
     throw new ApiError(response.status, error);
   }
   return data;

@@ -1,5 +1,5 @@
-// A call's screens (dialing, incoming, calling, ended) and HubSpot's call messages.
-// Every function takes the widget's one state object; state.phone is attached by the phone module.
+// A call's phase and screens (dialing, incoming, calling, ended) and HubSpot's call messages.
+// Every function takes the widget's one state object; state.phone is attached by session.js.
 import { api } from './api.js';
 import * as hubspot from './hubspot.js';
 import { clock, formatNumber } from './format.js';
@@ -14,6 +14,24 @@ export const externalId = (call) => {
   if (!call.externalId) call.externalId = call.sid || `wa-call-${call.id}`;
   return call.externalId;
 };
+
+// The call's phase, set here and nowhere else. One call at a time; null: no call (state.call goes too).
+//   inbound:  ringing -> accepting (Accept pressed, our claim on its way; back to ringing if it failed)
+//             -> dialing (claimed: the call is ours while this browser picks it up) -> connected -> ended
+//             (dialing -> ended when the pick-up fails or the caller hangs up first).
+//             A ring this agent does not take (declined, missed, taken by another agent) goes to null.
+//   outbound: dialing (our call record exists, the phone dials) -> connected -> ended, or dialing -> ended.
+//   resumed after a reload: dialing or connected.
+//   ended (the notes form) -> null once the notes are saved.
+// Ringing and accepting calls are offered to this agent, not yet theirs: Decline, not hangUp, lets them go.
+export function setPhase(state, phase) {
+  state.phase = phase;
+  if (!phase) state.call = null;
+  $('accept').disabled = phase !== 'ringing'; // Accept is pressed once, and only while it rings
+}
+
+// Ringing, or Accept pressed and our claim not yet answered: the call is offered to us, not ours.
+export const offered = (state) => state.phase === 'ringing' || state.phase === 'accepting';
 
 // A failure the agent and HubSpot both hear about.
 export function fail(err) {
@@ -41,25 +59,27 @@ export function saveEngagement(call) {
 }
 
 // Answered: the timer runs from the answer (the server's time when resuming after a reload).
-export function callConnected(state, answeredAt) {
+// tellHubSpot false: a call resumed after a reload, whose answer HubSpot heard before the reload.
+export function callConnected(state, answeredAt, { tellHubSpot = true } = {}) {
   const { call } = state;
-  if (!call || call.finished) return;
+  if (!call || state.phase === 'ended') return;
+  const answerNews = tellHubSpot && state.phase !== 'connected';
+  setPhase(state, 'connected');
   state.answeredAt = answeredAt ? Date.parse(answeredAt) : Date.now();
   state.muted = false;
   $('mute').setAttribute('aria-pressed', 'false');
   $('timer').textContent = clock((Date.now() - state.answeredAt) / 1000);
-  if (!call.answerSent) hubspot.callAnswered(externalId(call));
-  call.answerSent = true;
+  if (answerNews) hubspot.callAnswered(externalId(call));
   show(state, 'calling');
 }
 
 // The call is over (hung up here, by the contact, or failed): tell HubSpot, then ask for notes.
 export function callFinished(state, endStatus) {
   const { call } = state;
-  if (!call || call.finished) return;
-  call.finished = endStatus;
-  if (call.answered_at && !call.answerSent && call.direction !== 'inbound') {
-    call.answerSent = true;
+  if (!call || state.phase === 'ended') return;
+  const wasConnected = state.phase === 'connected';
+  setPhase(state, 'ended');
+  if (call.answered_at && !wasConnected && call.direction !== 'inbound') {
     hubspot.callAnswered(externalId(call)); // HubSpot hears the answer before the end, even if we learnt both at once
   }
   hubspot.callEnded(externalId(call), endStatus);
@@ -75,7 +95,7 @@ export function callFinished(state, endStatus) {
 
 export async function hangUp(state) {
   const { call } = state;
-  if (!call || call.finished || call.ringing) return;
+  if (!call || !['dialing', 'connected'].includes(state.phase)) return;
   const status = state.answeredAt ? 'COMPLETED' : 'CANCELED';
   if (state.phone) state.phone.disconnect();
   try {
@@ -112,7 +132,7 @@ export async function saveCall(state) {
   try {
     await api('POST', `/api/calls/${call.id}/complete`, { notes, outcome });
     hubspot.callCompleted(externalId(call), { hs_call_body: notes, hs_call_disposition: outcome });
-    state.call = null;
+    setPhase(state, null);
     show(state, 'keypad');
     say('Call saved to HubSpot.');
   } catch (err) {
@@ -123,6 +143,6 @@ export async function saveCall(state) {
 export function onEngagementCreated(state, engagementId) {
   if (!state.call) return;
   state.call.engagement_id = engagementId;
-  // An inbound call is this agent's only once accepted: inbound.js saves it then.
-  if (!state.call.ringing) saveEngagement(state.call);
+  // An inbound call is this agent's only once claimed: inbound.js saves it then.
+  if (!offered(state)) saveEngagement(state.call);
 }

@@ -12,7 +12,7 @@ export function toE164(text) {
   return /[\d+]/.test(raw) ? `+${digits.slice(0, 15)}` : '';
 }
 
-// "+447400123456" -> "+44 770 090 0123": country code, then threes, the last group up to four.
+// "+447400123456" -> "+44 740 012 3456": country code, then threes, the last group up to four.
 export function formatNumber(e164) {
   const digits = String(e164 || '').replace(/\D/g, '');
   const cc = /^[17]/.test(digits) ? 1 : CC2.has(digits.slice(0, 2)) ? 2 : 3;

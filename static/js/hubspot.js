@@ -1,12 +1,12 @@
 // HubSpot's Calling Extensions SDK (vendored UMD bundle: window.default is CallingExtensions).
 // One small function per SDK call. Nothing is sent before onReady, nor to a host we do not trust.
+import { state } from './state.js';
 
 const HUBSPOT_HOST = /^https:\/\/app(-[a-z0-9]+)?\.hubspot\.com$/;
 const CONTEXT_KEYS = ['portalId', 'userId', 'ownerId', 'engagementId', 'iframeLocation', 'usesCallingWindow', 'hostUrl'];
 const SIZE = { width: 400, height: 600 };
-export const context = {}; // what HubSpot's SYNC said, plus the engagement of the current call
-let cti = null;
-let ready = false;
+const context = state.hubspot; // what HubSpot's SYNC said, plus the engagement of the current call
+const sdk = state.sdk; // cti (HubSpot's CallingExtensions) and ready (onReady came from a trusted host)
 
 const isTrustedHost = (hostUrl, demo) => demo || HUBSPOT_HOST.test(hostUrl || '');
 
@@ -14,14 +14,14 @@ const isTrustedHost = (hostUrl, demo) => demo || HUBSPOT_HOST.test(hostUrl || ''
 // onVisibilityChanged, onEndCall, onFailure(message). Returns false when the SDK bundle is missing.
 export function connect(handlers, demo) {
   if (typeof window.default !== 'function') return false;
-  const live = (handler) => (data, message) => { if (ready) handler(data || {}, message || {}); };
-  cti = new window.default({
+  const live = (handler) => (data, message) => { if (sdk.ready) handler(data || {}, message || {}); };
+  sdk.cti = new window.default({
     debugMode: false,
     eventHandlers: {
       onReady: (data = {}) => {
         CONTEXT_KEYS.forEach((key) => { if (data[key] !== undefined) context[key] = data[key]; });
         if (!isTrustedHost(data.hostUrl, demo)) return handlers.onUntrustedHost(data.hostUrl);
-        ready = true;
+        sdk.ready = true;
         return handlers.onReady(context);
       },
       onDialNumber: live(handlers.onDialNumber),
@@ -50,8 +50,8 @@ function failureText(data, type) {
 }
 
 function send(method, payload) {
-  if (ready) cti[method](payload);
-  return ready;
+  if (sdk.ready) sdk.cti[method](payload);
+  return sdk.ready;
 }
 
 // With HubSpot's calling window only the `window` copy holds calls; the `remote` copy mirrors it.

@@ -3,7 +3,8 @@
 import { api } from './api.js';
 import * as hubspot from './hubspot.js';
 import * as socket from './socket.js';
-import { callConnected, callFinished, endOnServer, externalId, fail, merge, saveEngagement } from './calls.js';
+import { callConnected, callFinished, endOnServer, externalId, fail, merge, offered, saveEngagement,
+  setPhase } from './calls.js';
 import { formatNumber } from './format.js';
 import { DEMO } from './phone.js';
 import { $, apiMessage, describeCaller, say, setParty, show, showError } from './screens.js';
@@ -14,28 +15,25 @@ const viaTwilio = (state) => !DEMO || Boolean(state.phone && state.phone.kind ==
 const UNANSWERED = ['no-answer', 'busy', 'failed', 'canceled'];
 const RING_CHECK_MS = 35000; // Twilio rings 25 s; a ring still up later lost its end (a socket message)
 const INVITE_WAIT_MS = 5000; // live: how long Accept waits for Twilio's invite to reach this browser
-const invites = new Set(); // ids of our calls that Twilio is ringing in this browser (live mode)
-const watchedPhones = new WeakSet();
 
-// Rings and what follows: the socket's messages (listen) keep the ring true to the server.
+// Rings and what follows: the socket's messages (listen, and call_status routed here by widget.js)
+// keep the ring true to the server.
 export function listen(state) {
   socket.onMessage('open', () => { if (state.agent) checkRinging(state); }); // rings are not replayed
   socket.onMessage('incoming_call', (message) => ring(state, message));
-  socket.onMessage('call_status', (message) => onCallStatus(state, message));
   socket.onMessage('call_claimed', (message) => onClaimed(state, message));
 }
 
 // Signing out: a ringing call is let go (HubSpot's engagement is closed).
 export function stop(state) {
-  if (state.call && state.call.ringing) endRing(state, 'MISSED', '');
+  if (offered(state)) endRing(state, 'MISSED', '');
 }
 
 // What the server rings for us now: end a ring it has dropped, show one we have missed.
 async function checkRinging(state) {
   try {
     const { calls } = await api('GET', '/api/calls/ringing');
-    const ringing = state.call && state.call.ringing;
-    if (ringing && !state.call.accepting && !calls.some((message) => message.call.id === state.call.id)) {
+    if (state.phase === 'ringing' && !calls.some((message) => message.call.id === state.call.id)) {
       endRing(state, 'MISSED', 'The call stopped ringing.');
     }
     if (calls.length) ring(state, calls[0]);
@@ -49,18 +47,18 @@ export function ring(state, { call, contact }) {
   if (!hubspot.ownsCalls() || !state.agent || !call || call.status !== 'ringing') return;
   if (state.call) return; // on another call: the server offers this one to the other agents too
   const record = contact && /^\d+$/.test(String(contact.id))
-    ? { portalId: hubspot.context.portalId, objectId: Number(contact.id), objectTypeId: '0-1' } : null;
-  watchInvites(state.phone);
-  state.call = { ...call, ringing: true, record };
+    ? { portalId: state.hubspot.portalId, objectId: Number(contact.id), objectTypeId: '0-1' } : null;
+  watchInvites(state);
+  state.call = { ...call, record };
+  setPhase(state, 'ringing');
   hubspot.forgetEngagement();
   setParty(call.from, contact && contact.name);
   $('caller-contact').textContent = contact
     ? `HubSpot contact${contact.email ? ` · ${contact.email}` : ''}` : 'Not found in HubSpot';
-  $('accept').disabled = false;
   showError('');
   hubspot.incomingCall(externalId(state.call), call.from, call.to);
   const ringing = state.call;
-  setTimeout(() => { if (state.call === ringing && ringing.ringing) checkRinging(state); }, RING_CHECK_MS);
+  setTimeout(() => { if (state.call === ringing && offered(state)) checkRinging(state); }, RING_CHECK_MS);
   show(state, 'incoming');
   say(`Incoming WhatsApp call from ${(contact && contact.name) || formatNumber(call.from)}.`);
 }
@@ -69,7 +67,7 @@ export function ring(state, { call, contact }) {
 export function callerMatched(state, { callerIdMatches = [] }) {
   const match = callerIdMatches[0];
   if (!match || !state.call || state.call.direction !== 'inbound') return;
-  if (state.call.ringing) describeCaller(match);
+  if (offered(state)) describeCaller(match);
   if (match.objectCoordinates) state.call.record = match.objectCoordinates;
   if (state.answeredAt) openRecord(state);
 }
@@ -82,19 +80,21 @@ function openRecord(state) {
 }
 
 // Live: Twilio's invite (the <Client> leg) can reach this browser a moment after our socket's ring.
-function watchInvites(phone) {
-  if (!phone || phone.kind !== 'twilio' || watchedPhones.has(phone)) return;
-  watchedPhones.add(phone);
-  phone.onIncoming(({ callId }) => invites.add(String(callId)));
+function watchInvites(state) {
+  const { phone } = state;
+  if (!phone || phone.kind !== 'twilio' || state.watchedPhones.has(phone)) return;
+  state.watchedPhones.add(phone);
+  phone.onIncoming(({ callId }) => state.invites.add(String(callId)));
 }
 
 // Claim only once this browser can pick up: claiming stops the other agents' ringing.
 function invited(state, call) {
-  watchInvites(state.phone);
+  watchInvites(state);
   const deadline = Date.now() + INVITE_WAIT_MS;
   return new Promise((resolve) => {
     const check = () => {
-      if (invites.has(String(call.id)) || Date.now() >= deadline || !call.ringing) resolve();
+      // state.call !== call: the ring ended while we waited
+      if (state.invites.has(String(call.id)) || Date.now() >= deadline || state.call !== call) resolve();
       else setTimeout(check, 100);
     };
     check();
@@ -104,27 +104,24 @@ function invited(state, call) {
 // Accept: claim the call (the first agent wins), then pick it up on the phone.
 export async function accept(state) {
   const { call } = state;
-  if (!call || !call.ringing || call.accepting) return;
+  if (!call || state.phase !== 'ringing') return;
   if (viaTwilio(state) && !state.phone) return showError('The phone is still starting. Try again in a moment.');
-  call.accepting = true;
-  $('accept').disabled = true;
+  setPhase(state, 'accepting');
   if (viaTwilio(state)) await invited(state, call);
   if (state.call !== call) return; // stopped ringing while we waited
   try {
     merge(call, (await api('POST', `/api/calls/${call.id}/accept`)).call);
   } catch (err) {
-    call.accepting = false;
     if (state.call !== call) return;
     if (err.status === 409 || err.status === 404) {
       return endRing(state, 'MISSED', err.code === 'already_claimed' ? 'Taken by another agent.' : 'The call stopped ringing.');
     }
-    $('accept').disabled = false;
+    setPhase(state, 'ringing'); // Accept can be pressed again
     return showError(apiMessage(err));
   }
   if (state.call !== call) return; // the caller hung up meanwhile
-  call.ringing = false;
-  call.accepting = false;
-  invites.delete(String(call.id));
+  setPhase(state, 'dialing'); // claimed: the call is ours, and this browser picks it up
+  state.invites.delete(String(call.id));
   if (call.engagement_id) saveEngagement(call); // HubSpot's id came while ringing: ours now
   try {
     if (viaTwilio(state)) await state.phone.accept(call);
@@ -142,7 +139,7 @@ function answered(state) {
 
 // Claimed but not connected: hang up through Twilio so the caller is not left waiting.
 async function pickUpFailed(state, call, err) {
-  if (call.finished) return;
+  if (state.call !== call || state.phase === 'ended') return;
   fail(err);
   await endOnServer(call);
   callFinished(state, 'FAILED');
@@ -151,7 +148,7 @@ async function pickUpFailed(state, call, err) {
 // Decline: HubSpot hears CANCELED (as in HubSpot's own demo); the others may still take the call.
 export async function decline(state) {
   const { call } = state;
-  if (!call || !call.ringing || call.accepting) return;
+  if (!call || state.phase !== 'ringing') return;
   if (viaTwilio(state) && state.phone) state.phone.reject(call);
   endRing(state, 'CANCELED', 'Call declined.');
   try {
@@ -164,26 +161,23 @@ export async function decline(state) {
 // A ring that ends without this agent answering: close HubSpot's engagement (no ghost call, SDK #46).
 function endRing(state, endStatus, note) {
   const { call } = state;
-  call.ringing = false;
-  call.finished = endStatus;
   hubspot.callEnded(externalId(call), endStatus);
   hubspot.callCompleted(externalId(call), {});
-  state.call = null;
+  setPhase(state, null);
   show(state, 'keypad');
   say(note);
 }
 
 function onClaimed(state, { call_id: callId }) {
-  if (state.call && state.call.id === callId && state.call.ringing) endRing(state, 'MISSED', 'Taken by another agent.');
+  if (state.call && state.call.id === callId && offered(state)) endRing(state, 'MISSED', 'Taken by another agent.');
 }
 
-// The server's view of our inbound call: missed while ringing, answered, or hung up by the caller.
-// (outbound.js polls it here for a call resumed after a reload.)
-export function onCallStatus(state, { call: update }) {
+// The server's view of our inbound call (routed here by widget.js, from the socket or from outbound.js's
+// poll for a call resumed after a reload): missed while ringing, answered, or hung up by the caller.
+export function onCallStatus(state, update) {
   const { call } = state;
-  if (!call || !update || update.id !== call.id || call.direction !== 'inbound') return;
   merge(call, update);
-  if (call.ringing) {
+  if (offered(state)) {
     if (UNANSWERED.includes(update.status)) endRing(state, 'MISSED', `Missed call from ${formatNumber(call.from)}.`);
     return;
   }

@@ -4,24 +4,26 @@
 // about the call. A reloaded remote asks the window for its state ("hello") and shows the call again.
 import * as hubspot from './hubspot.js';
 import { $, bind, onShow, show } from './screens.js';
+import { state as widgetState } from './state.js';
 
 const CHANNEL = 'wa-calling-window';
 const CALL_SCREENS = ['dialing', 'incoming', 'calling', 'ended'];
-let channel = null;
+const own = widgetState.mirror; // this module's part of the state: channel (the BroadcastChannel, once started)
 
-export const active = () => channel !== null;
+export const active = () => own.channel !== null;
 export const isRemote = () => active() && !hubspot.ownsCalls();
 
 // onAction(action, args) runs a forwarded button press in the window copy.
 export function start(state, onAction) {
-  if (channel || !hubspot.context.usesCallingWindow || typeof BroadcastChannel !== 'function') return;
-  channel = new BroadcastChannel(CHANNEL);
+  if (own.channel || !state.hubspot.usesCallingWindow || typeof BroadcastChannel !== 'function') return;
+  const channel = new BroadcastChannel(CHANNEL);
+  own.channel = channel;
   if (hubspot.ownsCalls()) {
     channel.onmessage = ({ data }) => {
       if (data.type === 'hello') publish(state);
       if (data.type === 'action') onAction(data.action, data.args || {});
     };
-    onShow(() => publish(state));
+    onShow(state, () => publish(state));
     publish(state);
   } else {
     channel.onmessage = ({ data }) => { if (data.type === 'state') mirror(state, data); };
@@ -31,9 +33,9 @@ export function start(state, onAction) {
 
 // The window copy's call, as the remote needs it to draw the same screen (plain data only).
 function publish(state) {
-  if (!channel || !hubspot.ownsCalls()) return;
+  if (!own.channel || !hubspot.ownsCalls()) return;
   const { call } = state;
-  channel.postMessage({
+  own.channel.postMessage({
     type: 'state', screen: state.screen, answeredAt: state.answeredAt, muted: state.muted,
     call: call ? { id: call.id, direction: call.direction, status: call.status, from: call.from, to: call.to } : null,
     party: $('screen-dialing').querySelector('[data-bind="party"]').textContent,
@@ -61,5 +63,5 @@ function mirror(state, snapshot) {
 
 // A button pressed in the remote copy, for the window copy to carry out.
 export function forward(action, args = {}) {
-  if (channel) channel.postMessage({ type: 'action', action, args });
+  if (own.channel) own.channel.postMessage({ type: 'action', action, args });
 }

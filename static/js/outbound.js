@@ -2,9 +2,8 @@
 // dials -> the server's call status (socket, polled as a fallback) drives the screens and HubSpot.
 import { api } from './api.js';
 import * as hubspot from './hubspot.js';
-import * as inbound from './inbound.js';
 import * as socket from './socket.js';
-import { callConnected, callFinished, endOnServer, externalId, fail, merge } from './calls.js';
+import { callConnected, callFinished, endOnServer, externalId, fail, merge, setPhase } from './calls.js';
 import { apiMessage, renderPermission, say, setParty, show, showError } from './screens.js';
 
 const LIVE = ['queued', 'initiated', 'ringing', 'in-progress'];
@@ -15,12 +14,13 @@ const POLL_MS = 1000;
 function hubspotRecord(state, phone) {
   const dial = state.dial && state.dial.phone === phone ? state.dial : {};
   const callee = dial.calleeInfo || {};
-  return { engagementId: hubspot.context.engagementId, portalId: hubspot.context.portalId,
+  return { engagementId: state.hubspot.engagementId, portalId: state.hubspot.portalId,
     objectId: callee.calleeId ?? dial.objectId, objectType: callee.calleeObjectTypeId ?? dial.objectType };
 }
 
 // Dial: microphone first (nothing is placed without one), then our call record, then HubSpot hears
 // OUTGOING_CALL_STARTED and the phone dials. Progress comes from the server (onCallStatus).
+// The dialing screen shows while our call record is made; the phase is dialing once it exists.
 export async function startOutgoingCall(state, phone) {
   if (!state.phone) return showError('The phone is still starting. Try again in a moment.');
   if (state.call) return showError('Finish the current call first.');
@@ -48,6 +48,7 @@ export async function startOutgoingCall(state, phone) {
   }
   const { call, voice } = started;
   state.call = call;
+  setPhase(state, 'dialing');
   state.answeredAt = null;
   hubspot.outgoingCall(externalId(call), call.to, call.from);
   follow(state, call);
@@ -55,17 +56,17 @@ export async function startOutgoingCall(state, phone) {
     const answer = await state.phone.connect(voice.params);
     if (answer && answer.spoken && state.call === call) showError(answer.spoken); // refused: the status says why
   } catch (err) {
-    if (state.call !== call || call.finished) return;
+    if (state.call !== call || state.phase === 'ended') return;
     fail(err);
     await endOnServer(call);
     callFinished(state, 'FAILED');
   }
 }
 
-// The server's view of our outbound call (socket, or the poll below when a message was lost).
+// The server's view of our outbound call (routed here by widget.js, from the socket or the poll below).
 export function onCallStatus(state, update) {
   const { call } = state;
-  if (!call || !update || update.id !== call.id || call.direction === 'inbound' || call.finished) return;
+  if (state.phase === 'ended') return;
   merge(call, update);
   if (update.status === 'ringing' && state.screen === 'dialing') say('Ringing…');
   if (update.answered_at && !state.answeredAt) callConnected(state, update.answered_at);
@@ -79,16 +80,18 @@ export function onCallStatus(state, update) {
 }
 
 // Polls /api/calls/status every second while the call is live: nothing hangs on a lost socket message.
+// Each answer goes to the one call_status subscriber (widget.js), as if the socket had brought it.
 function follow(state, call) {
+  const live = () => state.call === call && state.phase !== 'ended';
   const poll = async () => {
-    if (state.call !== call || call.finished) return;
+    if (!live()) return;
     try {
       const update = (await api('GET', `/api/calls/status/${call.id}`)).call;
-      if (call.direction === 'inbound') inbound.onCallStatus(state, { call: update }); else onCallStatus(state, update);
+      socket.deliver({ type: 'call_status', call: update });
     } catch (err) {
       if (err.status === 404) callFinished(state, 'FAILED');
     }
-    if (state.call === call && !call.finished) setTimeout(poll, POLL_MS);
+    if (live()) setTimeout(poll, POLL_MS);
   };
   setTimeout(poll, POLL_MS);
 }
@@ -102,10 +105,12 @@ export async function resume(state) {
     const [call] = (await api('GET', '/api/calls?limit=1')).calls;
     const incoming = call && call.direction === 'inbound';
     if (!call || !LIVE.includes(call.status) || (incoming && !call.answered_at) || state.call) return;
-    state.call = { ...call, answerSent: Boolean(call.answered_at) };
-    if (call.engagement_id) hubspot.context.engagementId = Number(call.engagement_id);
+    state.call = { ...call };
+    setPhase(state, 'dialing');
+    if (call.engagement_id) state.hubspot.engagementId = Number(call.engagement_id);
     setParty(incoming ? call.from : call.to);
-    if (call.answered_at) callConnected(state, call.answered_at); else show(state, 'dialing');
+    if (call.answered_at) callConnected(state, call.answered_at, { tellHubSpot: false });
+    else show(state, 'dialing');
     say('Your call is still going.');
     follow(state, state.call);
   } catch (err) {
@@ -113,7 +118,3 @@ export async function resume(state) {
   }
 }
 
-// The socket's call_status messages (the socket itself is opened by inbound.js after sign-in).
-export function listen(state) {
-  socket.onMessage('call_status', ({ call }) => onCallStatus(state, call));
-}

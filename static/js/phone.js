@@ -1,7 +1,7 @@
 // The agent's phone. Live: Twilio's Voice SDK (Twilio.Device) with a token from /api/voice/token.
 // Demo: a phone with the same interface that asks the simulated Twilio (/dev/api/voice/connect),
 // which calls our real /twilio/voice and status webhooks. Either way the call's progress comes from
-// our server (call_status on the socket, polled as a fallback: see calls.js), never from the phone.
+// our server (call_status on the socket, polled as a fallback: see outbound.js), never from the phone.
 // Interface: prepare(), connect(params), disconnect(), mute(on), sendDigits(d), accept(call),
 // reject(call), onIncoming(fn), destroy(). `events.onError(err)` hears what goes wrong on its own.
 import { api } from './api.js';

@@ -10,16 +10,15 @@ const SYNC = { none: 'Not saved to HubSpot', pending: 'Saving to HubSpot…', sy
   failed: 'HubSpot refused it' };
 export const $ = (id) => document.getElementById(id);
 
-const shown = []; // functions told about every screen change (the calling window's mirror)
-
 export function show(state, screen) {
   SCREENS.forEach((name) => { $(`screen-${name}`).hidden = name !== screen; });
   state.screen = screen;
   $(FOCUS[screen] || `h-${screen}`).focus();
-  shown.forEach((fn) => fn(screen));
+  state.showListeners.forEach((fn) => fn(screen));
 }
 
-export const onShow = (fn) => shown.push(fn);
+// fn(screen) is told about every screen change (the calling window's mirror).
+export const onShow = (state, fn) => state.showListeners.push(fn);
 
 export function bind(name, text) {
   document.querySelectorAll(`[data-bind="${name}"]`).forEach((el) => { el.textContent = text; });

@@ -61,7 +61,7 @@ export function enterKeypad(state) {
 
 // Link this agent to the HubSpot user and owner from onReady, so inbound calls can find them.
 async function sendHubSpotContext(state) {
-  const { portalId, userId, ownerId } = hubspot.context;
+  const { portalId, userId, ownerId } = state.hubspot;
   if (portalId === undefined && userId === undefined && ownerId === undefined) return;
   try {
     state.agent = (await api('POST', '/api/auth/hubspot-context', { portalId, userId, ownerId })).agent;

@@ -2,24 +2,22 @@
 // It reconnects by itself with exponential backoff and jitter, and fires `open` after every
 // (re)connect, so the widget can ask what it missed (rings are not replayed by the server).
 // Events: every server message `type`, plus `open`, `close` and `unauthorized` (close code 4401).
+import { state } from './state.js';
 
 const UNAUTHORIZED = 4401;
 const BACKOFF = { firstMs: 500, maxMs: 30000, stableMs: 10000 }; // stable: open this long resets the backoff
-const handlers = new Map(); // event -> Set of functions
-let ws = null;
-let token = null;
-let attempt = 0;
-let retryTimer = null;
-let openedAt = 0;
+// This module's part of the state: ws, token, attempt (retries since the last stable open), retryTimer,
+// openedAt, and handlers (event -> Set of functions).
+const line = state.socket;
 
 export function onMessage(type, fn) {
-  if (!handlers.has(type)) handlers.set(type, new Set());
-  handlers.get(type).add(fn);
-  return () => handlers.get(type).delete(fn);
+  if (!line.handlers.has(type)) line.handlers.set(type, new Set());
+  line.handlers.get(type).add(fn);
+  return () => line.handlers.get(type).delete(fn);
 }
 
 function emit(type, data) {
-  (handlers.get(type) || []).forEach((fn) => {
+  (line.handlers.get(type) || []).forEach((fn) => {
     try {
       fn(data);
     } catch (err) {
@@ -28,35 +26,39 @@ function emit(type, data) {
   });
 }
 
-export const isOpen = () => ws !== null && ws.readyState === WebSocket.OPEN;
+// A message learnt another way (outbound.js's call status poll), handed to the same subscribers as if the
+// socket had brought it: one handler per message type, whatever the source.
+export const deliver = (message) => emit(message.type, message);
+
+export const isOpen = () => line.ws !== null && line.ws.readyState === WebSocket.OPEN;
 
 // Opens the socket for this token; the same token again is a no-op, a new one replaces the old socket.
 export function connect(newToken) {
   if (!newToken) return;
-  if (newToken === token && ws) return;
+  if (newToken === line.token && line.ws) return;
   drop();
-  token = newToken;
-  attempt = 0;
+  line.token = newToken;
+  line.attempt = 0;
   open();
 }
 
 function socketUrl() {
   const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
-  return `${scheme}://${window.location.host}/ws?token=${encodeURIComponent(token)}`;
+  return `${scheme}://${window.location.host}/ws?token=${encodeURIComponent(line.token)}`;
 }
 
 function open() {
-  clearTimeout(retryTimer);
-  retryTimer = null;
+  clearTimeout(line.retryTimer);
+  line.retryTimer = null;
   const socket = new WebSocket(socketUrl());
-  ws = socket;
+  line.ws = socket;
   socket.addEventListener('open', () => {
-    if (ws !== socket) return;
-    openedAt = Date.now();
+    if (line.ws !== socket) return;
+    line.openedAt = Date.now();
     emit('open');
   });
   socket.addEventListener('message', (event) => {
-    if (ws !== socket) return;
+    if (line.ws !== socket) return;
     let message;
     try {
       message = JSON.parse(event.data);
@@ -66,11 +68,11 @@ function open() {
     if (message && typeof message.type === 'string') emit(message.type, message);
   });
   socket.addEventListener('close', (event) => {
-    if (ws !== socket) return; // replaced or closed on purpose
-    ws = null;
-    const wasOpen = openedAt > 0;
-    if (wasOpen && Date.now() - openedAt >= BACKOFF.stableMs) attempt = 0;
-    openedAt = 0;
+    if (line.ws !== socket) return; // replaced or closed on purpose
+    line.ws = null;
+    const wasOpen = line.openedAt > 0;
+    if (wasOpen && Date.now() - line.openedAt >= BACKOFF.stableMs) line.attempt = 0;
+    line.openedAt = 0;
     if (wasOpen) emit('close', { code: event.code });
     if (event.code === UNAUTHORIZED) {
       emit('unauthorized', { code: event.code }); // the widget decides: sign out, or connect with a new token
@@ -80,40 +82,41 @@ function open() {
   });
 }
 
-// Full jitter: a random wait up to the exponential cap, so a server restart is not hit by every widget at once.
+// "Equal jitter": a random wait between half the exponential cap and the cap (0.25–0.5 s, then 0.5–1 s, …,
+// at most 15–30 s), so a server restart is not hit by every widget at once.
 function retryLater() {
-  const cap = Math.min(BACKOFF.maxMs, BACKOFF.firstMs * 2 ** attempt);
-  attempt += 1;
+  const cap = Math.min(BACKOFF.maxMs, BACKOFF.firstMs * 2 ** line.attempt);
+  line.attempt += 1;
   const delay = cap / 2 + Math.random() * (cap / 2);
-  retryTimer = setTimeout(() => { if (token && !ws) open(); }, delay);
+  line.retryTimer = setTimeout(() => { if (line.token && !line.ws) open(); }, delay);
 }
 
 // The network came back: do not wait for the backoff timer.
 window.addEventListener('online', () => {
-  if (token && !ws) {
-    attempt = 0;
+  if (line.token && !line.ws) {
+    line.attempt = 0;
     open();
   }
 });
 
 export function send(message) {
   if (!isOpen()) return false;
-  ws.send(JSON.stringify(message));
+  line.ws.send(JSON.stringify(message));
   return true;
 }
 
 function drop() {
-  clearTimeout(retryTimer);
-  retryTimer = null;
-  const socket = ws;
-  ws = null;
-  openedAt = 0;
+  clearTimeout(line.retryTimer);
+  line.retryTimer = null;
+  const socket = line.ws;
+  line.ws = null;
+  line.openedAt = 0;
   if (socket) socket.close(1000, 'bye');
 }
 
 // Signed out: close for good (no reconnect) until connect() is called again.
 export function close() {
   drop();
-  token = null;
-  attempt = 0;
+  line.token = null;
+  line.attempt = 0;
 }

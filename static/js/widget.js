@@ -1,7 +1,7 @@
-// The widget: one state object, one screen at a time, one small function per user action.
-// This file is the wiring: HubSpot's messages, the buttons, and start-up. The work is in
-// session.js (sign-in), keypad.js and permission.js (before a call), outbound.js, inbound.js and
-// calls.js (the call), presence.js (availability and the socket), mirror.js (HubSpot's calling window).
+// The widget: one state object (state.js), one screen at a time, one small function per user action.
+// This file is the wiring: HubSpot's messages, the socket's call status, the buttons, and start-up. The
+// work is in session.js (sign-in), keypad.js and permission.js (before a call), outbound.js, inbound.js
+// and calls.js (the call), presence.js (availability and the socket), mirror.js (HubSpot's calling window).
 import { api, whenUnauthorized } from './api.js';
 import * as hubspot from './hubspot.js';
 import * as calls from './calls.js';
@@ -12,26 +12,15 @@ import * as outbound from './outbound.js';
 import * as permission from './permission.js';
 import * as presence from './presence.js';
 import * as session from './session.js';
+import * as socket from './socket.js';
 import { clock, formatNumber, toE164 } from './format.js';
 import { DEMO } from './phone.js';
 import { $, apiMessage, renderHistory, renderPermission, say, show, showError } from './screens.js';
+import { state } from './state.js';
+
+export { state }; // for tests, which reach the widget through this module
 
 const BACK_SCREENS = ['permission', 'pending', 'denied', 'history'];
-
-export const state = {
-  screen: 'loading',
-  agent: null,
-  hubspot: hubspot.context, // portalId, userId, ownerId, iframeLocation, usesCallingWindow, hostUrl, engagementId
-  dial: null, // HubSpot's DIAL_NUMBER: phone, calleeInfo, objectId, objectType, portalId, ownerId
-  phone: null, // Twilio Device (or the demo phone), attached by session.js
-  phoneStarting: false,
-  voiceSdk: null, // Promise of window.Twilio, loaded after INITIALIZED
-  numbers: [], from: null, available: false, hidden: false,
-  permission: null, requestSentAt: null, pendingPoll: null,
-  call: null, answeredAt: null, muted: false, history: [],
-};
-let resumed = Promise.resolve(false); // the session, asked for while HubSpot's SDK loads
-let lastHeight = 0;
 
 // For tests that bring their own phone.
 export const attachPhone = (phone) => { state.phone = phone; };
@@ -52,7 +41,7 @@ const sdkHandlers = {
 };
 
 async function onReady() {
-  const signedIn = await resumed;
+  const signedIn = await state.resumed;
   hubspot.initialized(signedIn, state.available);
   if (signedIn) session.enterKeypad(state); else show(state, 'login');
   mirror.start(state, runForwarded);
@@ -62,14 +51,14 @@ async function onReady() {
 
 function sendSize(force = false) {
   const height = Math.ceil($('app').getBoundingClientRect().height);
-  if (force || height !== lastHeight) hubspot.resize(height);
-  lastHeight = height;
+  if (force || height !== state.sentHeight) hubspot.resize(height);
+  state.sentHeight = height;
 }
 
 function onDialNumber(data) {
   const phone = toE164(data.phoneNumber || data.phone_number);
   state.dial = { phone, calleeInfo: data.calleeInfo || null, objectId: data.objectId, objectType: data.objectType,
-    portalId: data.portalId ?? hubspot.context.portalId, ownerId: data.ownerId };
+    portalId: data.portalId ?? state.hubspot.portalId, ownerId: data.ownerId };
   $('number').value = formatNumber(phone);
   $('dialed').textContent = `HubSpot sent ${formatNumber(phone)}`;
   $('dialed').hidden = !phone;
@@ -96,6 +85,15 @@ function runForwarded(action, args) {
     available: () => presence.setAvailable(state, Boolean(args.on)),
   };
   if (actions[action]) actions[action]();
+}
+
+// ---- the server's call status ----------------------------------------------------------------
+// The one call_status subscriber (the socket's messages, and outbound.js's poll standing in for a lost
+// one): an update of the call on screen goes to the logic of the call's direction.
+function onCallStatus({ call: update }) {
+  const { call } = state;
+  if (!call || !update || update.id !== call.id) return;
+  if (call.direction === 'inbound') inbound.onCallStatus(state, update); else outbound.onCallStatus(state, update);
 }
 
 // ---- history ---------------------------------------------------------------------------------
@@ -181,13 +179,14 @@ function bindEvents() {
 
 function boot() {
   bindEvents();
-  // The socket's messages, in this order: presence before rings on every (re)connect.
-  outbound.listen(state);
+  // The socket's messages, in this order: presence before rings on every (re)connect. The socket itself is
+  // opened after sign-in, by presence.js.
+  socket.onMessage('call_status', onCallStatus);
   presence.listen(state);
   inbound.listen(state);
   permission.listen(state);
   whenUnauthorized(() => session.signedOut(state, 'Your session has ended. Please sign in again.'));
-  resumed = session.resume(state); // runs while the SDK loads and waits for HubSpot's SYNC
+  state.resumed = session.resume(state); // runs while the SDK loads and waits for HubSpot's SYNC
   const sdk = $('hubspot-sdk');
   const connect = () => {
     if (!hubspot.connect(sdkHandlers, DEMO)) showError('HubSpot’s calling SDK did not load. Reload the widget.');
