@@ -6,8 +6,8 @@ import { clock, formatNumber } from './format.js';
 import { $, apiMessage, say, show, showError } from './screens.js';
 
 const ENDED_TEXT = { BUSY: 'declined', NO_ANSWER: 'no answer', FAILED: 'failed', CANCELED: 'cancelled' };
-const OUTCOME = { COMPLETED: 'f240bbac-87c9-4f6e-bf70-924b57d47db7', BUSY: '9d9162e7-6cf3-4944-bf63-4dff82258764',
-  NO_ANSWER: '73a0d17f-1163-4015-bdd5-ec830791da20' };
+// The outcome an end suggests: the server lists HubSpot's outcomes in the page (<option data-suggest>).
+const suggestedOutcome = (status) => document.querySelector(`#outcome option[data-suggest="${status}"]`)?.value || '';
 // hs_call_external_id as the server writes it (hubspot/engagements.py): the Twilio CallSid, or
 // wa-call-<id> before Twilio gave one. Fixed at first use, so a sid learned mid-call changes nothing.
 export const externalId = (call) => {
@@ -87,7 +87,7 @@ export function callFinished(state, endStatus) {
   $('ended-summary').textContent = `${formatNumber(call.direction === 'inbound' ? call.from : call.to)} · ${clock(seconds)}`
     + (ENDED_TEXT[endStatus] ? ` · ${ENDED_TEXT[endStatus]}` : '');
   $('notes').value = '';
-  $('outcome').value = OUTCOME[endStatus] || OUTCOME[state.answeredAt ? 'COMPLETED' : 'NO_ANSWER'];
+  $('outcome').value = suggestedOutcome(endStatus) || suggestedOutcome(state.answeredAt ? 'COMPLETED' : 'NO_ANSWER');
   state.answeredAt = null;
   if (state.phone) state.phone.disconnect();
   show(state, 'ended');

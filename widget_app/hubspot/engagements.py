@@ -24,11 +24,12 @@ log = logging.getLogger(__name__)
 CALLS = "/crm/v3/objects/calls"
 CALL_TO_CONTACT = 194
 # HubSpot's default call outcomes (hs_call_disposition GUIDs, reference §1.3), in the order the
-# wrap-up picker offers them. The widget reads them from its page; nothing else lists them.
+# wrap-up picker offers them, with the hs_call_status whose end pre-selects it. The widget reads
+# them from its page (<option data-suggest>); nothing else lists them.
 CALL_OUTCOMES = [
-    {"id": "f240bbac-87c9-4f6e-bf70-924b57d47db7", "label": "Connected"},
-    {"id": "9d9162e7-6cf3-4944-bf63-4dff82258764", "label": "Busy"},
-    {"id": "73a0d17f-1163-4015-bdd5-ec830791da20", "label": "No answer"},
+    {"id": "f240bbac-87c9-4f6e-bf70-924b57d47db7", "label": "Connected", "suggest": "COMPLETED"},
+    {"id": "9d9162e7-6cf3-4944-bf63-4dff82258764", "label": "Busy", "suggest": "BUSY"},
+    {"id": "73a0d17f-1163-4015-bdd5-ec830791da20", "label": "No answer", "suggest": "NO_ANSWER"},
     {"id": "a4c4c377-d246-4b32-a13b-75a56a4cd0ff", "label": "Left live message"},
     {"id": "b2cf5968-551e-4856-9783-52b3da59a7d0", "label": "Left voicemail"},
     {"id": "17b47fee-58de-441e-a44c-c6300d46f273", "label": "Wrong number"},
