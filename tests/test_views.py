@@ -31,7 +31,8 @@ def test_the_wrap_up_offers_hubspots_six_default_outcomes(client):
     html = client.get("/widget").get_data(as_text=True)
     assert len(CALL_OUTCOMES) == 6
     for outcome in CALL_OUTCOMES:
-        assert f'<option value="{outcome["id"]}">{outcome["label"]}</option>' in html
+        suggest = outcome.get("suggest") or ""
+        assert f'<option value="{outcome["id"]}" data-suggest="{suggest}">{outcome["label"]}</option>' in html
     assert "f240bbac-87c9-4f6e-bf70-924b57d47db7" in html  # Connected
 
 
