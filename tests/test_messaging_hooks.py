@@ -1,7 +1,7 @@
 """/twilio/messaging (permission replies) and /twilio/messaging/status, signed like Twilio; demo round trip."""
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -28,65 +28,128 @@ def status_callback(twilio_post, sid, status, **extra):
     return twilio_post("/twilio/messaging/status", params)
 
 
-@pytest.mark.parametrize("payload, status, permanent", [("PERMISSION_ACCEPT", "granted", False),
-                                                        ("PERMISSION_ACCEPT_PERMANENT", "granted", True),
-                                                        ("PERMISSION_REJECT", "denied", False)])
-def test_quick_reply_buttons_answer_the_request(client, auth_headers, asked, messaging_post, payload, status, permanent):
-    response = messaging_post(ButtonPayload=payload, ButtonText="x", MessageType="button",
-                              OriginalRepliedMessageSid=asked)
+def twilios_documented_reply(payload: str, phone: str = CONTACT_PHONE, sid: str = "SM" + "d" * 32) -> dict:
+    """Twilio's documented example body (reference §2.2), field for field, with our numbers."""
+    return {"SmsMessageSid": sid, "NumMedia": "0", "ProfileName": "Test Contact", "MessageType": "interactive",
+            "SmsSid": sid, "WaId": phone.lstrip("+"), "SmsStatus": "received", "Body": "VOICE_CALL_REQUEST",
+            "ButtonText": "VOICE_CALL_REQUEST", "To": f"whatsapp:{TEST_SETTINGS['TWILIO_WHATSAPP_NUMBER']}",
+            "ButtonPayload": payload, "ReferralNumMedia": "0", "MessageSid": sid,
+            "AccountSid": TEST_SETTINGS["TWILIO_ACCOUNT_SID"], "From": f"whatsapp:{phone}", "ApiVersion": "2010-04-01"}
+
+
+@pytest.mark.parametrize("payload, status, outcome", [("ACCEPTED", "granted", "accepted"),
+                                                      ("REJECTED", "denied", "declined")])
+def test_twilios_documented_reply_answers_the_open_request(client, auth_headers, asked, twilio_post, payload, status,
+                                                           outcome):
+    response = twilio_post("/twilio/messaging", twilios_documented_reply(payload))  # no OriginalRepliedMessageSid
     assert response.status_code == 200
     assert response.mimetype == "text/xml" and response.get_data(as_text=True).endswith("<Response/>")
     now = permission(client, auth_headers)
-    assert (now["status"], now["permanent"], now["can_call"]) == (status, permanent, status == "granted")
-    request_row = PermissionRequest.get(PermissionRequest.message_sid == asked)
-    assert request_row.outcome == ("declined" if status == "denied" else "accepted")
+    assert (now["status"], now["permanent"], now["can_call"]) == (status, False, status == "granted")
+    assert PermissionRequest.get(PermissionRequest.message_sid == asked).outcome == outcome
     reply = PermissionRequest.get(PermissionRequest.kind == "reply")
-    assert reply.in_reply_to == asked and reply.raw["ButtonPayload"] == payload
+    assert (reply.status, reply.in_reply_to, reply.raw["ButtonPayload"]) == (outcome, asked, payload)
 
 
-@pytest.mark.parametrize("field", ["InteractiveData", "Payload", "ButtonPayload", "Body"])
-def test_metas_call_permission_reply_in_any_json_field(client, auth_headers, asked, messaging_post, field):
+def test_an_accept_is_a_temporary_grant_for_our_window(client, auth_headers, asked, twilio_post):
+    twilio_post("/twilio/messaging", twilios_documented_reply("ACCEPTED"))
+    now = permission(client, auth_headers)
+    granted = datetime.fromisoformat(now["granted_at"].replace("Z", "+00:00"))
+    expires = datetime.fromisoformat(now["expires_at"].replace("Z", "+00:00"))
+    assert expires - granted == timedelta(hours=72)  # PERMISSION_WINDOW_HOURS, within Meta's 7 days
+
+
+def test_a_decline_blocks_the_next_request_for_a_day(client, auth_headers, asked, twilio_post):
+    twilio_post("/twilio/messaging", twilios_documented_reply("REJECTED"))
+    now = permission(client, auth_headers)
+    assert (now["can_request"], now["request_code"]) == (False, "permission_rate_limited")
+    assert "declined less than 24 hours ago" in now["request_reason"]
+
+
+def test_a_reply_quoting_our_request_closes_that_request(client, auth_headers, asked, twilio_post):
+    twilio_post("/twilio/messaging", {**twilios_documented_reply("ACCEPTED"), "OriginalRepliedMessageSid": asked})
+    assert PermissionRequest.get(PermissionRequest.message_sid == asked).outcome == "accepted"
+    assert permission(client, auth_headers)["status"] == "granted"
+
+
+def test_an_answer_from_a_contact_we_never_asked_grants_nothing(client, auth_headers, twilio_post, db):
+    response = twilio_post("/twilio/messaging", twilios_documented_reply("ACCEPTED"))
+    assert response.status_code == 200
+    reply = PermissionRequest.get(PermissionRequest.kind == "reply")
+    assert (reply.status, reply.outcome, reply.phone) == ("unsolicited", None, CONTACT_PHONE)
+    assert permission(client, auth_headers)["status"] == "none"
+
+
+def test_an_answer_after_the_request_was_answered_grants_nothing_more(client, auth_headers, asked, twilio_post):
+    twilio_post("/twilio/messaging", twilios_documented_reply("REJECTED", sid="SM" + "1" * 32))
+    twilio_post("/twilio/messaging", twilios_documented_reply("ACCEPTED", sid="SM" + "2" * 32))
+    assert permission(client, auth_headers)["status"] == "denied"
+
+
+@pytest.mark.parametrize("fields", [
+    {"ButtonPayload": "ACCEPTED", "ButtonText": "Yes please", "Body": "Yes please"},  # another template's button
+    {"Body": "ACCEPTED"},
+    {"Body": "VOICE_CALL_REQUEST"},
+    {"Body": json.dumps({"response": "accept", "is_permanent": True}), "MessageType": "text"},
+    {"Body": json.dumps({"type": "call_permission_reply",
+                         "call_permission_reply": {"response": "accept", "is_permanent": True}}), "MessageType": "text"},
+])
+def test_free_text_and_other_buttons_never_grant(client, auth_headers, asked, messaging_post, fields):
+    messaging_post(**fields)
+    assert permission(client, auth_headers)["status"] == "pending"
+    assert PermissionRequest.get(PermissionRequest.kind == "reply").status == "ignored"
+
+
+def metas_reply(response: str, source: str = "user_action", context_id: str | None = "wamid.HBgLMTU1NTEyMzQ1NjcVAgARGBI",
+                **fields) -> str:
+    """Meta's native message for a call permission reply, as a provider would forward it (JSON)."""
+    message = {"from": CONTACT_PHONE.lstrip("+"), "id": "wamid.reply", "timestamp": str(int(time.time())),
+               "type": "interactive", "interactive": {"type": "call_permission_reply", "call_permission_reply": {
+                   "response": response, "response_source": source, **fields}}}
+    if context_id:
+        message["context"] = {"from": TEST_SETTINGS["TWILIO_WHATSAPP_NUMBER"].lstrip("+"), "id": context_id}
+    return json.dumps(message)
+
+
+@pytest.mark.parametrize("field", ["InteractiveData", "Payload"])
+def test_metas_temporary_accept_keeps_its_earlier_expiry(client, auth_headers, asked, messaging_post, field):
     expiry = int(time.time()) + 5 * 3600  # earlier than our 72 h window
-    data = {"type": "interactive", "interactive": {"type": "call_permission_reply", "call_permission_reply": {
-        "response": "accept", "is_permanent": False, "response_source": "user_action", "expiration_timestamp": expiry}}}
-    messaging_post(MessageType="interactive", **{field: json.dumps(data)})
+    messaging_post(MessageType="interactive", **{field: metas_reply("accept", is_permanent=False,
+                                                                    expiration_timestamp=expiry)})
     now = permission(client, auth_headers)
     assert now["status"] == "granted"
     assert now["expires_at"] == isoformat(datetime.fromtimestamp(expiry, UTC))
 
 
-def test_flat_permission_fields_are_understood(client, auth_headers, asked, messaging_post):
-    messaging_post(MessageType="interactive", CallPermissionReplyResponse="reject")
-    assert permission(client, auth_headers)["status"] == "denied"
-
-
-def test_permanent_reply_as_json(client, auth_headers, asked, messaging_post):
-    data = {"call_permission_reply": {"response": "accept", "is_permanent": True}}
-    messaging_post(MessageType="interactive", InteractiveData=json.dumps(data))
+def test_metas_permanent_accept_does_not_expire(client, auth_headers, messaging_post, db):
+    """A permanent grant from the business profile comes without a request or context."""
+    messaging_post(MessageType="interactive", InteractiveData=metas_reply("accept", context_id=None, is_permanent=True))
     now = permission(client, auth_headers)
     assert (now["status"], now["permanent"], now["expires_at"]) == ("granted", True, None)
 
 
-def test_button_words_count_only_on_our_own_request(client, auth_headers, asked, messaging_post):
-    messaging_post(MessageType="button", ButtonText="Always allow calls", Body="Always allow calls")
-    assert permission(client, auth_headers)["status"] == "pending"  # not a reply to our message: ignored
-    messaging_post(MessageType="button", ButtonText="Always allow calls", OriginalRepliedMessageSid=asked)
+def test_metas_automatic_reject_revokes_a_grant(client, auth_headers, asked, twilio_post, messaging_post):
+    twilio_post("/twilio/messaging", twilios_documented_reply("ACCEPTED"))
+    messaging_post(MessageType="interactive", InteractiveData=metas_reply("reject", source="automatic", context_id=None))
     now = permission(client, auth_headers)
-    assert (now["status"], now["permanent"]) == ("granted", True)
+    assert (now["status"], now["can_call"]) == ("revoked", False)
+    assert "withdrew" in now["reason"]
+    assert PermissionRequest.select().where(PermissionRequest.status == "revoked").count() == 1
 
 
-def test_an_unknown_message_is_stored_and_ignored(client, auth_headers, asked, messaging_post):
-    response = messaging_post(Body="Hi, who is this?", MessageType="text")
-    assert response.status_code == 200 and "<Response/>" in response.get_data(as_text=True)
-    reply = PermissionRequest.get(PermissionRequest.kind == "reply")
-    assert (reply.status, reply.raw["Body"], reply.phone) == ("ignored", "Hi, who is this?", CONTACT_PHONE)
-    assert permission(client, auth_headers)["status"] == "pending"
+def test_metas_automatic_accept_after_a_call_is_a_callback_grant(client, auth_headers, messaging_post, db):
+    expiry = int(time.time()) + 24 * 3600
+    messaging_post(MessageType="interactive", InteractiveData=metas_reply(
+        "accept", source="automatic", context_id="wacid.HBgLMTU1NTEyMzQ1NjcVAgASGCA", expiration_timestamp=expiry))
+    now = permission(client, auth_headers)
+    assert (now["status"], now["can_call"]) == ("granted", True)
+    assert now["expires_at"] == isoformat(datetime.fromtimestamp(expiry, UTC))
 
 
-def test_the_same_message_sid_twice_changes_nothing(client, auth_headers, asked, messaging_post):
-    messaging_post(MessageSid="SM" + "1" * 32, ButtonPayload="PERMISSION_ACCEPT", MessageType="button")
+def test_the_same_message_sid_twice_changes_nothing(client, auth_headers, asked, twilio_post):
+    twilio_post("/twilio/messaging", twilios_documented_reply("ACCEPTED", sid="SM" + "1" * 32))
     granted_at = permission(client, auth_headers)["granted_at"]
-    response = messaging_post(MessageSid="SM" + "1" * 32, ButtonPayload="PERMISSION_REJECT", MessageType="button")
+    response = twilio_post("/twilio/messaging", twilios_documented_reply("REJECTED", sid="SM" + "1" * 32))
     assert response.status_code == 200
     now = permission(client, auth_headers)
     assert (now["status"], now["granted_at"]) == ("granted", granted_at)
@@ -100,7 +163,7 @@ def test_unsigned_or_wrongly_signed_is_403_and_changes_nothing(client, auth_head
                                                               signature):
     before = (PermissionRequest.select().count(), WebhookEvent.select().count())
     params = {"MessageSid": asked if path.endswith("status") else "SM" + "9" * 32, "MessageStatus": "failed",
-              "From": f"whatsapp:{CONTACT_PHONE}", "ButtonPayload": "PERMISSION_ACCEPT", "MessageType": "button"}
+              "From": f"whatsapp:{CONTACT_PHONE}", "ButtonPayload": "ACCEPTED", "Body": "VOICE_CALL_REQUEST", "MessageType": "interactive"}
     response = twilio_post(path, params, signed=signature is not None, signature=signature)
     assert response.status_code == 403 and response.json["error"]["code"] == "invalid_signature"
     assert (PermissionRequest.select().count(), WebhookEvent.select().count()) == before
@@ -110,14 +173,15 @@ def test_unsigned_or_wrongly_signed_is_403_and_changes_nothing(client, auth_head
 
 def test_a_reply_signed_for_another_url_is_403(client, auth_headers, asked, twilio_post, app):
     from widget_app.twilio.signatures import sign
-    params = {"MessageSid": "SM" + "8" * 32, "From": f"whatsapp:{CONTACT_PHONE}", "ButtonPayload": "PERMISSION_ACCEPT"}
+    params = twilios_documented_reply("ACCEPTED", sid="SM" + "8" * 32)
     wrong = sign(app.config["PUBLIC_BASE_URL"] + "/twilio/voice", params, app.config["TWILIO_AUTH_TOKEN"])
     assert twilio_post("/twilio/messaging", params, signature=wrong).status_code == 403
     assert permission(client, auth_headers)["status"] == "pending"
 
 
 def test_a_reply_without_message_sid_is_400(twilio_post, db):
-    response = twilio_post("/twilio/messaging", {"From": f"whatsapp:{CONTACT_PHONE}", "ButtonPayload": "PERMISSION_ACCEPT"})
+    params = {name: value for name, value in twilios_documented_reply("ACCEPTED").items() if "Sid" not in name}
+    response = twilio_post("/twilio/messaging", params)
     assert response.status_code == 400 and response.json["error"]["code"] == "missing_field"
 
 
@@ -148,9 +212,9 @@ def test_a_status_for_someone_elses_message_is_ignored(twilio_post, db):
     assert WebhookEvent.select().count() == 0
 
 
-def test_a_reply_tells_every_widget(client, agent, asked, messaging_post, socket_inbox):
+def test_a_reply_tells_every_widget(client, agent, asked, twilio_post, socket_inbox):
     inbox = socket_inbox(agent)
-    messaging_post(ButtonPayload="PERMISSION_ACCEPT", MessageType="button")
+    twilio_post("/twilio/messaging", twilios_documented_reply("ACCEPTED"))
     assert inbox[-1]["type"] == "permission_updated" and inbox[-1]["permission"]["status"] == "granted"
 
 
@@ -168,9 +232,7 @@ def demo(make_app, db, agent):
 
 
 
-@pytest.mark.parametrize("answer, status, permanent", [("accept", "granted", False),
-                                                      ("accept_permanent", "granted", True),
-                                                      ("decline", "denied", False)])
+@pytest.mark.parametrize("answer, status, permanent", [("accept", "granted", False), ("decline", "denied", False)])
 def test_demo_round_trip(demo, answer, status, permanent):
     app, client, headers = demo
     response = client.post("/api/permissions/request", json={"phone": CONTACT_PHONE}, headers=headers)
@@ -182,7 +244,9 @@ def test_demo_round_trip(demo, answer, status, permanent):
     assert response.status_code == 200
     assert (response.json["permission"]["status"], response.json["permission"]["permanent"]) == (status, permanent)
     reply = PermissionRequest.get(PermissionRequest.kind == "reply")
-    assert reply.in_reply_to == sid and reply.raw["MessageType"] == "button"
+    assert reply.in_reply_to == sid
+    assert reply.raw == {**twilios_documented_reply(reply.raw["ButtonPayload"], sid=reply.message_sid),
+                         "ProfileName": "Dana Demo"}  # exactly Twilio's documented form
     assert Permission.get(Permission.phone == CONTACT_PHONE).status == status
 
 

@@ -29,14 +29,16 @@ def ledger(app, client, agent, token_headers, twilio_messages, messaging_post):
             return client.post("/api/permissions/request", json={"phone": CONTACT_PHONE}, headers=token_headers(agent))
 
         def reply(self, payload=None, **fields):
-            if payload:
-                fields.update(ButtonPayload=payload, MessageType="button")
+            if payload:  # Twilio's documented answer to the VOICE_CALL_REQUEST button
+                fields.update(ButtonPayload=payload, ButtonText="VOICE_CALL_REQUEST", Body="VOICE_CALL_REQUEST",
+                              MessageType="interactive")
             response = messaging_post(**fields)
             assert response.status_code == 200
             return response
 
         def accept_until(self, expires: datetime, permanent=False):
-            data = {"call_permission_reply": {"response": "accept", "is_permanent": permanent,
+            data = {"type": "call_permission_reply",  # Meta's native interactive object
+                    "call_permission_reply": {"response": "accept", "is_permanent": permanent,
                                               "expiration_timestamp": int(expires.timestamp()),
                                               "response_source": "user_action"}}
             return self.reply(MessageType="interactive", InteractiveData=json.dumps(data))
@@ -69,11 +71,11 @@ def run(ledger, steps):
         if action == "request":
             assert ledger.request().status_code == 202
         elif action == "accept":
-            ledger.reply("PERMISSION_ACCEPT")
+            ledger.reply("ACCEPTED")
         elif action == "accept_permanent":
-            ledger.reply("PERMISSION_ACCEPT_PERMANENT")
+            ledger.accept_until(T0 + args[0] if args else T0, permanent=True)
         elif action == "decline":
-            ledger.reply("PERMISSION_REJECT")
+            ledger.reply("REJECTED")
         elif action == "accept_until":
             ledger.accept_until(T0 + args[0])
         elif action in ("connected", "missed"):
@@ -212,8 +214,8 @@ def test_the_ledger_on_every_database(make_app, database_url, twilio_messages):
         with app.test_request_context():
             headers = {"Authorization": f"Bearer {issue_token(agent)}"}
     assert client.post("/api/permissions/request", json={"phone": CONTACT_PHONE}, headers=headers).status_code == 202
-    params = {"MessageSid": "SM" + "5" * 32, "From": f"whatsapp:{CONTACT_PHONE}", "MessageType": "button",
-              "ButtonPayload": "PERMISSION_ACCEPT"}
+    params = {"MessageSid": "SM" + "5" * 32, "From": f"whatsapp:{CONTACT_PHONE}", "MessageType": "interactive",
+              "Body": "VOICE_CALL_REQUEST", "ButtonText": "VOICE_CALL_REQUEST", "ButtonPayload": "ACCEPTED"}
     url = app.config["PUBLIC_BASE_URL"] + "/twilio/messaging"
     response = client.post("/twilio/messaging", data=params, base_url=app.config["PUBLIC_BASE_URL"],
                            headers={"X-Twilio-Signature": sign(url, params, app.config["TWILIO_AUTH_TOKEN"])})

@@ -183,8 +183,9 @@ def test_through_the_service_no_request_breaks_the_limits(seed_examples, app, cl
                         from widget_app.permissions import ledger as permission_store
                         permission_store.record_call_result(CONTACT_PHONE, connected=True, business_initiated=False)
                 else:
-                    payload = "PERMISSION_ACCEPT" if action == "accept" else "PERMISSION_REJECT"
-                    assert messaging_post(ButtonPayload=payload, MessageType="button").status_code == 200
+                    payload = "ACCEPTED" if action == "accept" else "REJECTED"
+                    assert messaging_post(ButtonPayload=payload, ButtonText="VOICE_CALL_REQUEST", Body="VOICE_CALL_REQUEST",
+                                          MessageType="interactive").status_code == 200
         sent = [r.created_at for r in PermissionRequest.select().where(PermissionRequest.kind == "request")
                 .order_by(PermissionRequest.created_at)]
         connected = Permission.get_or_none(Permission.phone == CONTACT_PHONE)

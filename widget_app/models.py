@@ -110,7 +110,7 @@ class PermissionRequest(BaseModel):
     agent = ForeignKeyField(Agent, null=True, backref="permission_requests", on_delete="SET NULL")
     message_sid = CharField(null=True, unique=True)
     # request: sending|queued|sent|delivered|read|failed|undelivered|unknown (Twilio's delivery words);
-    # reply: accepted|declined|ignored
+    # reply: accepted|declined|revoked (WhatsApp's automatic reply), unsolicited (nobody asked), ignored
     status = CharField(default="sent")
     outcome = CharField(null=True)  # request: accepted|declined|expired once answered or stale
     in_reply_to = CharField(null=True, index=True)  # reply: the request's MessageSid it answers

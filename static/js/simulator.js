@@ -171,7 +171,6 @@ function addInboundButtons() {
 // with our outbound call. Same origin as this page; the server plays Twilio and posts signed webhooks.
 const CONTACT_BUTTONS = [
   ['contact-accepts', 'Contact accepts calls', () => permissionReply('accept')],
-  ['contact-accepts-permanently', 'Contact accepts permanently', () => permissionReply('accept_permanent')],
   ['contact-declines', 'Contact declines calls', () => permissionReply('decline')],
   ['contact-declines-call', 'Contact declines the call', () => callAction('decline')],
   ['contact-no-answer', 'Contact doesn\u2019t answer', () => callAction('no_answer')],

@@ -2,8 +2,8 @@
 
 Only Twilio's side is played: ``messages.create`` is answered like api.twilio.com (201, a Message
 resource) and followed by the signed ``sent`` and ``delivered`` status callbacks; the simulator's
-"contact accepts / accepts permanently / declines" buttons post the signed messaging webhook Twilio
-would forward. From our webhooks inward everything is the live code path.
+"contact accepts / declines" buttons post the signed messaging webhook exactly as Twilio documents it
+(reference §2.2: Body and ButtonText VOICE_CALL_REQUEST, ButtonPayload ACCEPTED or REJECTED). From our webhooks inward everything is the live code path.
 """
 from email.utils import format_datetime
 from urllib.parse import urlparse
@@ -16,15 +16,11 @@ from widget_app.core.phone import twilio_e164
 from widget_app.demo.blueprint import demo_blueprint
 from widget_app.demo.hubspot_cloud import DEMO_CONTACT_PHONE
 from widget_app.demo.twilio_cloud import API_VERSION, demo_route, new_sid, post_webhook
-from widget_app.permissions.ledger import latest_request, permission_json
+from widget_app.permissions.ledger import permission_json
 from widget_app.web.jsonbody import json_body
 
 bp = demo_blueprint("demo_messaging", __name__)
-ANSWERS = {  # the quick-reply buttons of CONTRACT §5, as a WhatsApp user taps them
-    "accept": ("PERMISSION_ACCEPT", "Allow calls"),
-    "accept_permanent": ("PERMISSION_ACCEPT_PERMANENT", "Always allow calls"),
-    "decline": ("PERMISSION_REJECT", "Don't allow"),
-}
+ANSWERS = {"accept": "ACCEPTED", "decline": "REJECTED"}  # Twilio's ButtonPayload for the contact's answer
 
 
 def _twilio_error(status: int, code: int, message: str):
@@ -67,17 +63,13 @@ def permission_reply():
     body = json_body(phone=(str, DEMO_CONTACT_PHONE), answer=str)
     if body["answer"] not in ANSWERS:
         raise DomainError("invalid_field", "answer must be one of: " + ", ".join(ANSWERS), field="answer")
-    phone, (payload, text) = twilio_e164(body["phone"]), ANSWERS[body["answer"]]
-    config = current_app.config
-    latest = latest_request(phone, sent_only=True)
-    sid = new_sid("SM")
-    params = {"MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid, "AccountSid": config["TWILIO_ACCOUNT_SID"],
-              "From": f"whatsapp:{phone}", "To": f"whatsapp:{config['TWILIO_WHATSAPP_NUMBER']}",
-              "Body": text, "ButtonText": text, "ButtonPayload": payload, "MessageType": "button",
-              "NumMedia": "0", "NumSegments": "1", "SmsStatus": "received", "WaId": phone.lstrip("+"),
-              "ProfileName": "Dana Demo", "ApiVersion": API_VERSION}
-    if latest is not None:
-        params["OriginalRepliedMessageSid"] = latest.message_sid
+    phone, config, sid = twilio_e164(body["phone"]), current_app.config, new_sid("SM")
+    # Every field of Twilio's documented example, and no others (no OriginalRepliedMessageSid).
+    params = {"SmsMessageSid": sid, "NumMedia": "0", "ProfileName": "Dana Demo", "MessageType": "interactive",
+              "SmsSid": sid, "WaId": phone.lstrip("+"), "SmsStatus": "received", "Body": "VOICE_CALL_REQUEST",
+              "ButtonText": "VOICE_CALL_REQUEST", "To": f"whatsapp:{config['TWILIO_WHATSAPP_NUMBER']}",
+              "ButtonPayload": ANSWERS[body["answer"]], "ReferralNumMedia": "0", "MessageSid": sid,
+              "AccountSid": config["TWILIO_ACCOUNT_SID"], "From": f"whatsapp:{phone}", "ApiVersion": API_VERSION}
     response = post_webhook(current_app._get_current_object(), "/twilio/messaging", params)
     if response.status_code >= 300:
         raise DomainError("webhook_failed", f"Our /twilio/messaging webhook answered {response.status_code}.",

@@ -95,44 +95,73 @@ def raw_form(form) -> dict:
 
 
 def apply_reply(form) -> PermissionRequest | None:
-    """Store every inbound message; apply a permission answer. The same MessageSid twice changes nothing."""
+    """Store every inbound message; apply a permission answer. The same MessageSid twice changes nothing.
+
+    Twilio's button answer counts only from a contact we asked (an open request closes); Meta's
+    native replies stand on their own (a permanent grant from the business profile, a callback
+    grant, WhatsApp's own revocation). Free text never grants anything.
+    """
     sid, raw = form.get("MessageSid") or form.get("SmsMessageSid"), raw_form(form)
-    log.info("twilio messaging webhook: %s", json.dumps(raw, sort_keys=True))  # the reply mapping is a GAP
     if not sid:
         raise DomainError("missing_field", "MessageSid is required.", field="MessageSid")
     phone, now = twilio_e164(form.get("From", "")), utcnow()
-    original = form.get("OriginalRepliedMessageSid") or None
-    asked = PermissionRequest.get_or_none((PermissionRequest.message_sid == original) &
-                                          (PermissionRequest.kind == "request")) if original else None
-    reply = parse_reply(form, answers_our_request=asked is not None)
-    if reply is None and asked is not None:
-        log.warning("a reply to permission request %s was not understood: %s", original, raw)
+    reply = parse_reply(form)
+    # Only the structure is logged: a message body is the contact's personal data.
+    log.info("twilio messaging webhook %s: MessageType=%s ButtonPayload=%s fields=%s", sid, form.get("MessageType"),
+             form.get("ButtonPayload"), sorted(raw))
     with db.atomic():
         if not WebhookEvent.record_once(f"twilio-messaging:{sid}", "twilio-messaging", raw):
             return None  # Twilio retried
-        outcome = None if reply is None else "accepted" if reply.accepted else "declined"
+        asked = _open_request(phone, form.get("OriginalRepliedMessageSid") or None, now)
+        status = _reply_status(reply, asked)
         row = PermissionRequest.create(
-            phone=phone, kind="reply", message_sid=sid, status=outcome or "ignored", outcome=outcome, raw=raw,
-            in_reply_to=original, permanent=bool(reply and reply.permanent),
-            expires_at=reply.expires_at if reply else None, created_at=now, answered_at=now if reply else None)
-        if reply is not None:
-            _close_request(phone, asked, outcome, now)
+            phone=phone, kind="reply", message_sid=sid, status=status,
+            outcome=status if status in ("accepted", "declined", "revoked") else None, raw=raw,
+            in_reply_to=asked.message_sid if asked else form.get("OriginalRepliedMessageSid") or None,
+            permanent=bool(reply and reply.permanent), expires_at=reply.expires_at if reply else None,
+            created_at=now, answered_at=now if status in ("accepted", "declined", "revoked") else None)
+        changed = False
+        if status == "revoked":
+            changed = store.change(phone, lambda grant, at: rules.revoked(
+                grant, "WhatsApp withdrew the permission (an automatic reply, e.g. after unanswered calls)."),
+                now=now, notify_widgets=False)
+        elif status in ("accepted", "declined"):
+            if asked is not None:
+                asked.outcome, asked.answered_at = status, now
+                asked.save(only=[PermissionRequest.outcome, PermissionRequest.answered_at])
             changed = store.change(phone, lambda grant, at: rules.replied(grant, reply, at, store.limits()),
                                    now=now, notify_widgets=False)
-    if reply is not None and changed:
+    if status == "unsolicited":
+        log.warning("a permission answer from %s, whom we never asked (no open request); nothing granted", phone)
+    elif reply is None and form.get("ButtonPayload"):
+        log.warning("message %s has a button payload that is not a permission answer; ignored", sid)
+    if changed:
         store.notify(phone)
     return row
 
 
-def _close_request(phone: str, asked: PermissionRequest | None, outcome: str, now):
-    """Record the answer on the request it answers (the quoted one, else the latest open one)."""
-    target = asked or (PermissionRequest.select()
-                       .where((PermissionRequest.phone == phone) & (PermissionRequest.kind == "request") &
-                              (PermissionRequest.status != "failed"))
-                       .order_by(PermissionRequest.created_at.desc(), PermissionRequest.id.desc()).first())
-    if target is not None:
-        target.outcome, target.answered_at = outcome, now
-        target.save(only=[PermissionRequest.outcome, PermissionRequest.answered_at])
+def _reply_status(reply, asked) -> str:
+    """How the audit records a message: accepted, declined, revoked, unsolicited (nobody asked), ignored."""
+    if reply is None:
+        return "ignored"
+    if reply.is_revocation:
+        return "revoked"
+    if reply.source == "twilio_button" and asked is None:
+        return "unsolicited"
+    return "accepted" if reply.accepted else "declined"
+
+
+def _open_request(phone: str, quoted_sid: str | None, now) -> PermissionRequest | None:
+    """The request a reply answers: the one it quotes, else the latest still-open request to this contact."""
+    open_requests = PermissionRequest.select().where(
+        (PermissionRequest.phone == phone) & (PermissionRequest.kind == "request") &
+        (PermissionRequest.status.not_in(("failed",))) & PermissionRequest.outcome.is_null() &
+        (PermissionRequest.created_at > now - rules.REQUEST_TTL))
+    if quoted_sid:
+        quoted = open_requests.where(PermissionRequest.message_sid == quoted_sid).first()
+        if quoted is not None:
+            return quoted
+    return open_requests.order_by(PermissionRequest.created_at.desc(), PermissionRequest.id.desc()).first()
 
 
 def apply_delivery_status(form) -> PermissionRequest | None:

@@ -63,10 +63,23 @@ class History:
 
 @dataclass(frozen=True)
 class Reply:
-    """The user's answer to a permission request, however Twilio forwarded it."""
+    """The user's answer to a permission request: Twilio's VOICE_CALL_REQUEST button, or Meta's native reply."""
     accepted: bool
     permanent: bool = False
     expires_at: datetime | None = None  # Meta's expiration_timestamp, when the reply carries one
+    source: str = "twilio_button"  # twilio_button | meta
+    automatic: bool = False  # Meta's response_source "automatic": WhatsApp answered, not the user
+    context_id: str | None = None  # Meta's context.id: our request's message id, or a call id (wacid…)
+
+    @property
+    def is_revocation(self) -> bool:
+        """WhatsApp withdrew the permission itself (e.g. after unanswered calls): not the user's decline."""
+        return not self.accepted and self.automatic
+
+    @property
+    def is_callback_grant(self) -> bool:
+        """The user called us and WhatsApp granted a callback (Meta's callback_permission_status)."""
+        return self.accepted and self.automatic and (self.context_id or "").startswith("wacid")
 
 
 @dataclass(frozen=True)

@@ -1,119 +1,85 @@
-"""Read a WhatsApp user's call-permission answer out of Twilio's messaging webhook form.
+"""Read a WhatsApp user's answer to our call-permission request out of Twilio's messaging webhook form.
 
-How Twilio forwards Meta's ``call_permission_reply`` (response accept/reject, is_permanent,
-expiration_timestamp) is not documented (reference §2.2, a GAP), so this parser is tolerant: it
-looks for that object in any field holding JSON, then in flat fields named like it, then in our
-quick-reply payloads (``PERMISSION_ACCEPT``…), and, only for a button tapped on our own request
-message, in the button's words. Anything else is not a reply (the caller stores and ignores it).
+Twilio documents the answer (reference §2.2): a message with ``Body`` and ``ButtonText`` set to
+``VOICE_CALL_REQUEST`` and ``ButtonPayload`` ``ACCEPTED`` or ``REJECTED``; no ``OriginalRepliedMessageSid``,
+no expiry, no permanent flag. A provider may instead forward Meta's native ``interactive``
+object of type ``call_permission_reply`` (``response``, ``is_permanent``, ``expiration_timestamp``,
+``response_source``, and the message's ``context.id``) as JSON in a field of its own: that is read
+too, from any field but the free-text ``Body``. Nothing else grants anything: free text, other
+buttons, or a ``call_permission_reply`` lookalike typed into a message are not answers.
 """
 import json
-import re
 from datetime import UTC, datetime
 
-from widget_app.core.clock import parse_isoformat
 from widget_app.permissions.rules import Reply
 
-BUTTON_PAYLOADS = {
-    "PERMISSION_ACCEPT": Reply(accepted=True),
-    "PERMISSION_ACCEPT_PERMANENT": Reply(accepted=True, permanent=True),
-    "PERMISSION_REJECT": Reply(accepted=False),
-}
-ACCEPT = {"accept", "accepted", "allow", "allowed", "approve", "approved", "grant", "granted", "yes"}
-REJECT = {"reject", "rejected", "decline", "declined", "deny", "denied", "dontallow", "notallow", "no"}
-PERMANENT_WORDS = ("always", "permanent")
+REQUEST_ACTION = "VOICE_CALL_REQUEST"
+TWILIO_PAYLOADS = {"ACCEPTED": True, "REJECTED": False}
+META_RESPONSES = {"accept": True, "reject": False}
+FREE_TEXT_FIELDS = ("Body",)  # what the user types: never read as a structured answer
 
 
-def parse_reply(form, answers_our_request: bool = False) -> Reply | None:
-    """The Reply in a messaging webhook form, or None when the message is not a permission answer."""
-    fields = {name: value for name, value in form.items()}
-    for value in fields.values():
+def parse_reply(form) -> Reply | None:
+    """The Reply a messaging webhook carries, or None when the message is not a permission answer."""
+    return _twilio_button(form) or _meta_native(form)
+
+
+def _twilio_button(form) -> Reply | None:
+    """Twilio's documented form: the VOICE_CALL_REQUEST button with ButtonPayload ACCEPTED or REJECTED."""
+    payload = (form.get("ButtonPayload") or "").strip().upper()
+    if payload not in TWILIO_PAYLOADS:
+        return None
+    if REQUEST_ACTION not in ((form.get("Body") or "").strip(), (form.get("ButtonText") or "").strip()):
+        return None  # a button of some other template that happens to say ACCEPTED
+    return Reply(accepted=TWILIO_PAYLOADS[payload], source="twilio_button")
+
+
+def _meta_native(form) -> Reply | None:
+    """Meta's ``interactive: {type: call_permission_reply, …}`` forwarded as JSON in a structured field."""
+    for name, value in form.items():
+        if name in FREE_TEXT_FIELDS:
+            continue
         data = _json(value)
-        if data is not None:
-            found = _search(data)
-            if found:
-                return found
-    found = _from_mapping(fields)
-    if found:
-        return found
-    payload = fields.get("ButtonPayload", "").strip()
-    if payload in BUTTON_PAYLOADS:
-        return BUTTON_PAYLOADS[payload]
-    if answers_our_request and fields.get("MessageType", "").lower() in ("button", "interactive"):
-        for text in (payload, fields.get("ButtonText", "")):
-            answer = _answer_in(text)
-            if answer is not None:
-                return Reply(accepted=answer, permanent=answer and any(w in _norm(text) for w in PERMANENT_WORDS))
-    return None
-
-
-def _search(data) -> Reply | None:
-    """Depth-first through a JSON document for a call_permission_reply-shaped object."""
-    if isinstance(data, dict):
-        inner = data.get("call_permission_reply")
-        if isinstance(inner, dict):
-            found = _from_mapping(inner)
-            if found:
-                return found
-        found = _from_mapping(data)
-        if found:
-            return found
-        children = data.values()
-    elif isinstance(data, list):
-        children = data
-    else:
-        return None
-    for child in children:
-        found = _search(child)
+        found = _find_reply(data) if data is not None else None
         if found:
             return found
     return None
 
 
-def _from_mapping(mapping: dict) -> Reply | None:
-    """Keys ending in "response" with accept/reject, "…permanent…" and "…expiration…"/"…expires…" beside it."""
-    flat = {_norm(key): value for key, value in mapping.items() if isinstance(key, str)}
-    answer = next((_answer(_norm(v)) for k, v in flat.items()
-                   if k.endswith("response") and isinstance(v, str) and _answer(_norm(v)) is not None), None)
-    if answer is None:
+def _find_reply(data, context_id: str | None = None) -> Reply | None:
+    """Depth-first through a document (a message, or Meta's whole webhook) for the interactive object."""
+    if isinstance(data, list):
+        return next(filter(None, (_find_reply(item, context_id) for item in data)), None)
+    if not isinstance(data, dict):
         return None
-    permanent = next((_truthy(v) for k, v in flat.items() if "permanent" in k), False)
-    expiry = next((_timestamp(v) for k, v in flat.items() if "expiration" in k or "expires" in k), None)
-    return Reply(accepted=answer, permanent=bool(answer and permanent), expires_at=expiry if answer else None)
+    context = data.get("context")
+    if isinstance(context, dict) and isinstance(context.get("id"), str):
+        context_id = context["id"]
+    inner = data.get("call_permission_reply")
+    if data.get("type") == "call_permission_reply" and isinstance(inner, dict):
+        return _from_meta(inner, context_id)
+    return next(filter(None, (_find_reply(value, context_id) for value in data.values())), None)
 
 
-def _answer(word: str) -> bool | None:
-    return True if word in ACCEPT else False if word in REJECT else None
-
-
-def _answer_in(text: str) -> bool | None:
-    """A button's words ("Allow calls", "Don't allow"): a reject word wins over an accept word."""
-    words = {_norm(w) for w in re.split(r"\s+", text.replace("'", "")) if w}
-    joined = _norm(text)
-    if words & REJECT or "dontallow" in joined or "notallow" in joined:
-        return False
-    return True if words & ACCEPT else None
-
-
-def _norm(text) -> str:
-    return re.sub(r"[^a-z0-9]", "", str(text).lower())
-
-
-def _truthy(value) -> bool:
-    return value is True or (isinstance(value, (int, str)) and str(value).strip().lower() in ("true", "1", "yes"))
+def _from_meta(reply: dict, context_id: str | None) -> Reply | None:
+    accepted = META_RESPONSES.get(str(reply.get("response", "")).strip().lower())
+    if accepted is None:
+        return None
+    permanent = accepted and reply.get("is_permanent") is True
+    expires_at = _timestamp(reply.get("expiration_timestamp")) if accepted and not permanent else None
+    return Reply(accepted=accepted, permanent=permanent, expires_at=expires_at, source="meta",
+                 automatic=str(reply.get("response_source", "")).lower() == "automatic", context_id=context_id)
 
 
 def _timestamp(value) -> datetime | None:
-    """Meta sends unix seconds; accept milliseconds and ISO 8601 too."""
+    """Meta sends unix seconds (as a number or a string of digits)."""
+    text = str(value).strip() if value is not None else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
+        return None
     try:
-        if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().isdigit()):
-            seconds = float(value)
-            seconds = seconds / 1000 if seconds > 1e11 else seconds
-            return datetime.fromtimestamp(seconds, UTC)
-        if isinstance(value, str) and value.strip():
-            return parse_isoformat(value)
+        return datetime.fromtimestamp(int(text), UTC)
     except (ValueError, OverflowError, OSError):
         return None
-    return None
 
 
 def _json(value):
@@ -121,5 +87,5 @@ def _json(value):
         return None
     try:
         return json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
