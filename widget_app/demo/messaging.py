@@ -3,7 +3,8 @@
 Only Twilio's side is played: ``messages.create`` is answered like api.twilio.com (201, a Message
 resource) and followed by the signed ``sent`` and ``delivered`` status callbacks; the simulator's
 "contact accepts / declines" buttons post the signed messaging webhook exactly as Twilio documents it
-(reference §2.2: Body and ButtonText VOICE_CALL_REQUEST, ButtonPayload ACCEPTED or REJECTED). From our webhooks inward everything is the live code path.
+(reference §2.2: Body and ButtonText VOICE_CALL_REQUEST, ButtonPayload ACCEPTED or REJECTED).
+From our webhooks inward everything is the live code path.
 """
 from email.utils import format_datetime
 from urllib.parse import urlparse
