@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from tests.conftest import TEST_SETTINGS
+from tests.helpers import TEST_SETTINGS
 from widget_app import create_app
 from widget_app.config import ConfigError
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.conftest import TEST_SETTINGS
+from tests.helpers import TEST_SETTINGS
 from widget_app import create_app
 from widget_app.agents.accounts import agent_from_token, issue_token
 from widget_app.config import DEFAULTS, LIVE_REQUIRED, ConfigError, load_settings

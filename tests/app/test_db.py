@@ -4,7 +4,7 @@ import pytest
 from peewee import IntegerField
 from playhouse.migrate import migrate
 
-from tests.conftest import TEST_SETTINGS
+from tests.helpers import TEST_SETTINGS
 from widget_app import create_app
 from widget_app import db as db_module
 from widget_app.db import SchemaVersion

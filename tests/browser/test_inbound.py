@@ -6,7 +6,7 @@ A ring sent while the widget's socket was away is found again through /api/calls
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import wait_for_row
+from tests.browser.helpers import wait_for_row
 from widget_app.agents.accounts import create_agent
 from widget_app.models import Agent, Call, CallRing, db
 

@@ -6,7 +6,7 @@ row keeps status, duration, notes and HubSpot's engagement id."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import wait_for_row
+from tests.browser.helpers import wait_for_row
 from widget_app.models import Call, db
 from widget_app.permissions.ledger import permission_json
 

@@ -6,7 +6,7 @@ import jwt
 import pytest
 from freezegun import freeze_time
 
-from tests.conftest import CONTACT_PHONE, TEST_SETTINGS, TWILIO_API
+from tests.helpers import CONTACT_PHONE, TEST_SETTINGS, TWILIO_API
 from widget_app.core.clock import isoformat, utcnow
 from widget_app.models import Call, PhoneNumber
 

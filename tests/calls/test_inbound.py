@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 import responses
 
-from tests.conftest import HUBSPOT_API, PUBLIC_BASE_URL, TEST_SETTINGS
+from tests.helpers import HUBSPOT_API, PUBLIC_BASE_URL, TEST_SETTINGS
 from widget_app.core.clock import utcnow
 from widget_app.models import Call, CallRing, EngagementSync
 from widget_app.twilio import webhooks

@@ -8,7 +8,7 @@ from freezegun import freeze_time
 from responses import matchers
 from twilio.twiml.voice_response import VoiceResponse
 
-from tests.conftest import PUBLIC_BASE_URL, TEST_SETTINGS, TWILIO_API
+from tests.helpers import PUBLIC_BASE_URL, TEST_SETTINGS, TWILIO_API
 from widget_app.calls import recordings as call_recordings
 from widget_app.models import Call, EngagementSync, WebhookEvent
 

@@ -4,7 +4,7 @@ simulated WhatsApp leg reports to our real /twilio/voice/status, signed, like Tw
 import pytest
 from freezegun import freeze_time
 
-from tests.conftest import CONTACT_PHONE, wait_for
+from tests.helpers import CONTACT_PHONE, wait_for
 from widget_app.agents.accounts import issue_token
 from widget_app.core.clock import utcnow
 from widget_app.models import Agent, Call, Permission, WebhookEvent

@@ -47,7 +47,7 @@ def test_signed_with_another_secret_or_unsigned_gets_401(hubspot_request, db):
 def test_a_signed_body_cannot_be_swapped(client, hubspot_request, app, db):
     signed = hubspot_request("POST", PATH, BODY)
     assert signed.status_code == 200
-    from tests.conftest import hubspot_v3_signature
+    from tests.helpers import hubspot_v3_signature
     ts = str(int(time.time() * 1000))
     signature = hubspot_v3_signature(app.config["HUBSPOT_CLIENT_SECRET"], "POST",
                                      app.config["PUBLIC_BASE_URL"] + PATH, '{"appId":1}', ts)

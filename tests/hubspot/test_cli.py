@@ -2,7 +2,7 @@
 import pytest
 from responses import matchers
 
-from tests.conftest import HUBSPOT_API, PUBLIC_BASE_URL
+from tests.helpers import HUBSPOT_API, PUBLIC_BASE_URL
 
 SETTINGS = f"{HUBSPOT_API}/crm/v3/extensions/calling/123456/settings"
 KEY = {"hapikey": "test-dev-key"}

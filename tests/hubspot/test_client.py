@@ -4,7 +4,7 @@ import requests
 import responses
 from responses import matchers
 
-from tests.conftest import HUBSPOT_API
+from tests.helpers import HUBSPOT_API
 from widget_app.hubspot.client import HubSpotError
 from widget_app.hubspot.portals import hubspot_client
 

@@ -2,7 +2,7 @@
 import requests
 from responses import matchers
 
-from tests.conftest import HUBSPOT_API
+from tests.helpers import HUBSPOT_API
 from widget_app.hubspot.contacts import find_contact_by_phone
 
 SEARCH = f"{HUBSPOT_API}/crm/v3/objects/contacts/search"

@@ -6,7 +6,7 @@ import pytest
 from freezegun import freeze_time
 from responses import matchers
 
-from tests.conftest import HUBSPOT_API, TEST_SETTINGS
+from tests.helpers import HUBSPOT_API, TEST_SETTINGS
 from widget_app.core.clock import utcnow
 from widget_app.hubspot import engagements, outbox
 from widget_app.hubspot.engagements import drain, enqueue_call_sync

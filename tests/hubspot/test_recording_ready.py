@@ -6,7 +6,7 @@ from datetime import timedelta
 from freezegun import freeze_time
 from responses import matchers
 
-from tests.conftest import HUBSPOT_API, TEST_SETTINGS, TWILIO_API
+from tests.helpers import HUBSPOT_API, TEST_SETTINGS, TWILIO_API
 from widget_app.core.clock import utcnow
 from widget_app.hubspot.engagements import drain, enqueue_call_sync
 from widget_app.models import Call, EngagementSync

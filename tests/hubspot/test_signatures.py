@@ -7,7 +7,7 @@ from freezegun import freeze_time
 from hubspot.exceptions import InvalidSignatureTimestampError
 from hubspot.utils.signature import Signature
 
-from tests.conftest import PUBLIC_BASE_URL
+from tests.helpers import PUBLIC_BASE_URL
 from widget_app.hubspot.signatures import hubspot_uri, sign_v1, sign_v2, sign_v3, timestamp_is_fresh
 
 DOC_SECRET = "yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy"

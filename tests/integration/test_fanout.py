@@ -9,7 +9,7 @@ import pytest
 import requests
 from simple_websocket import Client, ConnectionClosed
 
-from tests.conftest import TEST_SETTINGS, wait_for
+from tests.helpers import TEST_SETTINGS, wait_for
 from widget_app.agents.accounts import issue_token
 from widget_app.models import Agent, Call
 from widget_app.twilio.signatures import sign

@@ -3,7 +3,7 @@ import pytest
 import requests
 from freezegun import freeze_time
 
-from tests.conftest import CONTACT_PHONE, PUBLIC_BASE_URL, TEST_SETTINGS, TWILIO_API
+from tests.helpers import CONTACT_PHONE, PUBLIC_BASE_URL, TEST_SETTINGS, TWILIO_API
 from widget_app.core.clock import utcnow
 from widget_app.models import Permission, PermissionRequest
 

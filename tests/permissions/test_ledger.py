@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from freezegun import freeze_time
 
-from tests.conftest import CONTACT_PHONE
+from tests.helpers import CONTACT_PHONE
 from widget_app.core.clock import isoformat, utcnow
 from widget_app.models import Call
 from widget_app.permissions import ledger as permission_store

@@ -158,7 +158,7 @@ def test_through_the_service_no_request_breaks_the_limits(seed_examples, app, cl
                                                          twilio_messages, messaging_post):
     from freezegun import freeze_time
 
-    from tests.conftest import CONTACT_PHONE
+    from tests.helpers import CONTACT_PHONE
     from widget_app.models import Call, Permission, PermissionRequest, WebhookEvent
 
     steps = st.lists(st.tuples(st.sampled_from(["request", "accept", "decline", "connected"]),

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from simple_websocket import Client, ConnectionClosed
 
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from widget_app.agents.accounts import issue_token
 from widget_app.models import Agent
 from widget_app.realtime import hub as realtime

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.conftest import CONTACT_PHONE, TEST_SETTINGS, wait_for
+from tests.helpers import CONTACT_PHONE, TEST_SETTINGS, wait_for
 from widget_app.core.clock import isoformat
 from widget_app.models import Permission, PermissionRequest, WebhookEvent
 

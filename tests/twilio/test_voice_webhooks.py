@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.conftest import CONTACT_PHONE, HUBSPOT_API, PUBLIC_BASE_URL, TEST_SETTINGS
+from tests.helpers import CONTACT_PHONE, HUBSPOT_API, PUBLIC_BASE_URL, TEST_SETTINGS
 from widget_app.models import Call, Permission, WebhookEvent
 from widget_app.twilio.signatures import sign
 

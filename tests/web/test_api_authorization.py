@@ -13,7 +13,7 @@ from flask import url_for
 from freezegun import freeze_time
 from itsdangerous import URLSafeTimedSerializer
 
-from tests.conftest import TEST_SETTINGS
+from tests.helpers import TEST_SETTINGS
 from widget_app import create_app
 from widget_app.agents.accounts import issue_token
 from widget_app.core.clock import utcnow
