@@ -113,22 +113,22 @@ def agent(make_agent):
 
 
 @pytest.fixture
-def auth_headers(app, agent):
-    """Bearer headers for `agent`, as the widget sends them."""
+def headers_for(app):
+    """Factory: Bearer headers for an agent, as the widget sends them, issued when called (so on a frozen
+    clock too: a token from the real now is "from the future"); ``headers_for(agent, other_app)`` signs
+    with another app built by make_app."""
     from widget_app.agents.accounts import issue_token
-    with app.test_request_context():
-        return {"Authorization": f"Bearer {issue_token(agent)}"}
+
+    def headers(agent, on_app=None):
+        with (on_app or app).test_request_context():
+            return {"Authorization": f"Bearer {issue_token(agent)}"}
+    return headers
 
 
 @pytest.fixture
-def token_headers(app):
-    """Bearer headers issued now (on a frozen clock too: a token from the real now is "from the future")."""
-    from widget_app.agents.accounts import issue_token
-
-    def headers(agent):
-        with app.test_request_context():
-            return {"Authorization": f"Bearer {issue_token(agent)}"}
-    return headers
+def auth_headers(headers_for, agent):
+    """Bearer headers for `agent`, issued when the test starts."""
+    return headers_for(agent)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,29 +191,22 @@ def socket_inbox(app):
 
 @pytest.fixture
 def make_call(db, agent):
-    """A finished call row of `agent` (outbound to the demo contact's number unless told otherwise)."""
+    """Factory: a call row of `agent`, by default a finished outbound call to the demo contact's number.
+    ``make_call(initiated=True)`` is instead an outbound call as /api/calls/initiate leaves it: queued,
+    to CONTACT_PHONE, no Twilio leg and no times yet. Any field can be overridden."""
     from datetime import datetime
 
     from widget_app.models import Call
 
-    def factory(**fields):
-        values = {"direction": "outbound", "status": "completed", "from_number": "+442071838750",
-                  "to_number": "+447400123456", "agent": agent, "sid": "CA" + "c" * 32,
-                  "started_at": datetime(2025, 5, 1, 12, 0, tzinfo=UTC),
-                  "answered_at": datetime(2025, 5, 1, 12, 0, 5, tzinfo=UTC),
-                  "ended_at": datetime(2025, 5, 1, 12, 1, 40, tzinfo=UTC), "duration_seconds": 95}
-        return Call.create(**{**values, **fields})
-    return factory
-
-
-@pytest.fixture
-def queued_call(db, agent):
-    """Factory: an outbound call of `agent` as /api/calls/initiate leaves it (queued, no Twilio leg yet)."""
-    from widget_app.models import Call
-
-    def factory(**fields):
-        values = {"direction": "outbound", "status": "queued", "from_number": "+442071838750",
-                  "to_number": CONTACT_PHONE, "agent": agent}
+    def factory(*, initiated=False, **fields):
+        values = {"direction": "outbound", "from_number": "+442071838750", "agent": agent}
+        if initiated:
+            values |= {"status": "queued", "to_number": CONTACT_PHONE}
+        else:
+            values |= {"status": "completed", "to_number": "+447400123456", "sid": "CA" + "c" * 32,
+                       "started_at": datetime(2025, 5, 1, 12, 0, tzinfo=UTC),
+                       "answered_at": datetime(2025, 5, 1, 12, 0, 5, tzinfo=UTC),
+                       "ended_at": datetime(2025, 5, 1, 12, 1, 40, tzinfo=UTC), "duration_seconds": 95}
         return Call.create(**{**values, **fields})
     return factory
 

@@ -107,21 +107,21 @@ def test_every_call_route_needs_a_token(client, db):
         assert getattr(client, method)(path, json={}).status_code == 401, path
 
 
-def test_status_by_id_or_either_call_sid(client, auth_headers, queued_call):
-    call = queued_call(parent_sid=BROWSER_LEG, sid=WHATSAPP_LEG, status="ringing")
+def test_status_by_id_or_either_call_sid(client, auth_headers, make_call):
+    call = make_call(initiated=True, parent_sid=BROWSER_LEG, sid=WHATSAPP_LEG, status="ringing")
     for key in (call.id, BROWSER_LEG, WHATSAPP_LEG):
         response = client.get(f"/api/calls/status/{key}", headers=auth_headers)
         assert response.status_code == 200 and response.json["call"]["status"] == "ringing"
 
 
-def test_status_of_another_agents_call_is_404(client, auth_headers, queued_call, make_agent):
-    other = queued_call(agent=make_agent(email="bo@example.com"))
+def test_status_of_another_agents_call_is_404(client, auth_headers, make_call, make_agent):
+    other = make_call(initiated=True, agent=make_agent(email="bo@example.com"))
     response = client.get(f"/api/calls/status/{other.id}", headers=auth_headers)
     assert response.status_code == 404 and response.json["error"]["code"] == "call_not_found"
 
 
-def test_end_hangs_up_the_browser_leg_at_twilio(client, auth_headers, queued_call, http_mock):
-    call = queued_call(parent_sid=BROWSER_LEG, sid=WHATSAPP_LEG, status="in-progress")
+def test_end_hangs_up_the_browser_leg_at_twilio(client, auth_headers, make_call, http_mock):
+    call = make_call(initiated=True, parent_sid=BROWSER_LEG, sid=WHATSAPP_LEG, status="in-progress")
     http_mock.post(f"{TWILIO_API}/Calls/{BROWSER_LEG}.json",
                    json={"sid": BROWSER_LEG, "status": "completed", "account_sid": TEST_SETTINGS["TWILIO_ACCOUNT_SID"]})
     response = client.post("/api/calls/end", json={"call_id": call.id}, headers=auth_headers)
@@ -132,8 +132,8 @@ def test_end_hangs_up_the_browser_leg_at_twilio(client, auth_headers, queued_cal
     assert sent.request.headers["Authorization"].startswith("Basic ")
 
 
-def test_end_reports_twilios_error(client, auth_headers, queued_call, http_mock):
-    call = queued_call(parent_sid=BROWSER_LEG, status="ringing")
+def test_end_reports_twilios_error(client, auth_headers, make_call, http_mock):
+    call = make_call(initiated=True, parent_sid=BROWSER_LEG, status="ringing")
     http_mock.post(f"{TWILIO_API}/Calls/{BROWSER_LEG}.json", status=400,
                    json={"code": 21220, "message": "Call is not in-progress. Cannot redirect.",
                          "more_info": "https://www.twilio.com/docs/errors/21220", "status": 400})
@@ -144,43 +144,43 @@ def test_end_reports_twilios_error(client, auth_headers, queued_call, http_mock)
     assert response.json["error"]["twilio_code"] == 21220
 
 
-def test_end_of_a_call_the_browser_never_placed_cancels_it_without_twilio(client, auth_headers, queued_call, http_mock):
-    call = queued_call()
+def test_end_of_a_call_the_browser_never_placed_cancels_it_without_twilio(client, auth_headers, make_call, http_mock):
+    call = make_call(initiated=True)
     response = client.post("/api/calls/end", json={"call_id": str(call.id)}, headers=auth_headers)
     assert response.status_code == 200
     assert response.json["call"]["status"] == "canceled" and response.json["call"]["ended_at"]
     assert len(http_mock.calls) == 0
 
 
-def test_end_of_a_finished_call_changes_nothing(client, auth_headers, queued_call, http_mock):
-    call = queued_call(parent_sid=BROWSER_LEG, status="completed")
+def test_end_of_a_finished_call_changes_nothing(client, auth_headers, make_call, http_mock):
+    call = make_call(initiated=True, parent_sid=BROWSER_LEG, status="completed")
     response = client.post("/api/calls/end", json={"call_id": call.id}, headers=auth_headers)
     assert response.status_code == 200 and response.json["call"]["status"] == "completed"
     assert len(http_mock.calls) == 0
 
 
-def test_end_of_another_agents_call_is_404(client, auth_headers, queued_call, make_agent, http_mock):
-    other = queued_call(agent=make_agent(email="bo@example.com"), parent_sid=BROWSER_LEG, status="ringing")
+def test_end_of_another_agents_call_is_404(client, auth_headers, make_call, make_agent, http_mock):
+    other = make_call(initiated=True, agent=make_agent(email="bo@example.com"), parent_sid=BROWSER_LEG, status="ringing")
     response = client.post("/api/calls/end", json={"call_id": other.id}, headers=auth_headers)
     assert response.status_code == 404 and len(http_mock.calls) == 0
 
 
-def test_engagement_id_from_hubspot_is_stored(client, auth_headers, queued_call):
-    call = queued_call()
+def test_engagement_id_from_hubspot_is_stored(client, auth_headers, make_call):
+    call = make_call(initiated=True)
     response = client.post(f"/api/calls/{call.id}/engagement", json={"engagementId": 98765}, headers=auth_headers)
     assert response.status_code == 200 and response.json["call"]["engagement_id"] == "98765"
     assert Call.get_by_id(call.id).engagement_id == "98765"
 
 
 @pytest.mark.parametrize("body", [{}, {"engagementId": "abc"}, {"engagementId": ""}])
-def test_engagement_id_must_be_hubspots_number(client, auth_headers, queued_call, body):
-    call = queued_call()
+def test_engagement_id_must_be_hubspots_number(client, auth_headers, make_call, body):
+    call = make_call(initiated=True)
     response = client.post(f"/api/calls/{call.id}/engagement", json=body, headers=auth_headers)
     assert response.status_code == 400
 
 
-def test_engagement_on_another_agents_call_is_404(client, auth_headers, queued_call, make_agent):
-    other = queued_call(agent=make_agent(email="bo@example.com"))
+def test_engagement_on_another_agents_call_is_404(client, auth_headers, make_call, make_agent):
+    other = make_call(initiated=True, agent=make_agent(email="bo@example.com"))
     response = client.post(f"/api/calls/{other.id}/engagement", json={"engagementId": 1}, headers=auth_headers)
     assert response.status_code == 404 and Call.get_by_id(other.id).engagement_id is None
 

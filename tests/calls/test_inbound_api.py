@@ -4,16 +4,10 @@ from datetime import timedelta
 import pytest
 from freezegun import freeze_time
 
-from widget_app.agents.accounts import issue_token
 from widget_app.core.clock import utcnow
 from widget_app.models import Agent, Call, CallRing
 
 CALLER, SENDER = "+447400123456", "+442071838750"
-
-
-def headers_for(app, agent):
-    with app.test_request_context():
-        return {"Authorization": f"Bearer {issue_token(agent)}"}
 
 
 @pytest.fixture
@@ -33,66 +27,66 @@ def rung_call(team):
     return call
 
 
-def test_ringing_lists_calls_that_rang_for_me_with_the_contact(app, client, team, rung_call):
+def test_ringing_lists_calls_that_rang_for_me_with_the_contact(client, team, rung_call, headers_for):
     ana, _, cy = team
-    answer = client.get("/api/calls/ringing", headers=headers_for(app, ana)).get_json()
+    answer = client.get("/api/calls/ringing", headers=headers_for(ana)).get_json()
     assert [(m["type"], m["call"]["id"], m["contact"]["name"]) for m in answer["calls"]] == \
         [("incoming_call", rung_call.id, "Dana Demo")]
-    assert client.get("/api/calls/ringing", headers=headers_for(app, cy)).get_json() == {"calls": []}
+    assert client.get("/api/calls/ringing", headers=headers_for(cy)).get_json() == {"calls": []}
 
 
-def test_ringing_forgets_calls_older_than_a_minute(app, client, team, rung_call):
+def test_ringing_forgets_calls_older_than_a_minute(client, team, rung_call, headers_for):
     with freeze_time(utcnow() + timedelta(seconds=61)):
-        answer = client.get("/api/calls/ringing", headers=headers_for(app, team[0])).get_json()
+        answer = client.get("/api/calls/ringing", headers=headers_for(team[0])).get_json()
     assert answer == {"calls": []}
 
 
-def test_first_accept_takes_the_call_and_the_others_stop_ringing(app, client, team, rung_call, socket_inbox):
+def test_first_accept_takes_the_call_and_the_others_stop_ringing(client, team, rung_call, socket_inbox, headers_for):
     ana, bob, cy = team
     inboxes = {agent.name: socket_inbox(agent) for agent in team}
-    first = client.post(f"/api/calls/{rung_call.id}/accept", headers=headers_for(app, bob))
+    first = client.post(f"/api/calls/{rung_call.id}/accept", headers=headers_for(bob))
     assert first.status_code == 200 and first.get_json()["call"]["agent_id"] == bob.id
     assert inboxes == {"Ana": [{"type": "call_claimed", "call_id": rung_call.id}], "Bob": [], "Cy": []}
 
-    second = client.post(f"/api/calls/{rung_call.id}/accept", headers=headers_for(app, ana))
+    second = client.post(f"/api/calls/{rung_call.id}/accept", headers=headers_for(ana))
     assert second.status_code == 409 and second.get_json()["error"]["code"] == "already_claimed"
     assert Call.get_by_id(rung_call.id).agent_id == bob.id
-    again = client.post(f"/api/calls/{rung_call.id}/accept", headers=headers_for(app, bob))
+    again = client.post(f"/api/calls/{rung_call.id}/accept", headers=headers_for(bob))
     assert again.status_code == 200  # a retried accept by the winner
-    assert client.get("/api/calls/ringing", headers=headers_for(app, ana)).get_json() == {"calls": []}
-    assert len(client.get("/api/calls/ringing", headers=headers_for(app, bob)).get_json()["calls"]) == 1
+    assert client.get("/api/calls/ringing", headers=headers_for(ana)).get_json() == {"calls": []}
+    assert len(client.get("/api/calls/ringing", headers=headers_for(bob)).get_json()["calls"]) == 1
 
 
-def test_accept_of_a_call_that_did_not_ring_for_me_is_not_found(app, client, team, rung_call):
-    answer = client.post(f"/api/calls/{rung_call.id}/accept", headers=headers_for(app, team[2]))
+def test_accept_of_a_call_that_did_not_ring_for_me_is_not_found(client, team, rung_call, headers_for):
+    answer = client.post(f"/api/calls/{rung_call.id}/accept", headers=headers_for(team[2]))
     assert answer.status_code == 404 and answer.get_json()["error"]["code"] == "not_found"
-    assert client.post("/api/calls/999999/accept", headers=headers_for(app, team[0])).status_code == 404
+    assert client.post("/api/calls/999999/accept", headers=headers_for(team[0])).status_code == 404
 
 
-def test_accept_of_a_missed_call_is_refused(app, client, team, rung_call):
+def test_accept_of_a_missed_call_is_refused(client, team, rung_call, headers_for):
     Call.update(status="no-answer").where(Call.id == rung_call.id).execute()
-    answer = client.post(f"/api/calls/{rung_call.id}/accept", headers=headers_for(app, team[0]))
+    answer = client.post(f"/api/calls/{rung_call.id}/accept", headers=headers_for(team[0]))
     assert answer.status_code == 409 and answer.get_json()["error"]["code"] == "call_not_ringing"
 
 
-def test_declines_stop_my_ring_and_the_last_one_makes_the_call_missed(app, client, team, rung_call, socket_inbox):
+def test_declines_stop_my_ring_and_the_last_one_makes_the_call_missed(client, team, rung_call, socket_inbox, headers_for):
     ana, bob, _ = team
     inboxes = [socket_inbox(ana), socket_inbox(bob)]
-    first = client.post(f"/api/calls/{rung_call.id}/decline", headers=headers_for(app, ana))
+    first = client.post(f"/api/calls/{rung_call.id}/decline", headers=headers_for(ana))
     assert first.status_code == 200 and first.get_json()["call"]["status"] == "ringing"
-    assert client.get("/api/calls/ringing", headers=headers_for(app, ana)).get_json() == {"calls": []}
+    assert client.get("/api/calls/ringing", headers=headers_for(ana)).get_json() == {"calls": []}
     assert inboxes == [[], []]
 
-    last = client.post(f"/api/calls/{rung_call.id}/decline", headers=headers_for(app, bob))
+    last = client.post(f"/api/calls/{rung_call.id}/decline", headers=headers_for(bob))
     assert last.get_json()["call"]["status"] == "no-answer"
     assert all([(m["type"], m["call"]["status"]) for m in inbox] == [("call_status", "no-answer")]
                for inbox in inboxes)
 
 
-def test_a_decline_after_someone_accepted_changes_nothing(app, client, team, rung_call):
+def test_a_decline_after_someone_accepted_changes_nothing(client, team, rung_call, headers_for):
     ana, bob, _ = team
-    client.post(f"/api/calls/{rung_call.id}/accept", headers=headers_for(app, ana))
-    client.post(f"/api/calls/{rung_call.id}/decline", headers=headers_for(app, bob))
+    client.post(f"/api/calls/{rung_call.id}/accept", headers=headers_for(ana))
+    client.post(f"/api/calls/{rung_call.id}/decline", headers=headers_for(bob))
     call = Call.get_by_id(rung_call.id)
     assert (call.status, call.agent_id) == ("ringing", ana.id)
 
@@ -123,7 +117,7 @@ def test_demo_routes_do_not_exist_in_live_mode(client):
     assert client.post("/dev/api/contact/call-in", json={}).status_code == 404
 
 
-def test_demo_contact_calls_in_is_answered_and_hangs_up_through_the_real_webhooks(make_app, make_agent):
+def test_demo_contact_calls_in_is_answered_and_hangs_up_through_the_real_webhooks(make_app, make_agent, headers_for):
     """The simulator's buttons: signed /twilio/voice, then the answered leg's callbacks, then hang-up."""
     app = make_app(WIDGET_MODE="demo")
     client = app.test_client()
@@ -138,7 +132,7 @@ def test_demo_contact_calls_in_is_answered_and_hangs_up_through_the_real_webhook
     assert f"<Identity>agent_{owner.id}</Identity>" in rang.get_json()["twiml"]
     assert '"Dana Demo"' in inbox[0] and '"incoming_call"' in inbox[0]
 
-    headers = headers_for(app, owner)
+    headers = headers_for(owner, app)
     early = client.post("/dev/api/voice/inbound-answer", json={"call_id": call["id"]})
     assert early.status_code == 409 and early.get_json()["error"]["code"] == "not_claimed"
     assert client.post(f"/api/calls/{call['id']}/accept", headers=headers).status_code == 200

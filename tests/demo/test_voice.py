@@ -5,7 +5,6 @@ import pytest
 from freezegun import freeze_time
 
 from tests.helpers import CONTACT_PHONE, wait_for
-from widget_app.agents.accounts import issue_token
 from widget_app.core.clock import utcnow
 from widget_app.models import Agent, Call, Permission, WebhookEvent
 
@@ -13,15 +12,13 @@ DANA_DEMO = "+447400123456"  # the simulated HubSpot's demo contact
 
 
 @pytest.fixture
-def demo(make_app, agent, grant_permission):
+def demo(make_app, agent, grant_permission, headers_for):
     """A demo-mode app whose simulated call steps run at once (DEMO_VOICE_DELAY_SCALE=0)."""
     def build(scale=0.0, permission=True):
         if permission:
             grant_permission()
         app = make_app(WIDGET_MODE="demo", DEMO_VOICE_DELAY_SCALE=scale)
-        with app.test_request_context():
-            headers = {"Authorization": f"Bearer {issue_token(agent)}"}
-        return app.test_client(), headers
+        return app.test_client(), headers_for(agent, app)
     return build
 
 
@@ -131,9 +128,9 @@ def test_demo_phone_does_not_exist_in_live_mode(client, auth_headers, agent):
     assert response.status_code == 404
 
 
-def test_hanging_up_a_call_the_simulated_twilio_does_not_know_is_a_twilio_error(demo, agent, queued_call):
+def test_hanging_up_a_call_the_simulated_twilio_does_not_know_is_a_twilio_error(demo, agent, make_call):
     client, headers = demo()
-    call = queued_call(parent_sid="CA" + "0" * 32, status="ringing")
+    call = make_call(initiated=True, parent_sid="CA" + "0" * 32, status="ringing")
     response = client.post("/api/calls/end", json={"call_id": call.id}, headers=headers)
     assert response.status_code == 502 and response.json["error"]["twilio_code"] == 20404
 

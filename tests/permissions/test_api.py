@@ -83,9 +83,9 @@ def test_a_second_request_within_24h_is_429_and_twilio_is_not_called(client, aut
     assert len(twilio_messages) == 1
 
 
-def test_permissions_are_shared_by_the_team(client, auth_headers, make_agent, token_headers, twilio_messages):
+def test_permissions_are_shared_by_the_team(client, auth_headers, make_agent, headers_for, twilio_messages):
     assert ask(client, auth_headers).status_code == 202
-    other = token_headers(make_agent(email="bo@example.com"))
+    other = headers_for(make_agent(email="bo@example.com"))
     assert client.get(f"/api/permissions/status/{CONTACT_PHONE}", headers=other).json["permission"]["status"] == "pending"
     assert ask(client, other).status_code == 429
 
@@ -157,8 +157,8 @@ def test_every_permission_route_needs_a_token(client, db, method, path, twilio_m
     assert twilio_messages == []
 
 
-def test_the_request_row_keeps_the_time_it_was_sent(client, agent, token_headers, twilio_messages):
+def test_the_request_row_keeps_the_time_it_was_sent(client, agent, headers_for, twilio_messages):
     with freeze_time("2025-06-02 09:00:00"):
-        assert ask(client, token_headers(agent)).status_code == 202
+        assert ask(client, headers_for(agent)).status_code == 202
     row = PermissionRequest.get(PermissionRequest.kind == "request")
     assert row.created_at.isoformat() == "2025-06-02T09:00:00+00:00"

@@ -16,7 +16,7 @@ WINDOW = timedelta(hours=72)  # PERMISSION_WINDOW_HOURS default
 
 
 @pytest.fixture
-def ledger(app, client, agent, token_headers, twilio_messages, messaging_post):
+def ledger(app, client, agent, headers_for, twilio_messages, messaging_post):
     """Drive one contact's history on a frozen clock: request, reply, calls; read the permission."""
     class Ledger:
         def __init__(self, frozen):
@@ -26,7 +26,7 @@ def ledger(app, client, agent, token_headers, twilio_messages, messaging_post):
             self.frozen.move_to(T0 + offset)
 
         def request(self):
-            return client.post("/api/permissions/request", json={"phone": CONTACT_PHONE}, headers=token_headers(agent))
+            return client.post("/api/permissions/request", json={"phone": CONTACT_PHONE}, headers=headers_for(agent))
 
         def reply(self, payload=None, **fields):
             if payload:
@@ -51,7 +51,7 @@ def ledger(app, client, agent, token_headers, twilio_messages, messaging_post):
                                                     business_initiated=business_initiated)
 
         def permission(self):
-            response = client.get(f"/api/permissions/status/{CONTACT_PHONE}", headers=token_headers(agent))
+            response = client.get(f"/api/permissions/status/{CONTACT_PHONE}", headers=headers_for(agent))
             assert response.status_code == 200
             return response.json["permission"]
 

@@ -154,7 +154,7 @@ def test_status_and_verdicts_agree(history):
 # --- the same property through the database, the API and the signed webhook --------------------
 
 @pytest.mark.parametrize("seed_examples", [30])
-def test_through_the_service_no_request_breaks_the_limits(seed_examples, app, client, agent, token_headers,
+def test_through_the_service_no_request_breaks_the_limits(seed_examples, app, client, agent, headers_for,
                                                          twilio_messages, messaging_post):
     from freezegun import freeze_time
 
@@ -176,7 +176,7 @@ def test_through_the_service_no_request_breaks_the_limits(seed_examples, app, cl
                 frozen.move_to(now)
                 if action == "request":
                     status = client.post("/api/permissions/request", json={"phone": CONTACT_PHONE},
-                                         headers=token_headers(agent)).status_code
+                                         headers=headers_for(agent)).status_code
                     assert status in (202, 409, 429)
                 elif action == "connected":
                     with app.app_context():

@@ -157,14 +157,10 @@ def test_a_reply_tells_every_widget(client, agent, asked, messaging_post, socket
 # --- demo mode: the simulated Twilio cloud and the contact's buttons ------------------------------
 
 @pytest.fixture
-def demo(make_app, db, agent):
+def demo(make_app, db, agent, headers_for):
     """A demo-mode app whose Twilio cloud answers in-process; its client and headers for `agent`."""
-    from widget_app.agents.accounts import issue_token
-
     demo_app = make_app(WIDGET_MODE="demo", DEMO_MESSAGING_DELAY=0.01)
-    with demo_app.test_request_context():
-        headers = {"Authorization": f"Bearer {issue_token(agent)}"}
-    return demo_app, demo_app.test_client(), headers
+    return demo_app, demo_app.test_client(), headers_for(agent, demo_app)
 
 
 

@@ -43,19 +43,19 @@ def assert_refused(root: ET.Element) -> str:
 
 
 @pytest.fixture
-def placed_call(queued_call, grant_permission):
+def placed_call(make_call, grant_permission):
     """A call the browser has connected (Twilio's leg stored), permission granted."""
     def factory(**fields):
         grant_permission(fields.get("to_number", CONTACT_PHONE))
-        return queued_call(parent_sid=fields.pop("parent_sid", BROWSER_LEG), **fields)
+        return make_call(initiated=True, parent_sid=fields.pop("parent_sid", BROWSER_LEG), **fields)
     return factory
 
 
 # --- POST /twilio/voice, outbound ----------------------------------------------------------
 
-def test_dials_the_whatsapp_user_for_the_agents_own_queued_call(twilio_post, agent, queued_call, grant_permission):
+def test_dials_the_whatsapp_user_for_the_agents_own_queued_call(twilio_post, agent, make_call, grant_permission):
     grant_permission()
-    call = queued_call()
+    call = make_call(initiated=True)
     root = twiml(twilio_post("/twilio/voice", voice_form(call, agent)))
     dial = root.find("Dial")
     assert [child.tag for child in root] == ["Dial"]
@@ -70,26 +70,26 @@ def test_dials_the_whatsapp_user_for_the_agents_own_queued_call(twilio_post, age
     assert stored.parent_sid == BROWSER_LEG and stored.status == "queued"
 
 
-def test_dials_from_the_sender_recorded_on_the_call(twilio_post, agent, queued_call, grant_permission):
+def test_dials_from_the_sender_recorded_on_the_call(twilio_post, agent, make_call, grant_permission):
     grant_permission()
-    call = queued_call(from_number="+34911234567")
+    call = make_call(initiated=True, from_number="+34911234567")
     root = twiml(twilio_post("/twilio/voice", voice_form(call, agent, Sender="+442071838750")))
     assert root.find("Dial").get("callerId") == "whatsapp:+34911234567"
 
 
-def test_refuses_an_unknown_call_id(twilio_post, agent, queued_call, grant_permission):
+def test_refuses_an_unknown_call_id(twilio_post, agent, make_call, grant_permission):
     grant_permission()
-    call = queued_call()
+    call = make_call(initiated=True)
     spoken = assert_refused(twiml(twilio_post("/twilio/voice", voice_form(call, agent, CallId=str(call.id + 1)))))
     assert "could not be found" in spoken
     assert Call.get_by_id(call.id).parent_sid is None
 
 
-def test_refuses_another_agents_call_and_leaves_it_alone(twilio_post, agent, make_agent, queued_call,
+def test_refuses_another_agents_call_and_leaves_it_alone(twilio_post, agent, make_agent, make_call,
                                                          grant_permission, socket_inbox):
     grant_permission()
     other = make_agent(email="bo@example.com")
-    call = queued_call(agent=other)
+    call = make_call(initiated=True, agent=other)
     inbox = socket_inbox(other)
     spoken = assert_refused(twiml(twilio_post("/twilio/voice", voice_form(call, agent))))
     assert "another agent" in spoken
@@ -98,9 +98,9 @@ def test_refuses_another_agents_call_and_leaves_it_alone(twilio_post, agent, mak
     assert inbox == []
 
 
-def test_refuses_when_the_permission_is_gone_and_tells_the_widget_why(twilio_post, agent, queued_call,
+def test_refuses_when_the_permission_is_gone_and_tells_the_widget_why(twilio_post, agent, make_call,
                                                                       socket_inbox, db):
-    call = queued_call()  # nobody granted anything for this phone
+    call = make_call(initiated=True)  # nobody granted anything for this phone
     inbox = socket_inbox(agent)
     spoken = assert_refused(twiml(twilio_post("/twilio/voice", voice_form(call, agent))))
     stored = Call.get_by_id(call.id)
@@ -111,9 +111,9 @@ def test_refuses_when_the_permission_is_gone_and_tells_the_widget_why(twilio_pos
     assert message["call"]["status"] == "failed" and message["call"]["error_code"] == "permission_required"
 
 
-def test_refuses_a_destination_other_than_the_recorded_one(twilio_post, agent, queued_call, grant_permission):
+def test_refuses_a_destination_other_than_the_recorded_one(twilio_post, agent, make_call, grant_permission):
     grant_permission()
-    call = queued_call()
+    call = make_call(initiated=True)
     assert_refused(twiml(twilio_post("/twilio/voice", voice_form(call, agent, To="+447911999999"))))
     assert Call.get_by_id(call.id).error_code == "destination_mismatch"
 
@@ -125,19 +125,19 @@ def test_refuses_to_dial_a_call_twice(twilio_post, agent, placed_call):
     assert Call.get_by_id(call.id).parent_sid == BROWSER_LEG
 
 
-def test_unsigned_voice_request_is_rejected(twilio_post, agent, queued_call, grant_permission):
+def test_unsigned_voice_request_is_rejected(twilio_post, agent, make_call, grant_permission):
     grant_permission()
-    call = queued_call()
+    call = make_call(initiated=True)
     response = twilio_post("/twilio/voice", voice_form(call, agent), signed=False)
     assert response.status_code == 403
     assert Call.get_by_id(call.id).parent_sid is None
 
 
 def test_recorded_calls_carry_twilios_recording_attributes_and_the_consent_whisper(
-        make_app, agent, queued_call, grant_permission):
+        make_app, agent, make_call, grant_permission):
     app = make_app(RECORD_CALLS=True, RECORDING_CONSENT_MESSAGE="This call may be recorded.")
     grant_permission()
-    call = queued_call()
+    call = make_call(initiated=True)
 
     def post(path, form):
         signature = sign(PUBLIC_BASE_URL + path, form, TEST_SETTINGS["TWILIO_AUTH_TOKEN"])
