@@ -46,6 +46,12 @@ def write_transaction():
     return db.atomic("IMMEDIATE") if isinstance(db.obj, SqliteDatabase) else db.atomic()
 
 
+def locked(query):
+    """``query`` locking its rows until the transaction ends: on PostgreSQL a second callback for the same
+    call waits here and then reads the first one's result (SQLite's write lock, taken at BEGIN, does the same)."""
+    return query if isinstance(db.obj, SqliteDatabase) else query.for_update()
+
+
 def rank(status: str) -> int:
     """Where a status sits in a call's life; a call never moves to a lower rank."""
     return 4 if status in FINAL_STATUSES else _RANK.get(status, -1)
@@ -60,9 +66,9 @@ def notify_call(call: Call):
 def _find(sid: str, parent_sid: str | None) -> tuple[Call | None, bool]:
     """The call a callback is about: by its leg's sid, else by the parent leg (the browser's, for an
     outbound call; the WhatsApp caller's, which is the call's own sid, for an inbound one)."""
-    call = Call.get_or_none(Call.sid == sid)
+    call = locked(Call.select().where(Call.sid == sid)).first()
     if call is None and parent_sid:
-        return Call.get_or_none((Call.parent_sid == parent_sid) | (Call.sid == parent_sid)), True
+        return locked(Call.select().where((Call.parent_sid == parent_sid) | (Call.sid == parent_sid))).first(), True
     return call, False
 
 
@@ -149,8 +155,12 @@ def _record_result(call: Call, count: bool = True):
 
 
 def finish_locally(call: Call, status: str, error_code: str | None = None, error_message: str | None = None) -> Call:
-    """End a call that never reached the contact (refused or never dialed): nothing to count."""
+    """End a call that never reached the contact (refused or never dialed): nothing to count. A call
+    that already ended keeps its first end."""
     with write_transaction():
+        call = locked(Call.select().where(Call.id == call.id)).get()
+        if call.status in FINAL_STATUSES:
+            return call
         _finish(call, status, utcnow(), error_code=error_code, error_message=error_message)
         call.missed_counted, call.updated_at = True, utcnow()
         call.save(only=PROGRESS_FIELDS + [Call.missed_counted])
