@@ -7,7 +7,7 @@ from peewee import SqliteDatabase
 
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
-from widget_app.models import Call, WebhookEvent, db
+from widget_app.models import Agent, Call, CallRing, WebhookEvent, db
 from widget_app.permissions import ledger
 from widget_app.realtime import events, hub
 
@@ -23,7 +23,7 @@ ERROR_MESSAGES = {
 }
 NOT_MISSED_ERRORS = ("37000", "37006")  # refused by WhatsApp before ringing: not an unanswered call
 # What a callback may change; `missed_counted` is only ever set by its own compare-and-set update.
-PROGRESS_FIELDS = [Call.sid, Call.status, Call.answered_at, Call.ended_at, Call.duration_seconds,
+PROGRESS_FIELDS = [Call.sid, Call.answered_leg_sid, Call.status, Call.answered_at, Call.ended_at, Call.duration_seconds,
                    Call.error_code, Call.error_message, Call.updated_at]
 
 
@@ -37,6 +37,7 @@ class StatusUpdate:
     duration: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    client: str | None = None  # the <Client> identity this leg rang (an agent's browser), if it is one
     raw: dict = field(default_factory=dict)  # every field, kept with the idempotency record
 
 
@@ -91,11 +92,40 @@ def apply_status_callback(update: StatusUpdate) -> Call | None:
     return call
 
 
+def _talked(update: StatusUpdate) -> bool:
+    """A leg that completed after a conversation (its answered event may have been lost)."""
+    duration = str(update.duration or "0")
+    return update.status == "completed" and duration.isdigit() and int(duration) > 0
+
+
+def _agent_leg_counts(call: Call, update: StatusUpdate) -> bool:
+    """An inbound call rings up to ten <Client> legs and Twilio cancels the ones nobody answered, often
+    after the winner's ``in-progress``. Each leg's news goes to its agent's ring row; only the answered
+    leg (the first to answer, and the claiming agent's when one claimed) may move the call."""
+    agent_id = Agent.id_of_voice_identity(update.client)
+    if agent_id is not None:
+        ring = CallRing.get_or_none(CallRing.call == call.id, CallRing.agent == agent_id)
+        if ring is not None and rank(update.status) > rank(ring.leg_status or ""):
+            ring.leg_sid, ring.leg_status = update.sid, update.status
+            ring.save(only=[CallRing.leg_sid, CallRing.leg_status])
+    if call.answered_leg_sid:
+        return call.answered_leg_sid == update.sid
+    if update.status != "in-progress" and not _talked(update):
+        return False  # ringing, or a leg nobody answered: the <Dial action> (routing) decides "missed"
+    if call.agent_id is not None and agent_id is not None and agent_id != call.agent_id:
+        return False  # another agent claimed the call: this browser may not take it over
+    call.answered_leg_sid = update.sid
+    return True
+
+
 def _advance(call: Call, update: StatusUpdate, via_parent: bool) -> bool:
     """Move the call forward to ``update.status``; True when anything changed."""
-    changed, status = False, update.status
-    duration = str(update.duration or "0")
-    talked = via_parent and status == "completed" and duration.isdigit() and int(duration) > 0  # agent's leg
+    changed, status, accepted = False, update.status, call.answered_leg_sid
+    if call.direction == "inbound" and via_parent:
+        if not _agent_leg_counts(call, update):
+            return False
+        changed = call.answered_leg_sid != accepted
+    talked = via_parent and _talked(update)  # the answered agent's leg
     if call.direction == "inbound" and status in FINAL_STATUSES and call.answered_at is None and not talked:
         return False  # an agent's leg nobody answered: the <Dial action> (routing) decides "missed"
     if call.sid is None and via_parent:

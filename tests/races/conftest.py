@@ -1,5 +1,5 @@
-"""Status callbacks that race: a call's status never moves backwards and a final status is never
-replaced, on SQLite and on PostgreSQL, with real concurrent requests against a served app."""
+"""Shared by the race tests: an app served on a loopback port (SQLite or PostgreSQL), Twilio's signed
+posts sent to it together, and a database made slow enough for two requests to overlap."""
 import threading
 import time
 import urllib.parse
@@ -10,7 +10,7 @@ import pytest
 from widget_app.models import Agent, Call, Permission, WebhookEvent, db
 from widget_app.twilio.signatures import sign
 
-from .conftest import CONTACT_PHONE, PUBLIC_BASE_URL, TEST_SETTINGS
+from ..conftest import CONTACT_PHONE, PUBLIC_BASE_URL, TEST_SETTINGS
 
 BROWSER_LEG = "CA" + "b" * 32
 WHATSAPP_LEG = "CA" + "w" * 32
@@ -85,46 +85,18 @@ def stored(call: Call) -> Call:
         return Call.get_by_id(call.id)
 
 
-def test_answered_and_completed_arriving_together_end_completed(served, slow_database):
-    app, address, agent = served
-    call = placed_call(agent)
-    assert post_signed(address, "/twilio/voice/status", status_form("ringing", 1)) == 204
-    # Twilio's "completed" overtakes "in-progress"; both reach us while the first is still being written
-    answers = post_together(address, "/twilio/voice/status",
-                            [status_form("completed", 3, CallDuration="30"), status_form("in-progress", 2)],
-                            stagger=STAGGER_SECONDS)
-    assert answers == [204, 204]
-    done = stored(call)
-    assert (done.status, done.duration_seconds) == ("completed", 30)
-    assert done.answered_at is not None and done.ended_at is not None
+INBOUND_LEG = "CA" + "i" * 32
 
 
-def test_two_different_final_statuses_together_keep_the_first_whole(served, slow_database):
-    app, address, agent = served
-    call = placed_call(agent)
-    post_signed(address, "/twilio/voice/status", status_form("in-progress", 2))
-    post_together(address, "/twilio/voice/status",
-                  [status_form("completed", 3, CallDuration="30"), status_form("canceled", 4, CallDuration="0")],
-                  stagger=STAGGER_SECONDS)
-    done = stored(call)
-    assert (done.status, done.duration_seconds) == ("completed", 30)
-    assert done.answered_at is not None
+def leg_sid(agent) -> str:
+    """The CallSid of the <Client> leg that rang this agent's browser."""
+    return f"CA{agent.id:032d}"
 
 
-def test_two_concurrent_duplicate_final_callbacks_count_one_miss(served, slow_database):
-    app, address, agent = served
-    placed_call(agent)
-    post_together(address, "/twilio/voice/status", [status_form("no-answer", 2, CallDuration="0")] * 2)
-    with db.connection_context():
-        assert Permission.get(Permission.phone == CONTACT_PHONE).consecutive_missed == 1
-
-
-def test_a_second_final_status_never_replaces_the_first(served):
-    app, address, agent = served
-    call = placed_call(agent)
-    post_signed(address, "/twilio/voice/status", status_form("in-progress", 2))
-    post_signed(address, "/twilio/voice/status", status_form("completed", 3, CallDuration="30"))
-    post_signed(address, "/twilio/voice/status", status_form("canceled", 4, CallDuration="0"))
-    post_signed(address, "/twilio/voice/status", status_form("failed", 5, ErrorCode="31005"))
-    done = stored(call)
-    assert (done.status, done.duration_seconds, done.error_code) == ("completed", 30, None)
+def leg_form(agent, status, seq, parent=INBOUND_LEG, **extra):
+    """A status callback of the <Client> leg ringing ``agent`` for an inbound call (Twilio's fields)."""
+    client = f"client:{agent.voice_identity}"
+    return {"CallSid": leg_sid(agent), "ParentCallSid": parent, "CallStatus": status, "SequenceNumber": str(seq),
+            "AccountSid": TEST_SETTINGS["TWILIO_ACCOUNT_SID"], "From": f"whatsapp:{CONTACT_PHONE}", "To": client,
+            "Caller": f"whatsapp:{CONTACT_PHONE}", "Called": client, "Direction": "outbound-dial",
+            "CallbackSource": "call-progress-events", "ApiVersion": "2010-04-01", **extra}
