@@ -38,18 +38,23 @@ def post_signed(address: str, path: str, form: dict) -> int:
 
 def post_together(address: str, path: str, forms: list[dict], stagger: float = 0.0) -> list[int]:
     """Send the forms together, one thread each (form i ``i * stagger`` s later); the answers' statuses."""
-    statuses, start = [None] * len(forms), threading.Barrier(len(forms))
+    return post_together_with(lambda form: post_signed(address, path, form), forms, stagger)
 
-    def send(index, form):
+
+def post_together_with(send, items: list, stagger: float = 0.0) -> list:
+    """Call ``send(item)`` for every item at the same moment, one thread each; the results in order."""
+    results, start = [None] * len(items), threading.Barrier(len(items))
+
+    def run(index, item):
         start.wait()
         time.sleep(index * stagger)
-        statuses[index] = post_signed(address, path, form)
-    threads = [threading.Thread(target=send, args=(i, form)) for i, form in enumerate(forms)]
+        results[index] = send(item)
+    threads = [threading.Thread(target=run, args=(i, item)) for i, item in enumerate(items)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    return statuses
+    return results
 
 
 @pytest.fixture
