@@ -7,6 +7,7 @@ from peewee import SqliteDatabase
 
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
+from widget_app.hubspot import engagements
 from widget_app.models import Agent, Call, CallRing, WebhookEvent, db
 from widget_app.permissions import ledger
 from widget_app.realtime import events, hub
@@ -145,6 +146,8 @@ def _advance(call: Call, update: StatusUpdate, via_parent: bool) -> bool:
     call.save(only=PROGRESS_FIELDS)
     if status in FINAL_STATUSES:
         _record_result(call, count=str(call.error_code or "") not in NOT_MISSED_ERRORS)
+        if call.direction == "inbound":
+            engagements.enqueue_call_sync(call)  # the server logs every inbound call, once (issue 13 §9)
     return True
 
 
