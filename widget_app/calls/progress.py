@@ -19,10 +19,17 @@ _RANK = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3}
 ERROR_MESSAGES = {
     "37000": "The contact has not granted (or has withdrawn) permission for WhatsApp calls. "
              "Ask for permission again.",
+    "37004": "WhatsApp refused the call: too many calls from this business number right now. "
+             "Wait a few minutes and try again.",
     "37006": "This contact has reached the limit of business calls in 24 hours. "
              "Try again later, or ask them to call you.",
+    "37007": "WhatsApp does not allow business-initiated calls from this sender's country. "
+             "Call from a sender in another country, or ask the contact to call you.",
+    "37008": "The sender this call went out from is not a registered WhatsApp sender. "
+             "Pick another sender, or ask your admin to check the Twilio WhatsApp sender.",
 }
-NOT_MISSED_ERRORS = ("37000", "37006")  # refused by WhatsApp before ringing: not an unanswered call
+# refused by WhatsApp or Twilio before the contact's phone rang: not an unanswered call
+NOT_MISSED_ERRORS = ("37000", "37004", "37006", "37007", "37008")
 # What a callback may change; `missed_counted` is only ever set by its own compare-and-set update.
 PROGRESS_FIELDS = [Call.sid, Call.answered_leg_sid, Call.status, Call.answered_at, Call.ended_at, Call.duration_seconds,
                    Call.error_code, Call.error_message, Call.updated_at]
