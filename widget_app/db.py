@@ -7,7 +7,7 @@ from flask import current_app, request
 from flask.cli import AppGroup
 from peewee import CharField, IntegerField, Model, SqliteDatabase
 from playhouse.db_url import connect
-from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
+from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
 from widget_app.core.clock import utcnow
 from widget_app.models import ALL_MODELS, UTCDateTimeField, db
@@ -31,10 +31,22 @@ def _initial_schema(migrator):
     db.create_tables(ALL_MODELS, safe=True)
 
 
+def add_missing_columns(migrator, table: str, **fields):
+    """Add these columns, keeping every row; a database that step 1 created from today's models has them."""
+    present = {column.name for column in db.get_columns(table)}
+    migrate(*(migrator.add_column(table, name, field) for name, field in fields.items() if name not in present))
+
+
+def _inbound_legs(migrator):
+    add_missing_columns(migrator, "call", answered_leg_sid=CharField(null=True))
+    add_missing_columns(migrator, "call_ring", leg_sid=CharField(null=True), leg_status=CharField(null=True))
+
+
 # Append (version, description, function(migrator)) to change the schema; never edit a shipped step.
 # A step that adds a column uses `migrate(migrator.add_column(table, name, field))`, keeping every row.
 MIGRATIONS = [
     (1, "initial schema", _initial_schema),
+    (4, "inbound calls remember the answered leg; ring rows their leg's status", _inbound_legs),
 ]
 
 

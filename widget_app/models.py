@@ -13,6 +13,7 @@ from peewee import (
 )
 
 from widget_app.core.clock import as_utc, isoformat, utcnow
+from widget_app.core.ids import is_id
 from widget_app.extensions import db
 
 
@@ -61,6 +62,12 @@ class Agent(BaseModel):
     def voice_identity(self) -> str:
         """The Twilio client identity of this agent's browser (letters, digits and _ only)."""
         return f"agent_{self.id}"
+
+    @staticmethod
+    def id_of_voice_identity(identity: str | None) -> int | None:
+        """The agent id a Twilio client identity names (``agent_12`` -> 12); None for anything else."""
+        prefix, _, digits = (identity or "").partition("_")
+        return int(digits) if prefix == "agent" and is_id(digits) else None
 
     def to_dict(self) -> dict:
         return {"id": self.id, "email": self.email, "name": self.name, "active": self.active,
@@ -133,6 +140,7 @@ class Call(BaseModel):
     to_number = CharField()
     sid = CharField(null=True, unique=True)  # the WhatsApp leg's CallSid
     parent_sid = CharField(null=True, index=True)  # the browser leg (outbound) / the inbound leg
+    answered_leg_sid = CharField(null=True)  # inbound: the <Client> leg that was answered; only it moves the call
     agent = ForeignKeyField(Agent, null=True, backref="calls", on_delete="SET NULL")
     hubspot_portal_id = CharField(null=True)
     contact_id = CharField(null=True)
@@ -192,6 +200,8 @@ class CallRing(BaseModel):
     agent = ForeignKeyField(Agent, backref="rings", on_delete="CASCADE")
     rung_at = UTCDateTimeField(default=utcnow)
     declined_at = UTCDateTimeField(null=True)
+    leg_sid = CharField(null=True)  # the <Client> leg Twilio rang this agent's browser with
+    leg_status = CharField(null=True)  # that leg's latest status (a losing leg ends here, not on the call)
 
     class Meta:
         indexes = ((("call", "agent"), True), (("agent", "rung_at"), False))

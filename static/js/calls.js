@@ -141,8 +141,8 @@ export async function saveCall(state) {
 }
 
 export function onEngagementCreated(state, engagementId) {
-  if (!state.call) return;
+  // An inbound call's one engagement is the server's (hubspot.incomingCall asks HubSpot for none).
+  if (!state.call || state.call.direction === 'inbound') return;
   state.call.engagement_id = engagementId;
-  // An inbound call is this agent's only once claimed: inbound.js saves it then.
-  if (!offered(state)) saveEngagement(state.call);
+  saveEngagement(state.call);
 }

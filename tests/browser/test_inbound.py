@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from tests.browser.helpers import wait_for_row
 from widget_app.agents.accounts import create_agent
+from widget_app.hubspot.engagements import drain
 from widget_app.models import Agent, Call, CallRing, db
 
 from .test_login import sign_in
@@ -64,7 +65,7 @@ def test_contact_calls_in_rings_the_widget_and_accepting_answers_in_hubspot(page
     assert incoming["data"]["externalCallId"] == call.sid  # hs_call_external_id, as the server writes it
     assert incoming["data"]["fromNumber"] == DANA
     assert incoming["data"]["toNumber"] == call.to_number
-    assert incoming["data"]["createEngagement"] is True
+    assert incoming["data"]["createEngagement"] is False  # every rung agent sends this: the server logs the call
     assert isinstance(incoming["data"]["callStartTime"], (int, float))
     assert "Dana Demo" in frame.text_content("#screen-incoming")
     assert DANA in frame.text_content("#screen-incoming").replace(" ", "")
@@ -78,8 +79,7 @@ def test_contact_calls_in_rings_the_widget_and_accepting_answers_in_hubspot(page
     assert navigate["data"]["objectCoordinates"] == {"portalId": 123, "objectId": 1001, "objectTypeId": "0-1"}
     taken = wait_for_row(lambda: Call.get(Call.id == call.id).answered_at is not None and Call.get(Call.id == call.id))
     assert taken.agent.email == "demo@example.com" and taken.status == "in-progress"
-    engagement = sdk_messages(page, "CREATE_ENGAGEMENT_SUCCEEDED")[-1]["data"]["engagementId"]
-    assert wait_for_row(lambda: Call.get(Call.id == call.id).engagement_id == str(engagement))
+    assert sdk_messages(page, "CREATE_ENGAGEMENT_SUCCEEDED") == []
 
     # The caller hangs up: the same call-ended and save flow as an outbound call.
     page.click("#contact-hang-up-inbound")
@@ -93,7 +93,16 @@ def test_contact_calls_in_rings_the_widget_and_accepting_answers_in_hubspot(page
     assert completed["data"]["engagementProperties"]["hs_call_body"] == "Asked about the invoice."
     frame.wait_for_selector("#screen-keypad:not([hidden])")
     assert len(sdk_messages(page, "CALL_ANSWERED")) == 1
+    assert logged_in_hubspot(live_server, call) == ["Asked about the invoice."]
     assert errors == []
+
+
+def logged_in_hubspot(live_server, call) -> list:
+    """Run the outbox against the demo HubSpot; the hs_call_body of every engagement it holds for the call."""
+    drain(live_server.app)
+    cloud = live_server.app.extensions["hubspot_demo_cloud"]
+    return [engagement["properties"].get("hs_call_body") for engagement in cloud.calls.values()
+            if engagement["properties"].get("hs_call_external_id") == call.sid]
 
 
 @pytest.mark.parametrize("hang_up", ["#contact-hang-up-inbound", "#hangup"], ids=["contact_hangs_up", "agent_hangs_up"])
@@ -234,6 +243,11 @@ def test_the_first_agent_to_accept_takes_the_call_and_the_other_stops_ringing(pa
         assert other_frame.text_content("#status") == "Taken by another agent."
         assert sdk_messages(other, "CALL_ANSWERED") == []
         assert wait_for_row(lambda: Call.get(Call.id == call.id).agent.email == "demo@example.com")
+        page.click("#contact-hang-up-inbound")
+        assert wait_for_row(lambda: Call.get(Call.id == call.id).status == "completed")
+        # One engagement for the call, though it rang two widgets: neither asked HubSpot for one.
+        assert sdk_messages(page, "CREATE_ENGAGEMENT_SUCCEEDED") == sdk_messages(other, "CREATE_ENGAGEMENT_SUCCEEDED") == []
+        assert logged_in_hubspot(live_server, call) == [None]
         assert errors == [] and other_errors == []
     finally:
         other_context.close()

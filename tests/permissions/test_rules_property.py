@@ -1,8 +1,16 @@
-"""Property tests: random histories of requests, replies, calls and clock jumps never break Meta's rules."""
+"""Property tests: random histories of requests, replies, calls and clock jumps never break Meta's rules.
+
+Uniform random histories almost never hold five connected calls within a day, so the generators are
+steered (a grant followed by a burst of calls; runs of requests around the 24 h and 7 day edges), each
+test records which branch it reached with ``hypothesis.event``/``target``, and asserts that it reached
+the daily cap and every ``changes_at`` branch. Under CI=true the examples are derandomized.
+"""
+import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings, target
 from hypothesis import strategies as st
 
 from widget_app.permissions import rules
@@ -15,6 +23,30 @@ ACTIONS = ["request", "accept", "accept_permanent", "accept_until", "decline", "
 jumps = st.one_of(st.integers(0, 120), st.integers(0, 3 * 86400), st.sampled_from([86399, 86400, 86401, 604799]))
 events = st.lists(st.tuples(st.sampled_from(ACTIONS), jumps, st.booleans(), st.integers(0, 200 * 3600)),
                   max_size=60)
+# A grant, then a burst of mostly answered calls close together: reaches the daily cap of connected calls.
+granted = st.tuples(st.sampled_from(["accept", "accept_permanent"]), st.integers(0, 60), st.just(False), st.just(0))
+burst = st.lists(st.tuples(st.just("call"), st.integers(0, 4 * 3600), st.sampled_from([True, True, True, False]),
+                           st.just(0)), min_size=4, max_size=10)
+cap_runs = st.tuples(st.lists(granted, min_size=1, max_size=1), burst, events.map(lambda tail: tail[:5])).map(
+    lambda parts: parts[0] + parts[1] + parts[2])
+# Requests, declines and answers around the edges of the 24 h and 7 day windows: every request limit.
+edges = st.sampled_from([0, 3600, 86399, 86400, 86401, 2 * 86400, 3 * 86400, 604799])
+request_runs = st.lists(st.tuples(st.sampled_from(["request", "request", "request", "decline", "accept", "user_call"]),
+                                  edges, st.booleans(), st.just(0)), min_size=2, max_size=14)
+histories = st.one_of(events, cap_runs, request_runs)
+PROPERTY = {"deadline": None, "derandomize": os.environ.get("CI") == "true"}
+
+
+def branch(verdict: rules.Verdict, world) -> str:
+    """Which branch of the rules answered: the refusal's code and why, or "allowed"."""
+    if verdict.allowed:
+        return "allowed" + (" until" if verdict.changes_at else "")
+    if verdict.code == "permission_rate_limited":
+        why = verdict.reason.split(";")[0]
+        return "rate limited: " + ("declined" if "declined" in why else "per day" if "per 24 hours" in why else "per week")
+    if verdict.code == "already_granted":
+        return "already granted" + (" until" if verdict.changes_at else " for good")
+    return verdict.code
 
 
 class World:
@@ -92,12 +124,12 @@ class World:
         return any(earlier < c <= later for c in self.any_connected)
 
 
-@settings(max_examples=400, deadline=None)
-@given(events)
+@settings(max_examples=400, **PROPERTY)
+@given(histories)
 def test_requests_never_break_metas_limits(history):
     world = World()
-    for event in history:
-        world.play(*event)
+    for step in history:
+        world.play(*step)
     sent = world.requests
     for i, first in enumerate(sent):
         for second in sent[i + 1:i + 2]:
@@ -108,40 +140,76 @@ def test_requests_never_break_metas_limits(history):
                 assert third - first >= WEEK, "three requests within 7 days"
 
 
-@settings(max_examples=400, deadline=None)
-@given(events)
-def test_no_call_is_allowed_without_a_live_grant_and_never_over_the_daily_cap(history):
-    world = World()
-    for event in history:
-        world.play(*event)  # World.call asserts the grant is live whenever the rules allow a call
-    calls = world.business_connected
-    for i, first in enumerate(calls):
-        assert sum(1 for t in calls[i:] if t - first < DAY) <= LIMITS.max_connected_per_day
+def test_no_call_is_allowed_without_a_live_grant_and_never_over_the_daily_cap():
+    reached = set()
+
+    @settings(max_examples=400, **PROPERTY)
+    @given(histories)
+    def check(history):
+        world = World()
+        for step in history:
+            verdict = world.play(*step)  # World.call asserts the grant is live whenever the rules allow a call
+            if step[0] == "call":
+                reached.add(branch(verdict, world))
+                event(branch(verdict, world))
+        calls = world.business_connected
+        busiest = max((sum(1 for t in calls[i:] if t - first < DAY) for i, first in enumerate(calls)), default=0)
+        target(float(busiest), label="connected calls within one day")
+        assert busiest <= LIMITS.max_connected_per_day
+    check()
+    assert {"call_limit_reached", "allowed until", "allowed", "permission_required"} <= reached
 
 
-@settings(max_examples=300, deadline=None)
-@given(events, st.sampled_from(["request", "call"]))
-def test_the_time_an_answer_changes_is_exact(history, what):
+def test_the_time_an_answer_changes_is_exact():
     """A refusal's ``changes_at`` is when it lifts: 1 s before it still refused, at it allowed."""
+    reached = set()
+
+    @settings(max_examples=600, **PROPERTY)
+    @given(histories, st.sampled_from(["request", "call"]))
+    def check(history, what):
+        world = World()
+        for step in history:
+            world.play(*step)
+        judge = rules.request_verdict if what == "request" else rules.call_verdict
+        verdict = judge(world.history(), world.now, LIMITS)
+        if verdict.allowed or verdict.changes_at is None:
+            return
+        reached.add(branch(verdict, world))
+        event(f"changes_at of {branch(verdict, world)}")
+        assert verdict.changes_at > world.now
+        assert not judge(world.history(), verdict.changes_at - timedelta(seconds=1), LIMITS).allowed
+        lifted = judge(world.history(), verdict.changes_at, LIMITS)
+        assert lifted.allowed or lifted.code != verdict.code or lifted.changes_at > verdict.changes_at
+    check()
+    assert {"call_limit_reached", "rate limited: declined", "rate limited: per day", "rate limited: per week",
+            "already granted until"} <= reached
+
+
+@settings(max_examples=300, **PROPERTY)
+@given(histories, st.lists(st.integers(0, 3600), max_size=6))
+def test_calls_being_placed_hold_their_place_under_the_cap(history, ages):
+    """Every call being placed may connect: with them, the cap can never be overrun, and they never
+    turn a refusal into a yes."""
     world = World()
-    for event in history:
-        world.play(*event)
-    judge = rules.request_verdict if what == "request" else rules.call_verdict
-    verdict = judge(world.history(), world.now, LIMITS)
-    if verdict.allowed or verdict.changes_at is None:
-        return
-    assert verdict.changes_at > world.now
-    assert not judge(world.history(), verdict.changes_at - timedelta(seconds=1), LIMITS).allowed
-    lifted = judge(world.history(), verdict.changes_at, LIMITS)
-    assert lifted.allowed or lifted.code != verdict.code or lifted.changes_at > verdict.changes_at
+    for step in history:
+        world.play(*step)
+    placing = tuple(world.now - timedelta(seconds=age) for age in ages)
+    past = world.history()
+    verdict = rules.call_verdict(replace(past, reserved_calls=placing), world.now, LIMITS)
+    connected = sum(1 for t in world.business_connected if world.now - DAY < t <= world.now)
+    event(f"placing {len(placing)}: {branch(verdict, world)}")
+    if verdict.allowed:
+        assert connected + len(placing) < LIMITS.max_connected_per_day
+    if not rules.call_verdict(past, world.now, LIMITS).allowed:
+        assert not verdict.allowed
 
 
-@settings(max_examples=200, deadline=None)
-@given(events)
+@settings(max_examples=200, **PROPERTY)
+@given(histories)
 def test_status_and_verdicts_agree(history):
     world = World()
-    for event in history:
-        world.play(*event)
+    for step in history:
+        world.play(*step)
         status = rules.status(world.history(), world.now, LIMITS)
         call = rules.call_verdict(world.history(), world.now, LIMITS)
         ask = rules.request_verdict(world.history(), world.now, LIMITS)

@@ -257,11 +257,26 @@ def test_error_37006_is_the_daily_cap_and_not_a_missed_call(twilio_post, placed_
 
 def test_other_errors_show_twilios_text(twilio_post, placed_call):
     call = placed_call()
-    twilio_post("/twilio/voice/status", status_form("failed", 1, ErrorCode="37008",
-                                                    ErrorMessage="Outbound call fails due to invalid from number"))
+    twilio_post("/twilio/voice/status", status_form("failed", 1, ErrorCode="31005",
+                                                    ErrorMessage="Connection error"))
     failed = Call.get_by_id(call.id)
-    assert failed.error_code == "37008"
-    assert failed.error_message == "Outbound call fails due to invalid from number"
+    assert failed.error_code == "31005"
+    assert failed.error_message == "Connection error"
+
+
+@pytest.mark.parametrize("code, twilio_text, words", [
+    ("37004", "Call rate limit exceeded", "too many calls"),
+    ("37007", "Business-initiated calling is not available in the country", "country"),
+    ("37008", "Outbound call fails due to invalid from number", "not a registered WhatsApp sender"),
+])
+def test_whatsapp_errors_are_explained_in_words_an_agent_can_act_on(twilio_post, placed_call, code, twilio_text,
+                                                                     words):
+    call = placed_call()
+    twilio_post("/twilio/voice/status", status_form("failed", 1, ErrorCode=code, ErrorMessage=twilio_text))
+    failed = Call.get_by_id(call.id)
+    assert failed.error_code == code and words in failed.error_message and failed.error_message != twilio_text
+    # refused before the contact's phone rang: not an unanswered call
+    assert Permission.get(Permission.phone == CONTACT_PHONE).consecutive_missed == 0
 
 
 @pytest.mark.parametrize("final", ["no-answer", "busy", "failed", "canceled"])

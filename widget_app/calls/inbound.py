@@ -88,7 +88,7 @@ def _record_and_ring(sid: str, caller: str, called: str) -> tuple[Call, list[Age
                 CallRing.insert_many([{"call": call.id, "agent": agent.id, "rung_at": now}
                                       for agent in agents]).execute()
             else:
-                _log_missed_in_hubspot(call)
+                engagements.enqueue_call_sync(call)
     except IntegrityError:  # Twilio's retry raced the first delivery: that one recorded it
         call = Call.get(Call.sid == sid)
         return call, _rung_agents(call)
@@ -97,15 +97,6 @@ def _record_and_ring(sid: str, caller: str, called: str) -> tuple[Call, list[Age
     else:
         log.info("inbound: nobody available for call %s from %s; recorded as missed", call.id, caller)
     return call, agents
-
-
-def _log_missed_in_hubspot(call: Call):
-    """No widget rang, so no SDK engagement exists: queue the missed call for the contact's timeline."""
-    try:
-        with db.atomic():
-            engagements.enqueue_call_sync(call)
-    except Exception:
-        log.exception("inbound: could not queue missed call %s for HubSpot", call.id)
 
 
 def dial_finished(sid: str, dial_status: str) -> bool:
@@ -119,15 +110,18 @@ def dial_finished(sid: str, dial_status: str) -> bool:
 
 
 def mark_missed(call: Call, unclaimed_only: bool = False) -> bool:
-    """Move a still-ringing call to missed exactly once and tell the agents it rang."""
+    """Move a still-ringing call to missed exactly once, queue it for HubSpot's timeline in the same
+    transaction, and tell the agents it rang."""
     now = utcnow()
     query = Call.update(status=MISSED, ended_at=now, updated_at=now).where(
         Call.id == call.id, Call.status.in_(RINGING))
     if unclaimed_only:
         query = query.where(Call.agent.is_null())
-    if not query.execute():
-        return False
-    call = Call.get_by_id(call.id)
+    with db.atomic():
+        if not query.execute():
+            return False
+        call = Call.get_by_id(call.id)
+        engagements.enqueue_call_sync(call)
     hub.notify(rung_agent_ids(call), events.call_status(call))
     return True
 

@@ -7,7 +7,7 @@ from widget_app.calls.progress import FINAL_STATUSES, finish_locally, notify_cal
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
 from widget_app.core.phone import to_e164, twilio_e164
-from widget_app.models import Agent, Call
+from widget_app.models import Agent, Call, db
 from widget_app.permissions import ledger
 from widget_app.twilio.client import twilio_client
 
@@ -50,14 +50,17 @@ def verdict_or_raise(phone: str):
 
 
 def start_outbound(agent: Agent, phone: str, sender: str, hubspot: dict) -> Call:
-    """Record the call before the browser dials, so Twilio's webhook can check it is this agent's."""
+    """Record the call before the browser dials, so Twilio's webhook can check it is this agent's. The
+    record reserves a place under the daily cap: calls to one contact are checked one at a time."""
     to = to_e164(phone)  # the agent dials: strict
-    verdict_or_raise(to)
-    return Call.create(
-        direction="outbound", status="queued", from_number=sender, to_number=to, agent=agent,
-        hubspot_portal_id=_id_or_none(hubspot.get("portalId")) or agent.hubspot_portal_id,
-        contact_id=_contact_id(hubspot), engagement_id=_id_or_none(hubspot.get("engagementId")),
-        owner_id=agent.hubspot_owner_id, started_at=utcnow())
+    with db.atomic():
+        ledger.lock(to)
+        verdict_or_raise(to)
+        return Call.create(
+            direction="outbound", status="queued", from_number=sender, to_number=to, agent=agent,
+            hubspot_portal_id=_id_or_none(hubspot.get("portalId")) or agent.hubspot_portal_id,
+            contact_id=_contact_id(hubspot), engagement_id=_id_or_none(hubspot.get("engagementId")),
+            owner_id=agent.hubspot_owner_id, started_at=utcnow())
 
 
 def voice_params(call: Call) -> dict:
@@ -96,12 +99,15 @@ def authorize_outbound(identity: str, leg_sid: str, call_id: str, dialed: str) -
         to = None
     if to != call.to_number:
         _refuse(call, "destination_mismatch", "The number dialed does not match this call. Please dial again.")
-    verdict = ledger.call_verdict(call.to_number)
+    with db.atomic():  # checked and claimed while no other call to this contact is being reserved
+        ledger.lock(call.to_number)
+        verdict = ledger.call_verdict(call.to_number, exclude_call=call.id)
+        claimed = verdict.can_call and (
+            Call.update(parent_sid=leg_sid, updated_at=utcnow())
+            .where((Call.id == call.id) & (Call.status == "queued") &
+                   (Call.parent_sid.is_null() | (Call.parent_sid == leg_sid))).execute())
     if not verdict.can_call:
         _refuse(call, verdict.code or "permission_required", verdict.reason)
-    claimed = (Call.update(parent_sid=leg_sid, updated_at=utcnow())
-               .where((Call.id == call.id) & (Call.status == "queued") &
-                      (Call.parent_sid.is_null() | (Call.parent_sid == leg_sid))).execute())
     if not claimed:
         raise CallRefused("call_already_started", "This call has already been placed. Please dial again.")
     return Call.get_by_id(call.id)

@@ -6,6 +6,7 @@ every widget as ``permission_updated``. Sending requests and applying replies ov
 messages lives in ``permissions.messages``.
 """
 import logging
+from datetime import timedelta
 
 from flask import current_app
 from peewee import SqliteDatabase
@@ -19,6 +20,10 @@ from widget_app.realtime import events, hub
 
 log = logging.getLogger(__name__)
 NOT_COUNTED = ("failed",)  # Twilio refused or never handed the message over: Meta never saw it
+PLACING = ("queued", "initiated", "ringing")  # a business call that may still connect
+# How long a call being placed holds its place under the cap: the browser dials within seconds and
+# WhatsApp stops ringing after about a minute; a queued call whose browser never dialed lets go.
+RESERVATION = timedelta(minutes=5)
 
 
 
@@ -36,8 +41,9 @@ def grant_of(row: Permission | None) -> rules.Grant:
                        revoked_reason=row.revoked_reason)
 
 
-def history(phone: str, now, row: Permission | None = None) -> rules.History:
-    """What the rules need: the stored grant, requests of the last 7 days, connected calls of the last 24 h."""
+def history(phone: str, now, row: Permission | None = None, exclude_call: int | None = None) -> rules.History:
+    """What the rules need: the stored grant, requests of the last 7 days, connected calls of the last 24 h
+    and the calls being placed (but ``exclude_call``, the one asking)."""
     row = row if row is not None else Permission.get_or_none(Permission.phone == phone)
     sent = (PermissionRequest.select(PermissionRequest.created_at)
             .where((PermissionRequest.phone == phone) & (PermissionRequest.kind == "request") &
@@ -46,8 +52,13 @@ def history(phone: str, now, row: Permission | None = None) -> rules.History:
     answered = (Call.select(Call.answered_at)
                 .where((Call.direction == "outbound") & (Call.to_number == phone) &
                        (Call.answered_at > now - rules.DAY)))
+    placing = (Call.select(Call.started_at)
+               .where((Call.direction == "outbound") & (Call.to_number == phone) & Call.answered_at.is_null() &
+                      Call.status.in_(PLACING) & (Call.started_at > now - RESERVATION) &
+                      (Call.id != (exclude_call or 0))))
     return rules.History(grant=grant_of(row), requests=tuple(r.created_at for r in sent),
-                         connected_calls=tuple(c.answered_at for c in answered))
+                         connected_calls=tuple(c.answered_at for c in answered),
+                         reserved_calls=tuple(c.started_at for c in placing))
 
 
 def permission_json(phone: str) -> dict:
@@ -83,10 +94,11 @@ def latest_request(phone: str, sent_only: bool = False) -> PermissionRequest | N
     return query.order_by(PermissionRequest.created_at.desc(), PermissionRequest.id.desc()).first()
 
 
-def call_verdict(phone: str) -> rules.Verdict:
-    """May a business-initiated call go to this contact now (``.can_call``, ``.code``, ``.reason``)?"""
+def call_verdict(phone: str, exclude_call: int | None = None) -> rules.Verdict:
+    """May a business-initiated call go to this contact now (``.can_call``, ``.code``, ``.reason``)?
+    ``exclude_call``: the call asking, whose own place under the cap does not count against it."""
     phone, now = twilio_e164(phone), utcnow()
-    return rules.call_verdict(history(phone, now), now, limits())
+    return rules.call_verdict(history(phone, now, exclude_call=exclude_call), now, limits())
 
 
 def ensure_row(phone: str):
@@ -94,13 +106,19 @@ def ensure_row(phone: str):
     Permission.insert(phone=phone, updated_at=utcnow()).on_conflict_ignore().execute()
 
 
+def lock(phone: str) -> Permission:
+    """The contact's row, locked until the caller's transaction ends, so checks and writes about this
+    contact happen one at a time across workers (SQLite: the transaction's BEGIN IMMEDIATE already holds)."""
+    ensure_row(phone)
+    query = Permission.select().where(Permission.phone == phone)
+    return (query if isinstance(db.obj, SqliteDatabase) else query.for_update()).get()
+
+
 def change(phone: str, transition, now=None, notify_widgets: bool = True) -> bool:
     """Apply ``transition(grant, now) -> grant`` to the locked row; store and announce any change."""
     now = now or utcnow()
     with db.atomic():  # SQLite: BEGIN IMMEDIATE (db.py); PostgreSQL: the row is locked below
-        ensure_row(phone)
-        query = Permission.select().where(Permission.phone == phone)
-        row = (query if isinstance(db.obj, SqliteDatabase) else query.for_update()).get()
+        row = lock(phone)
         before = grant_of(row)
         after = transition(before, now)
         if after != before:
