@@ -2,6 +2,7 @@
 their Bearer headers, HTTP mocks at Twilio's and HubSpot's real URLs, signed webhook requests, and the
 call and permission rows several packages arrange. Constants and plain helpers are in tests/helpers.py;
 fixtures only one package uses are in that package's conftest.py (browser/ and integration/ too)."""
+import contextlib
 import json
 import os
 import time
@@ -10,7 +11,15 @@ from datetime import UTC
 import pytest
 import responses as responses_lib
 
-from tests.helpers import CONTACT_PHONE, TEST_SETTINGS, TWILIO_API, hubspot_v3_signature, require_or_skip
+from tests.helpers import (
+    CONTACT_PHONE,
+    TEST_SETTINGS,
+    TWILIO_API,
+    free_port,
+    hubspot_v3_signature,
+    require_or_skip,
+    running_in_thread,
+)
 from widget_app import create_app
 from widget_app import db as db_module
 from widget_app.models import Agent
@@ -276,3 +285,24 @@ def messaging_post(twilio_post):
                   "ProfileName": "Test Contact", "ApiVersion": "2010-04-01", **fields}
         return twilio_post("/twilio/messaging", params, signed=signed, signature=signature)
     return post
+
+
+@pytest.fixture
+def serve_app():
+    """Serve an app on 127.0.0.1 in a thread; returns its "host:port"."""
+    from werkzeug.serving import make_server
+
+    with contextlib.ExitStack() as servers:
+        def serve(app):
+            port = free_port()
+            servers.enter_context(running_in_thread(make_server("127.0.0.1", port, app, threaded=True)))
+            return f"127.0.0.1:{port}"
+        yield serve
+
+
+@pytest.fixture
+def hubspot_sleeps(app):
+    """The HubSpot client's waits (429, backoff) are recorded here instead of slept."""
+    waits = []
+    app.extensions["hubspot_sleep"] = waits.append
+    return waits

@@ -8,10 +8,3 @@ def app_ctx(app, db):
     with app.app_context() as ctx:
         yield ctx
 
-
-@pytest.fixture
-def hubspot_sleeps(app):
-    """The HubSpot client's waits (429, backoff) are recorded here instead of slept."""
-    waits = []
-    app.extensions["hubspot_sleep"] = waits.append
-    return waits

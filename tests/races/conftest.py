@@ -7,10 +7,9 @@ import urllib.request
 
 import pytest
 
+from tests.helpers import CONTACT_PHONE, PUBLIC_BASE_URL, TEST_SETTINGS
 from widget_app.models import Agent, Call, Permission, WebhookEvent, db
 from widget_app.twilio.signatures import sign
-
-from ..conftest import CONTACT_PHONE, PUBLIC_BASE_URL, TEST_SETTINGS
 
 BROWSER_LEG = "CA" + "b" * 32
 WHATSAPP_LEG = "CA" + "w" * 32

@@ -8,13 +8,12 @@ from datetime import timedelta
 
 import pytest
 
+from tests.helpers import CONTACT_PHONE
+from tests.races.conftest import SENDER, SLOW_DATABASE_SECONDS, post_signed, post_together_with, stored
 from widget_app.agents.accounts import issue_token
 from widget_app.core.clock import utcnow
 from widget_app.models import Agent, Call, db
 from widget_app.permissions import ledger
-
-from ..conftest import CONTACT_PHONE
-from .conftest import SENDER, SLOW_DATABASE_SECONDS, post_signed, post_together_with, stored
 
 CAP = 5  # MAX_CONNECTED_CALLS_PER_DAY's default
 

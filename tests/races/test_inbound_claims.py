@@ -3,10 +3,10 @@ import json
 import urllib.error
 import urllib.request
 
+from tests.races.conftest import post_together_with, stored
 from widget_app.agents.accounts import issue_token
 from widget_app.models import Agent, db
 
-from .conftest import post_together_with, stored
 from .test_inbound_legs import ringing_call
 
 

@@ -1,10 +1,9 @@
 """An inbound call rings several agents' browsers (one <Client> leg each): only the accepted leg and
 the caller's own leg move the call; Twilio's callbacks for the legs it cancels touch only their ring rows."""
+from tests.helpers import CONTACT_PHONE
+from tests.races.conftest import INBOUND_LEG, SENDER, leg_form, leg_sid, post_signed, post_together, stored
 from widget_app.core.clock import utcnow
 from widget_app.models import Agent, Call, CallRing, db
-
-from ..conftest import CONTACT_PHONE
-from .conftest import INBOUND_LEG, SENDER, leg_form, leg_sid, post_signed, post_together, stored
 
 STATUS = "/twilio/voice/status"
 

@@ -1,9 +1,8 @@
 """The permission ledger under concurrent callbacks: misses of different calls to one contact all count
 (the contact's row is locked while it changes), on SQLite and PostgreSQL."""
+from tests.helpers import CONTACT_PHONE
+from tests.races.conftest import placed_call, post_together, status_form
 from widget_app.models import Permission, db
-
-from ..conftest import CONTACT_PHONE
-from .conftest import placed_call, post_together, status_form
 
 
 def test_four_calls_missed_at_the_same_moment_count_four_and_revoke(served, slow_database):

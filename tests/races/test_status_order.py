@@ -1,9 +1,8 @@
 """Status callbacks that race: a call's status never moves backwards and a final status is never
 replaced, on SQLite and on PostgreSQL, with real concurrent requests against a served app."""
+from tests.helpers import CONTACT_PHONE
+from tests.races.conftest import STAGGER_SECONDS, placed_call, post_signed, post_together, status_form, stored
 from widget_app.models import Permission, db
-
-from ..conftest import CONTACT_PHONE
-from .conftest import STAGGER_SECONDS, placed_call, post_signed, post_together, status_form, stored
 
 
 def test_answered_and_completed_arriving_together_end_completed(served, slow_database):

@@ -1,11 +1,10 @@
 """Migration 4 adds the answered leg to calls and each leg's status to ring rows, keeping every row."""
 from playhouse.migrate import migrate
 
+from tests.helpers import TEST_SETTINGS
 from widget_app import create_app
 from widget_app import db as db_module
 from widget_app.models import Agent, Call, CallRing, db
-
-from .conftest import TEST_SETTINGS
 
 
 def test_a_version_1_database_gains_the_leg_columns_and_keeps_its_rows(database_url, tmp_path):

@@ -5,11 +5,10 @@ import json
 import pytest
 import responses
 
+from tests.helpers import HUBSPOT_API, TEST_SETTINGS
 from widget_app.agents.accounts import issue_token
 from widget_app.hubspot.engagements import drain
 from widget_app.models import Call, CallRing, EngagementSync
-
-from .conftest import HUBSPOT_API, TEST_SETTINGS
 
 CALLS = f"{HUBSPOT_API}/crm/v3/objects/calls"
 CALLER, SENDER = "+447400123456", TEST_SETTINGS["TWILIO_WHATSAPP_NUMBER"]

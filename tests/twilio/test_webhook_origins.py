@@ -6,10 +6,9 @@ import time
 
 import pytest
 
+from tests.helpers import CONTACT_PHONE, PUBLIC_BASE_URL, TEST_SETTINGS, hubspot_v3_signature
 from widget_app.models import Call, CallRing, PhoneNumber
 from widget_app.twilio.signatures import sign
-
-from .conftest import CONTACT_PHONE, PUBLIC_BASE_URL, TEST_SETTINGS, hubspot_v3_signature
 
 INTERNAL = "http://10.0.0.5:8000"  # the Flask test client's base_url only: nothing is sent there
 WHATSAPP_LEG, BROWSER_LEG = "CA" + "w" * 32, "CA" + "b" * 32
