@@ -7,10 +7,10 @@ from flask import current_app, request
 from flask.cli import AppGroup
 from peewee import CharField, IntegerField, Model, SqliteDatabase
 from playhouse.db_url import connect
-from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
+from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
 from widget_app.core.clock import utcnow
-from widget_app.models import ALL_MODELS, UTCDateTimeField, db
+from widget_app.models import ALL_MODELS, Call, EngagementSync, UTCDateTimeField, db
 
 log = logging.getLogger(__name__)
 db_cli = AppGroup("db", help="Database schema commands.")
@@ -31,10 +31,26 @@ def _initial_schema(migrator):
     db.create_tables(ALL_MODELS, safe=True)
 
 
+def _add_missing_columns(migrator, *columns):
+    """Add columns a fresh schema (step 1 creates today's models) may already have; keeps every row."""
+    for table, name, field in columns:
+        if name not in {column.name for column in db.get_columns(table)}:
+            migrate(migrator.add_column(table, name, field))
+
+
+def _wrapup_and_missed(migrator):
+    """Drafts that survive a reload (Call.wrapup) and the Missed badge (Agent.missed_seen_id)."""
+    _add_missing_columns(migrator, ("call", "wrapup", CharField(null=True)),
+                         ("agent", "missed_seen_id", IntegerField(default=0)))
+    # A call already queued for HubSpot was saved: its ended screen must not come back.
+    Call.update(wrapup="saved").where(Call.id.in_(EngagementSync.select(EngagementSync.call))).execute()
+
+
 # Append (version, description, function(migrator)) to change the schema; never edit a shipped step.
 # A step that adds a column uses `migrate(migrator.add_column(table, name, field))`, keeping every row.
 MIGRATIONS = [
     (1, "initial schema", _initial_schema),
+    (6, "call wrap-up state and the agent's missed-calls mark", _wrapup_and_missed),
 ]
 
 
