@@ -141,7 +141,7 @@ def test_a_draft_racing_the_save_never_changes_what_hubspot_is_given(make_app, d
     for call in calls:
         start = threading.Barrier(5)
 
-        def send(method, path, body):
+        def send(method, path, body, start=start):
             start.wait()
             requests.request(method, base + path, json=body, headers=headers, timeout=30)
         threads = [threading.Thread(target=send, args=("PUT", f"/api/calls/{call.id}/draft", {"notes": f"draft {n}"}))

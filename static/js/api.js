@@ -26,7 +26,8 @@ export function whenUnauthorized(callback) {
   auth.onUnauthorized = callback;
 }
 
-export async function api(method, path, body, { timeout = 15000 } = {}) {
+// keepalive: the request outlives the page (a draft sent while the widget unloads).
+export async function api(method, path, body, { timeout = 15000, keepalive = false } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const sentToken = auth.token;
@@ -36,7 +37,7 @@ export async function api(method, path, body, { timeout = 15000 } = {}) {
   let response;
   try {
     response = await fetch(path, {
-      method, headers, credentials: 'include', signal: abort.signal,
+      method, headers, credentials: 'include', signal: abort.signal, keepalive,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {

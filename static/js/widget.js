@@ -13,6 +13,7 @@ import * as permission from './permission.js';
 import * as presence from './presence.js';
 import * as session from './session.js';
 import * as socket from './socket.js';
+import * as wrapup from './wrapup.js';
 import { clock, formatNumber, toE164 } from './format.js';
 import { DEMO } from './phone.js';
 import { $, apiMessage, renderHistory, renderPermission, say, show, showError } from './screens.js';
@@ -78,8 +79,9 @@ function runForwarded(action, args) {
     save: () => {
       $('notes').value = args.notes || '';
       $('outcome').value = args.outcome || '';
-      calls.saveCall(state);
+      if (args.again) saveAndCallAgain(); else wrapup.save(state);
     },
+    discard: () => wrapup.discard(state),
     accept: () => inbound.accept(state),
     decline: () => inbound.decline(state),
     available: () => presence.setAvailable(state, Boolean(args.on)),
@@ -94,6 +96,15 @@ function onCallStatus({ call: update }) {
   const { call } = state;
   if (!call || !update || update.id !== call.id) return;
   if (call.direction === 'inbound') inbound.onCallStatus(state, update); else outbound.onCallStatus(state, update);
+}
+
+// ---- wrap-up ---------------------------------------------------------------------------------
+// Save, then the same contact again through the keypad (permission first, as any call).
+async function saveAndCallAgain() {
+  const saved = await wrapup.save(state);
+  if (!saved) return;
+  $('number').value = formatNumber(saved.direction === 'inbound' ? saved.from : saved.to);
+  keypad.callNumber(state);
 }
 
 // ---- history ---------------------------------------------------------------------------------
@@ -165,15 +176,27 @@ function bindEvents() {
     const button = event.target.closest('[data-key]');
     if (button) tone({ digit: button.dataset.key });
   });
-  const save = callButton('save', () => calls.saveCall(state));
+  const save = callButton('save', ({ again }) => (again ? saveAndCallAgain() : wrapup.save(state)));
+  const wrapUpArgs = (again) => ({ notes: $('notes').value.trim(), outcome: $('outcome').value, again });
   on('wrapup-form', 'submit', (event) => {
     event.preventDefault();
-    save({ notes: $('notes').value.trim(), outcome: $('outcome').value });
+    save(wrapUpArgs(false));
   });
+  on('save-redial', 'click', () => save(wrapUpArgs(true)));
+  on('discard-call', 'click', wrapup.askDiscard);
+  on('discard-no', 'click', () => { wrapup.closeConfirm(); $('discard-call').focus(); });
+  on('discard-yes', 'click', callButton('discard', () => wrapup.discard(state)));
+  const typed = () => { if (!mirror.isRemote()) wrapup.changed(state); };
+  on('call-notes', 'input', typed);
+  on('notes', 'input', typed);
+  on('outcome', 'change', typed);
+  window.addEventListener('pagehide', () => wrapup.flush(state, { keepalive: true }));
   on('history-list', 'click', retrySync);
   document.querySelectorAll('[data-back]').forEach((button) => button.addEventListener('click', backToKeypad));
   document.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape' && BACK_SCREENS.includes(state.screen)) backToKeypad();
+    if (event.key !== 'Escape') return;
+    if (BACK_SCREENS.includes(state.screen)) backToKeypad();
+    if (state.screen === 'ended') wrapup.escape();
   });
 }
 
