@@ -22,6 +22,14 @@ def missed_for(agent: Agent):
             .order_by(Call.id.desc()))
 
 
+def viewers(call: Call) -> list[int]:
+    """The active agents who see this missed call: its contact's owner, or everyone when nobody owns it."""
+    query = Agent.select(Agent.id).where(Agent.active == True)
+    if call.owner_id:
+        query = query.where(Agent.hubspot_owner_id == str(call.owner_id))
+    return [agent.id for agent in query]
+
+
 def unseen_count(agent: Agent) -> int:
     """How many of them arrived after the newest one the agent has looked at (the badge)."""
     return missed_for(agent).where(Call.id > agent.missed_seen_id).count()
