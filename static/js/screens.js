@@ -2,7 +2,7 @@
 import { ago, clock, formatNumber, timeOf } from './format.js';
 
 export const SCREENS = ['loading', 'login', 'keypad', 'permission', 'pending', 'denied', 'dialing',
-  'incoming', 'calling', 'ended', 'history'];
+  'incoming', 'calling', 'ended', 'history', 'missed'];
 const FOCUS = { login: 'login-email', keypad: 'number' }; // other screens focus their heading
 const DELIVERY = { sent: 'Sent.', delivered: 'Delivered.', read: 'Read.', failed: 'Not delivered.',
   undelivered: 'Not delivered.' };
@@ -22,6 +22,12 @@ export const onShow = (state, fn) => state.showListeners.push(fn);
 
 export function bind(name, text) {
   document.querySelectorAll(`[data-bind="${name}"]`).forEach((el) => { el.textContent = text; });
+}
+
+// Availability on the keypad: a banner says when incoming calls are off (nothing rings).
+export function showAvailability(available) {
+  $('available').checked = available;
+  $('unavailable').hidden = available;
 }
 
 export const say = (message) => { $('status').textContent = message; };

@@ -17,6 +17,7 @@ export const state = {
   // 'ringing' | 'accepting' | 'dialing' | 'connected' | 'ended' (see setPhase for the steps).
   phase: null,
   call: null, answeredAt: null, muted: false, history: [],
+  missed: [], // missed.js: the inbound calls nobody answered that this agent may call back
   draft: { timer: null, sent: '' }, // wrapup.js: the pending debounce of the notes, and the last draft the server has
   invites: new Set(), // live: ids of our calls that Twilio is ringing in this browser (inbound.js)
   watchedPhones: new WeakSet(), // phones whose invites inbound.js listens to

@@ -7,6 +7,7 @@ import * as hubspot from './hubspot.js';
 import * as calls from './calls.js';
 import * as inbound from './inbound.js';
 import * as keypad from './keypad.js';
+import * as missed from './missed.js';
 import * as mirror from './mirror.js';
 import * as outbound from './outbound.js';
 import * as permission from './permission.js';
@@ -16,12 +17,12 @@ import * as socket from './socket.js';
 import * as wrapup from './wrapup.js';
 import { clock, formatNumber, toE164 } from './format.js';
 import { DEMO } from './phone.js';
-import { $, apiMessage, renderHistory, renderPermission, say, show, showError } from './screens.js';
+import { $, apiMessage, onShow, renderHistory, renderPermission, say, show, showAvailability, showError } from './screens.js';
 import { state } from './state.js';
 
 export { state }; // for tests, which reach the widget through this module
 
-const BACK_SCREENS = ['permission', 'pending', 'denied', 'history'];
+const BACK_SCREENS = ['permission', 'pending', 'denied', 'history', 'missed'];
 
 // For tests that bring their own phone.
 export const attachPhone = (phone) => { state.phone = phone; };
@@ -84,7 +85,7 @@ function runForwarded(action, args) {
     discard: () => wrapup.discard(state),
     accept: () => inbound.accept(state),
     decline: () => inbound.decline(state),
-    available: () => presence.setAvailable(state, Boolean(args.on)),
+    available: () => setAvailable(Boolean(args.on)),
   };
   if (actions[action]) actions[action]();
 }
@@ -104,6 +105,21 @@ async function saveAndCallAgain() {
   const saved = await wrapup.save(state);
   if (!saved) return;
   $('number').value = formatNumber(saved.direction === 'inbound' ? saved.from : saved.to);
+  keypad.callNumber(state);
+}
+
+// ---- availability and missed calls -----------------------------------------------------------
+function setAvailable(on) {
+  presence.setAvailable(state, on);
+  showAvailability(on);
+}
+
+// Call back from the Missed list: the number on the keypad, then Call (permission first).
+function callBack(event) {
+  const button = event.target.closest('[data-callback]');
+  if (!button) return;
+  $('number').value = formatNumber(button.dataset.callback);
+  show(state, 'keypad');
   keypad.callNumber(state);
 }
 
@@ -153,7 +169,10 @@ function bindEvents() {
   on('pad', 'click', keypad.pressKey);
   on('backspace', 'click', keypad.deleteDigit);
   on('call', 'click', () => keypad.callNumber(state));
-  on('available', 'change', (event) => presence.setAvailable(state, event.target.checked));
+  on('available', 'change', (event) => setAvailable(event.target.checked));
+  on('turn-on', 'click', () => { setAvailable(true); $('available').focus(); });
+  on('show-missed', 'click', () => missed.open(state));
+  on('missed-list', 'click', callBack);
   on('from-number', 'change', (event) => { state.from = event.target.value; });
   on('show-history', 'click', showHistory);
   on('logout', 'click', () => session.logOut(state));
@@ -208,6 +227,12 @@ function boot() {
   presence.listen(state);
   inbound.listen(state);
   permission.listen(state);
+  missed.listen(state);
+  onShow(state, (screen) => {
+    if (screen !== 'keypad' || !state.agent) return;
+    showAvailability(state.available);
+    missed.refresh(state);
+  });
   whenUnauthorized(() => session.signedOut(state, 'Your session has ended. Please sign in again.'));
   state.resumed = session.resume(state); // runs while the SDK loads and waits for HubSpot's SYNC
   const sdk = $('hubspot-sdk');
