@@ -3,7 +3,8 @@
 import { api } from './api.js';
 import * as hubspot from './hubspot.js';
 import { clock, formatNumber } from './format.js';
-import { $, apiMessage, say, show, showError } from './screens.js';
+import * as mirror from './mirror.js';
+import { $, apiMessage, say, show, showError, showMute } from './screens.js';
 
 const ENDED_TEXT = { BUSY: 'declined', NO_ANSWER: 'no answer', FAILED: 'failed', CANCELED: 'cancelled' };
 // The outcome an end suggests: the server lists HubSpot's outcomes in the page (<option data-suggest>).
@@ -74,7 +75,7 @@ export function callConnected(state, answeredAt, { tellHubSpot = true } = {}) {
   setPhase(state, 'connected');
   state.answeredAt = answeredAt ? Date.parse(answeredAt) : Date.now();
   state.muted = false;
-  $('mute').setAttribute('aria-pressed', 'false');
+  showMute(false);
   $('timer').textContent = clock((Date.now() - state.answeredAt) / 1000);
   if (answerNews) hubspot.callAnswered(externalId(call));
   show(state, 'calling');
@@ -117,7 +118,8 @@ export async function hangUp(state) {
 export function toggleMute(state) {
   state.muted = !state.muted;
   if (state.phone) state.phone.mute(state.muted);
-  $('mute').setAttribute('aria-pressed', String(state.muted));
+  showMute(state.muted);
+  mirror.share(state); // the other copy of HubSpot's calling window shows it too
 }
 
 export function toggleTones() {

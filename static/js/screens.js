@@ -30,6 +30,16 @@ export function showAvailability(available) {
   $('unavailable').hidden = available;
 }
 
+// Mute as the agent sees it: the label says what pressing does (Mute / Unmute), the button turns red
+// with a crossed-out microphone, and a line under the timer says the contact cannot hear them.
+export function showMute(muted) {
+  const button = $('mute');
+  button.classList.toggle('on', muted);
+  button.querySelector('.icon').textContent = muted ? '🔇' : '🎙';
+  button.querySelector('.label').textContent = muted ? 'Unmute' : 'Mute';
+  $('mute-state').hidden = !muted;
+}
+
 export const say = (message) => { $('status').textContent = message; };
 
 export function showError(message) {
