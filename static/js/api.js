@@ -2,7 +2,7 @@
 // cross-site iframe); the partitioned session cookie rides along so /api/auth/resume works.
 import { state } from './state.js';
 
-const auth = state.api; // this module's part of the state: token, onUnauthorized
+const auth = state.api; // this module's part of the state: token, onUnauthorized, onReachable
 
 export class ApiError extends Error {
   constructor(status, error) {
@@ -27,6 +27,11 @@ export function whenUnauthorized(callback) {
 }
 
 // keepalive: the request outlives the page (a draft sent while the widget unloads).
+// Called after every answer from the server: a "cannot reach the server" shown earlier is over.
+export function whenReachable(callback) {
+  auth.onReachable = callback;
+}
+
 export async function api(method, path, body, { timeout = 15000, keepalive = false } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -45,6 +50,7 @@ export async function api(method, path, body, { timeout = 15000, keepalive = fal
   } finally {
     clearTimeout(timer);
   }
+  if (auth.onReachable) auth.onReachable();
   if (response.status === 204) return null;
   let data = null;
   try {

@@ -10,7 +10,9 @@ const SYNC = { none: 'Not saved to HubSpot', pending: 'Saving to HubSpot…', sy
   failed: 'HubSpot refused it' };
 export const $ = (id) => document.getElementById(id);
 
+// Each screen owns its messages: the status line of the last screen does not carry over.
 export function show(state, screen) {
+  if (screen !== state.screen) say('');
   SCREENS.forEach((name) => { $(`screen-${name}`).hidden = name !== screen; });
   state.screen = screen;
   $(FOCUS[screen] || `h-${screen}`).focus();

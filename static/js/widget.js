@@ -2,7 +2,7 @@
 // This file is the wiring: HubSpot's messages, the socket's call status, the buttons, and start-up. The
 // work is in session.js (sign-in), keypad.js and permission.js (before a call), outbound.js, inbound.js
 // and calls.js (the call), presence.js (availability and the socket), mirror.js (HubSpot's calling window).
-import { api, whenUnauthorized } from './api.js';
+import { api, whenReachable, whenUnauthorized } from './api.js';
 import * as hubspot from './hubspot.js';
 import * as calls from './calls.js';
 import * as inbound from './inbound.js';
@@ -22,6 +22,7 @@ import { state } from './state.js';
 
 export { state }; // for tests, which reach the widget through this module
 
+const HISTORY_REFRESH_S = 3; // while a save is on its way to HubSpot, the history updates itself
 const BACK_SCREENS = ['permission', 'pending', 'denied', 'history', 'missed'];
 
 // For tests that bring their own phone.
@@ -126,6 +127,10 @@ function callBack(event) {
 // ---- history ---------------------------------------------------------------------------------
 async function showHistory() {
   show(state, 'history');
+  await loadHistory();
+}
+
+async function loadHistory() {
   try {
     state.history = (await api('GET', '/api/calls?limit=20')).calls;
     renderHistory(state.history);
@@ -154,6 +159,9 @@ function backToKeypad() {
 }
 
 function tick() {
+  state.ticks = (state.ticks + 1) % HISTORY_REFRESH_S;
+  const saving = state.history.some((call) => call.sync && call.sync.status === 'pending');
+  if (state.screen === 'history' && saving && state.ticks === 0) loadHistory();
   if (state.screen === 'calling' && state.answeredAt) $('timer').textContent = clock((Date.now() - state.answeredAt) / 1000);
   if (state.screen === 'pending') renderPermission(state.permission, state.requestSentAt);
 }
@@ -224,6 +232,10 @@ function boot() {
   // The socket's messages, in this order: presence before rings on every (re)connect. The socket itself is
   // opened after sign-in, by presence.js.
   socket.onMessage('call_status', onCallStatus);
+  // Connected again (a request answered, the socket open): a "Cannot reach the server" is no longer true.
+  const reachable = () => { if ($('error').textContent.startsWith('Cannot reach the server')) showError(''); };
+  whenReachable(reachable);
+  socket.onMessage('open', reachable);
   presence.listen(state);
   inbound.listen(state);
   permission.listen(state);
