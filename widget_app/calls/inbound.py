@@ -97,7 +97,7 @@ def _record_and_ring(sid: str, caller: str, called: str) -> tuple[Call, list[Age
         hub.notify([agent.id for agent in agents], events.incoming_call(call))
     else:
         log.info("inbound: nobody available for call %s from %s; recorded as missed", call.id, caller)
-        hub.notify(missed.viewers(call), events.missed_call(call.id))
+        missed.tell_viewers(call)
     return call, agents
 
 
@@ -131,7 +131,7 @@ def mark_missed(call: Call, unclaimed_only: bool = False) -> bool:
         return False
     call = Call.get_by_id(call.id)
     hub.notify(rung_agent_ids(call), events.call_status(call))
-    hub.notify(missed.viewers(call), events.missed_call(call.id))
+    missed.tell_viewers(call)
     return True
 
 

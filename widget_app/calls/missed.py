@@ -1,11 +1,15 @@
 """Missed inbound calls a rep should see: callers whose HubSpot contact they own, and callers nobody
 owns (unknown numbers, contacts without an owner), with a count of the ones they have not looked at."""
+import logging
 from datetime import timedelta
 
 from peewee import fn
 
 from widget_app.core.clock import isoformat, utcnow
 from widget_app.models import Agent, Call, CallRing
+from widget_app.realtime import events, hub
+
+log = logging.getLogger(__name__)
 
 MISSED_DAYS = 7
 UNANSWERED = ("no-answer", "busy", "failed", "canceled")
@@ -28,6 +32,14 @@ def viewers(call: Call) -> list[int]:
     if call.owner_id:
         query = query.where(Agent.hubspot_owner_id == str(call.owner_id))
     return [agent.id for agent in query]
+
+
+def tell_viewers(call: Call):
+    """Refresh the Missed badge of the agents who see this call; like hub.notify, never raises."""
+    try:
+        hub.notify(viewers(call), events.missed_call(call.id))
+    except Exception:
+        log.exception("missed: could not tell the agents about missed call %s", call.id)
 
 
 def unseen_count(agent: Agent) -> int:
