@@ -10,7 +10,7 @@ from playhouse.db_url import connect
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
 from widget_app.core.clock import utcnow
-from widget_app.models import ALL_MODELS, UTCDateTimeField, db
+from widget_app.models import ALL_MODELS, Call, EngagementSync, UTCDateTimeField, db
 
 log = logging.getLogger(__name__)
 db_cli = AppGroup("db", help="Database schema commands.")
@@ -42,11 +42,20 @@ def _inbound_legs(migrator):
     add_missing_columns(migrator, "call_ring", leg_sid=CharField(null=True), leg_status=CharField(null=True))
 
 
+def _wrapup_and_missed(migrator):
+    """Drafts that survive a reload (Call.wrapup) and the Missed badge (Agent.missed_seen_id)."""
+    add_missing_columns(migrator, "call", wrapup=CharField(null=True))
+    add_missing_columns(migrator, "agent", missed_seen_id=IntegerField(default=0))
+    # A call already queued for HubSpot was saved: its ended screen must not come back.
+    Call.update(wrapup="saved").where(Call.id.in_(EngagementSync.select(EngagementSync.call))).execute()
+
+
 # Append (version, description, function(migrator)) to change the schema; never edit a shipped step.
 # A step that adds a column uses `migrate(migrator.add_column(table, name, field))`, keeping every row.
 MIGRATIONS = [
     (1, "initial schema", _initial_schema),
     (4, "inbound calls remember the answered leg; ring rows their leg's status", _inbound_legs),
+    (6, "call wrap-up state and the agent's missed-calls mark", _wrapup_and_missed),
 ]
 
 
@@ -113,16 +122,27 @@ def upgrade(migrations=None) -> list[int]:
     migrations = MIGRATIONS if migrations is None else migrations
     with db.connection_context():
         db.create_tables([SchemaVersion], safe=True)
-        done = current_version()
+        done = {row.version for row in SchemaVersion.select(SchemaVersion.version)}
         applied = []
-        for version, description, step in migrations:
-            if version <= done:
-                continue
-            with db.atomic():
-                step(migrator())
-                SchemaVersion.create(version=version, description=description)
-            log.info("applied migration %s: %s", version, description)
-            applied.append(version)
+        sqlite = isinstance(db.obj, SqliteDatabase)
+        if sqlite:
+            # SQLite's migrator rebuilds a table to add a NOT NULL column; with foreign keys on, dropping
+            # the old table would cascade-delete the rows that point at it (a call's rings, say).
+            db.execute_sql("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction: set it outside
+        try:
+            for version, description, step in sorted(migrations, key=lambda migration: migration[0]):
+                if version in done:  # by set, not "<= latest": a step merged later with a lower number still runs
+                    continue
+                with db.atomic():
+                    step(migrator())
+                    if sqlite and db.execute_sql("PRAGMA foreign_key_check").fetchall():
+                        raise RuntimeError(f"migration {version} left rows pointing at nothing")
+                    SchemaVersion.create(version=version, description=description)
+                log.info("applied migration %s: %s", version, description)
+                applied.append(version)
+        finally:
+            if sqlite:
+                db.execute_sql("PRAGMA foreign_keys = ON")
         return applied
 
 

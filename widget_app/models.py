@@ -53,9 +53,10 @@ class Agent(BaseModel):
     hubspot_user_id = CharField(null=True)
     hubspot_owner_id = CharField(null=True, index=True)
     active = BooleanField(default=True)
-    available = BooleanField(default=False)
+    available = BooleanField(default=True)  # rung only while a widget is open (socket heartbeat); README
     token_version = IntegerField(default=1)  # bumped on logout/disable: every older token dies
     last_seen_at = UTCDateTimeField(null=True)  # socket heartbeat, shared by every process
+    missed_seen_id = IntegerField(default=0)  # the newest missed call this agent has looked at (the badge)
     created_at = UTCDateTimeField(default=utcnow)
 
     @property
@@ -158,6 +159,7 @@ class Call(BaseModel):
     error_message = TextField(null=True)
     missed_counted = BooleanField(default=False)  # an unanswered business call counted once
     contact_card = JSONField(null=True)  # inbound: the HubSpot contact matched when it rang
+    wrapup = CharField(null=True)  # null: the agent's notes are a draft; saved | discarded (the ended screen is done)
     created_at = UTCDateTimeField(default=utcnow)
     updated_at = UTCDateTimeField(default=utcnow)
 
@@ -191,7 +193,7 @@ class Call(BaseModel):
                 "started_at": isoformat(self.started_at), "answered_at": isoformat(self.answered_at),
                 "ended_at": isoformat(self.ended_at), "duration_seconds": self.duration_seconds,
                 "notes": self.notes, "outcome": self.outcome, "error_code": self.error_code,
-                "error_message": self.error_message}
+                "error_message": self.error_message, "wrapup": self.wrapup}
 
 
 class CallRing(BaseModel):

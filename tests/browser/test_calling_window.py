@@ -94,3 +94,28 @@ def test_the_remote_copy_does_not_start_a_phone(page, live_server):
     expect(remote.locator("#agent-name")).to_contain_text("Signed in as")
     assert not [url for url in requests if "/api/voice/token" in url or url.endswith("/twilio.min.js")]
     assert errors == []
+
+
+def test_mute_shows_in_both_copies_of_the_calling_window(page, live_server):
+    """Issue 14, item 3: mute has a visible state (label, colour, icon, a line), in the page copy too."""
+    remote, window, popup, errors = open_calling_window(page, live_server)
+    live_call_in_the_window(page, window)
+    remote.wait_for_selector("#screen-calling:not([hidden])")
+    for copy in (window, remote):
+        expect(copy.locator("#mute")).to_have_text("🎙 Mute")
+        expect(copy.locator("#mute-state")).to_be_hidden()
+
+    remote.click("#mute")  # pressed in HubSpot's page: carried out in the window copy, shown in both
+    for copy in (window, remote):
+        expect(copy.locator("#mute")).to_have_text("🔇 Unmute")
+        expect(copy.locator("#mute")).to_have_class("on")
+        expect(copy.locator("#mute-state")).to_be_visible()
+    assert window.evaluate("(async () => (await import('/static/js/state.js')).state.muted)()") is True
+
+    window.click("#mute")
+    for copy in (window, remote):
+        expect(copy.locator("#mute")).to_have_text("🎙 Mute")
+        expect(copy.locator("#mute-state")).to_be_hidden()
+    window.click("#hangup")
+    wait_for_message(page, "CALL_ENDED")
+    assert errors == []

@@ -79,8 +79,10 @@ def test_declines_stop_my_ring_and_the_last_one_makes_the_call_missed(client, te
 
     last = client.post(f"/api/calls/{rung_call.id}/decline", headers=headers_for(bob))
     assert last.get_json()["call"]["status"] == "no-answer"
-    assert all([(m["type"], m["call"]["status"]) for m in inbox] == [("call_status", "no-answer")]
-               for inbox in inboxes)
+    assert all([(m["type"], m["call"]["status"]) for m in inbox if m["type"] == "call_status"]
+               == [("call_status", "no-answer")] for inbox in inboxes)
+    assert all([m for m in inbox if m["type"] == "missed_call"] == [{"type": "missed_call", "call_id": rung_call.id}]
+               for inbox in inboxes)  # the Missed badge
 
 
 def test_a_decline_after_someone_accepted_changes_nothing(client, team, rung_call, headers_for):

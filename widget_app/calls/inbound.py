@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from peewee import IntegrityError
 
+from widget_app.calls import missed
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
 from widget_app.core.phone import twilio_e164
@@ -96,6 +97,7 @@ def _record_and_ring(sid: str, caller: str, called: str) -> tuple[Call, list[Age
         hub.notify([agent.id for agent in agents], events.incoming_call(call))
     else:
         log.info("inbound: nobody available for call %s from %s; recorded as missed", call.id, caller)
+        missed.tell_viewers(call)
     return call, agents
 
 
@@ -123,6 +125,7 @@ def mark_missed(call: Call, unclaimed_only: bool = False) -> bool:
         call = Call.get_by_id(call.id)
         engagements.enqueue_call_sync(call)
     hub.notify(rung_agent_ids(call), events.call_status(call))
+    missed.tell_viewers(call)
     return True
 
 
