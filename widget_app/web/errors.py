@@ -34,7 +34,7 @@ STATUS_BY_CODE = {
     # limits
     "too_many_attempts": 429, "permission_rate_limited": 429, "call_limit_reached": 429,
     # someone else failed
-    "twilio_error": 502, "hubspot_error": 502, "recording_unavailable": 502, "webhook_failed": 502,
+    "twilio_error": 502, "twilio_unreachable": 502, "hubspot_error": 502, "recording_unavailable": 502, "webhook_failed": 502,
 }
 
 
