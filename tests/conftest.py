@@ -306,3 +306,10 @@ def hubspot_sleeps(app):
     waits = []
     app.extensions["hubspot_sleep"] = waits.append
     return waits
+
+
+@pytest.fixture
+def app_ctx(app, db):
+    """An application context around the test, as a request or the worker thread has."""
+    with app.app_context() as ctx:
+        yield ctx

@@ -6,7 +6,7 @@ import click
 from flask import current_app, request
 from flask.cli import AppGroup
 from peewee import CharField, IntegerField, Model, SqliteDatabase
-from playhouse.db_url import connect
+from playhouse.db_url import connect, schemes
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
 from widget_app.core.clock import utcnow
@@ -71,8 +71,21 @@ class WriteLockingSqliteDatabase(SqliteDatabase):
         return super().begin(lock_type or "IMMEDIATE")
 
 
-def open_database(url: str, instance_path: str):
-    """Open the database a URL names; the default SQLite file lives in instance/ with WAL on."""
+POOL_RECYCLE_SECONDS = 300  # a pooled connection older than this is closed rather than reused
+
+
+def pooled_url(url: str) -> str:
+    """The same server through peewee's connection pool (``postgresql://`` -> ``postgresql+pool://``)."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}+pool{sep}{rest}" if f"{scheme}+pool" in schemes else url
+
+
+def open_database(url: str, instance_path: str, pool_max: int = 10, pool_timeout: int = 10):
+    """Open the database a URL names; the default SQLite file lives in instance/ with WAL on.
+
+    A server database goes through a pool of at most ``pool_max`` connections per process: threads
+    beyond it wait up to ``pool_timeout`` seconds instead of exhausting the server's own limit.
+    """
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         relative = url[len("sqlite:///"):]
         if relative.startswith("instance/"):
@@ -80,14 +93,18 @@ def open_database(url: str, instance_path: str):
         os.makedirs(os.path.dirname(os.path.abspath(relative)), exist_ok=True)
         url = "sqlite:///" + os.path.abspath(relative)
     if url.startswith("sqlite"):
+        # WAL with synchronous=NORMAL: a commit survives a killed process without an fsync of its own
+        # (only a power cut can undo the last commits); FULL made every inbound call's two commits wait on the disk.
         return WriteLockingSqliteDatabase(url[len("sqlite:///"):], pragmas={
-            "journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000})
-    return connect(url)
+            "journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1, "busy_timeout": 10000})
+    return connect(pooled_url(url), max_connections=pool_max, timeout=pool_timeout,
+                   stale_timeout=POOL_RECYCLE_SECONDS)
 
 
 def init_app(app):
     """Bind the models to the configured database and open/close a connection per request."""
-    database = open_database(app.config["DATABASE_URL"], app.instance_path)
+    database = open_database(app.config["DATABASE_URL"], app.instance_path,
+                             app.config["DATABASE_POOL_MAX"], app.config["DATABASE_POOL_TIMEOUT"])
     db.initialize(database)
     app.extensions["database"] = database
 

@@ -1,7 +1,8 @@
 """Calls: placing an outbound WhatsApp call, who may see and end it, and the checks Twilio's ask re-runs."""
 import logging
 
-from twilio.base.exceptions import TwilioRestException
+from requests import RequestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from widget_app.calls.progress import FINAL_STATUSES, finish_locally, notify_call
 from widget_app.core.clock import utcnow
@@ -131,7 +132,11 @@ def hang_up(call: Call) -> Call:
     except TwilioRestException as exc:
         log.warning("hanging up %s failed: %s %s", leg, exc.code, exc.msg)
         raise DomainError("twilio_error", exc.msg or "Twilio could not end the call.",
-                       twilio_code=exc.code) from None
+                          twilio_code=exc.code) from None
+    except (TwilioException, RequestException) as exc:  # unreachable, timed out, or an unreadable answer
+        log.warning("hanging up %s failed: Twilio unreachable (%s)", leg, exc.__class__.__name__)
+        raise DomainError("twilio_unreachable", "Twilio could not be reached to end the call. "
+                          "Please try again in a moment.") from None
     return Call.get_by_id(call.id)
 
 

@@ -28,11 +28,12 @@ def redirect_uri(app) -> str:
     return base.rstrip("/") + "/hubspot/oauth/callback"
 
 
-def _token_request(app, form: dict, idempotent: bool) -> dict:
+def _token_request(app, form: dict, idempotent: bool, deadline=None) -> dict:
     """POST the form-encoded token endpoint (no Bearer header; client id and secret in the form)."""
     form = {"client_id": app.config["HUBSPOT_CLIENT_ID"], "client_secret": app.config["HUBSPOT_CLIENT_SECRET"],
             **form}
-    return unauthenticated_client(app).request("POST", "/oauth/v1/token", data=form, auth=False, idempotent=idempotent)
+    return unauthenticated_client(app, deadline).request("POST", "/oauth/v1/token", data=form, auth=False,
+                                                         idempotent=idempotent)
 
 
 def _store_tokens(portal: Portal, tokens: dict):
@@ -55,11 +56,11 @@ def exchange_code(app, code: str) -> Portal:
     return portal
 
 
-def refresh(app, portal: Portal) -> Portal:
+def refresh(app, portal: Portal, deadline=None) -> Portal:
     """Get a fresh access token; a dead refresh token marks the portal as needing a reinstall."""
     form = {"grant_type": "refresh_token", "redirect_uri": redirect_uri(app), "refresh_token": portal.refresh_token}
     try:
-        tokens = _token_request(app, form, idempotent=True)
+        tokens = _token_request(app, form, idempotent=True, deadline=deadline)
     except HubSpotError as exc:
         body = exc.body
         if exc.status == 400 and (body.get("status") == "BAD_REFRESH_TOKEN" or body.get("error") == "invalid_grant"):
@@ -83,7 +84,7 @@ def portal_for(app, portal_id=None) -> Portal | None:
     return portal
 
 
-def access_token(app, portal_id=None) -> str:
+def access_token(app, portal_id=None, deadline=None) -> str:
     """The Bearer token for a portal: its OAuth token (refreshed early), else HUBSPOT_ACCESS_TOKEN."""
     portal = portal_for(app, portal_id)
     if portal is None and app.config.get("HUBSPOT_ACCESS_TOKEN"):
@@ -94,12 +95,16 @@ def access_token(app, portal_id=None) -> str:
     if portal.needs_reinstall:
         raise reinstall_error(portal.portal_id)
     if portal.expires_at is None or portal.expires_at - utcnow() < REFRESH_MARGIN:
-        portal = refresh(app, portal)
+        portal = refresh(app, portal, deadline)
     return portal.access_token
 
 
-def hubspot_client(portal_id=None, app=None, sleep=None) -> HubSpotClient:
-    """A client for a portal's OAuth token, else the private-app token (HUBSPOT_ACCESS_TOKEN)."""
+def hubspot_client(portal_id=None, app=None, sleep=None, deadline=None) -> HubSpotClient:
+    """A client for a portal's OAuth token, else the private-app token (HUBSPOT_ACCESS_TOKEN).
+
+    ``deadline`` (a ``time.monotonic()`` value) bounds everything a call does, token refresh included.
+    """
     app = app or current_app._get_current_object()
-    return HubSpotClient(app.config["HUBSPOT_API_BASE"], session(app), token=lambda: access_token(app, portal_id),
-                         sleep=sleep or app.extensions.get("hubspot_sleep") or time.sleep)
+    return HubSpotClient(app.config["HUBSPOT_API_BASE"], session(app),
+                         token=lambda: access_token(app, portal_id, deadline),
+                         sleep=sleep or app.extensions.get("hubspot_sleep") or time.sleep, deadline=deadline)
