@@ -5,12 +5,12 @@ import os
 import click
 from flask import current_app, request
 from flask.cli import AppGroup
-from peewee import CharField, IntegerField, Model, SqliteDatabase
+from peewee import CharField, IntegerField, Model, SqliteDatabase, fn
 from playhouse.db_url import connect
-from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
+from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
 from widget_app.core.clock import utcnow
-from widget_app.models import ALL_MODELS, UTCDateTimeField, db
+from widget_app.models import ALL_MODELS, Call, UTCDateTimeField, db
 
 log = logging.getLogger(__name__)
 db_cli = AppGroup("db", help="Database schema commands.")
@@ -31,10 +31,32 @@ def _initial_schema(migrator):
     db.create_tables(ALL_MODELS, safe=True)
 
 
+def _has_unique_index(table: str, columns: list[str]) -> bool:
+    return any(index.unique and index.columns == columns for index in db.get_indexes(table))
+
+
+def _one_call_per_engagement(migrator):
+    """A unique engagement id on calls; an id already on several calls stays only on the first of them.
+
+    Step 1 builds tables from today's models, so a fresh database already has the index.
+    """
+    if _has_unique_index("call", ["engagement_id"]):
+        return
+    duplicates = (Call.select(Call.engagement_id, fn.MIN(Call.id).alias("first"))
+                  .where(Call.engagement_id.is_null(False)).group_by(Call.engagement_id)
+                  .having(fn.COUNT(Call.id) > 1))
+    for row in list(duplicates):
+        cleared = (Call.update(engagement_id=None)
+                   .where((Call.engagement_id == row.engagement_id) & (Call.id != row.first)).execute())
+        log.warning("engagement %s was on %s more calls; kept on call %s only", row.engagement_id, cleared, row.first)
+    migrate(migrator.add_index("call", ("engagement_id",), unique=True))
+
+
 # Append (version, description, function(migrator)) to change the schema; never edit a shipped step.
 # A step that adds a column uses `migrate(migrator.add_column(table, name, field))`, keeping every row.
 MIGRATIONS = [
     (1, "initial schema", _initial_schema),
+    (2, "trust boundaries: one call per engagement", _one_call_per_engagement),
 ]
 
 

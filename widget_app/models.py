@@ -137,7 +137,7 @@ class Call(BaseModel):
     hubspot_portal_id = CharField(null=True)
     contact_id = CharField(null=True)
     owner_id = CharField(null=True)
-    engagement_id = CharField(null=True)
+    engagement_id = CharField(null=True, unique=True)  # one HubSpot engagement logs one call
     started_at = UTCDateTimeField(default=utcnow)
     answered_at = UTCDateTimeField(null=True)
     ended_at = UTCDateTimeField(null=True)
