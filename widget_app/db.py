@@ -5,12 +5,12 @@ import os
 import click
 from flask import current_app, request
 from flask.cli import AppGroup
-from peewee import CharField, IntegerField, Model, SqliteDatabase, fn
+from peewee import CharField, ForeignKeyField, IntegerField, Model, SqliteDatabase, fn
 from playhouse.db_url import connect
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
 from widget_app.core.clock import utcnow
-from widget_app.models import ALL_MODELS, Call, UTCDateTimeField, db
+from widget_app.models import ADMIN, AGENT, ALL_MODELS, Agent, Call, UTCDateTimeField, db
 
 log = logging.getLogger(__name__)
 db_cli = AppGroup("db", help="Database schema commands.")
@@ -35,11 +35,29 @@ def _has_unique_index(table: str, columns: list[str]) -> bool:
     return any(index.unique and index.columns == columns for index in db.get_indexes(table))
 
 
-def _one_call_per_engagement(migrator):
-    """A unique engagement id on calls; an id already on several calls stays only on the first of them.
+def _add_missing_columns(migrator, table: str, fields: dict):
+    """Add the columns a version-1 table lacks (step 1 builds fresh tables from today's models: they have them)."""
+    present = {column.name for column in db.get_columns(table)}
+    steps = [migrator.add_column(table, name, field) for name, field in fields.items() if name not in present]
+    if steps:
+        migrate(*steps)
 
-    Step 1 builds tables from today's models, so a fresh database already has the index.
-    """
+
+def _trust_boundaries(migrator):
+    """Roles (the oldest agent becomes the admin), who installed each portal, one call per engagement id."""
+    _add_missing_columns(migrator, "agent", {"role": CharField(default=AGENT)})
+    _add_missing_columns(migrator, "portal", {"installed_by_id": ForeignKeyField(
+        Agent, null=True, field=Agent.id, on_delete="SET NULL")})
+    if not Agent.select().where(Agent.role == ADMIN).exists():
+        first = Agent.select(fn.MIN(Agent.id)).scalar()
+        if first is not None:
+            Agent.update(role=ADMIN).where(Agent.id == first).execute()
+            log.warning("agent %s, the oldest, is now the admin (installs the app in HubSpot portals)", first)
+    _one_call_per_engagement(migrator)
+
+
+def _one_call_per_engagement(migrator):
+    """A unique engagement id on calls; an id already on several calls stays only on the first of them."""
     if _has_unique_index("call", ["engagement_id"]):
         return
     duplicates = (Call.select(Call.engagement_id, fn.MIN(Call.id).alias("first"))
@@ -56,7 +74,7 @@ def _one_call_per_engagement(migrator):
 # A step that adds a column uses `migrate(migrator.add_column(table, name, field))`, keeping every row.
 MIGRATIONS = [
     (1, "initial schema", _initial_schema),
-    (2, "trust boundaries: one call per engagement", _one_call_per_engagement),
+    (2, "trust boundaries: roles, portal installers, one call per engagement", _trust_boundaries),
 ]
 
 

@@ -37,6 +37,9 @@ class JSONField(TextField):
         return None if value is None else json.loads(value)
 
 
+ADMIN, AGENT = "admin", "agent"
+
+
 class BaseModel(Model):
     class Meta:
         database = db
@@ -52,10 +55,15 @@ class Agent(BaseModel):
     hubspot_user_id = CharField(null=True)
     hubspot_owner_id = CharField(null=True, index=True)
     active = BooleanField(default=True)
+    role = CharField(default="agent")  # admin | agent: only an admin installs the app in a portal
     available = BooleanField(default=False)
     token_version = IntegerField(default=1)  # bumped on logout/disable: every older token dies
     last_seen_at = UTCDateTimeField(null=True)  # socket heartbeat, shared by every process
     created_at = UTCDateTimeField(default=utcnow)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
 
     @property
     def voice_identity(self) -> str:
@@ -63,7 +71,7 @@ class Agent(BaseModel):
         return f"agent_{self.id}"
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "email": self.email, "name": self.name, "active": self.active,
+        return {"id": self.id, "email": self.email, "name": self.name, "active": self.active, "role": self.role,
                 "available": self.available, "hubspot_portal_id": self.hubspot_portal_id,
                 "hubspot_user_id": self.hubspot_user_id, "hubspot_owner_id": self.hubspot_owner_id}
 
@@ -248,6 +256,7 @@ class Portal(BaseModel):
     refresh_token = TextField(null=True)
     expires_at = UTCDateTimeField(null=True)
     needs_reinstall = BooleanField(default=False)
+    installed_by = ForeignKeyField(Agent, null=True, backref="installed_portals", on_delete="SET NULL")  # the admin
     installed_at = UTCDateTimeField(default=utcnow)
     updated_at = UTCDateTimeField(default=utcnow)
 

@@ -24,15 +24,16 @@ def _password_rule(value: str) -> str:
 @agents_cli.command("create")
 @click.option("--email", required=True, help="The agent's sign-in email.")
 @click.option("--name", required=True, help="The name shown in the widget.")
-def create_command(email, name):
-    """Create an agent; the password is asked twice and never echoed."""
+@click.option("--admin", is_flag=True, help="An admin may install the app in HubSpot portals.")
+def create_command(email, name, admin):
+    """Create an agent (the first one is an admin); the password is asked twice and never echoed."""
     password = click.prompt("Password", hide_input=True, confirmation_prompt=True, value_proc=_password_rule)
     with db.connection_context():
         try:
-            agent = create_agent(email, name, password)
+            agent = create_agent(email, name, password, admin=admin)
         except AgentError as exc:
             raise click.ClickException(str(exc)) from None
-    click.echo(f"Created agent {agent.id}: {agent.name} <{agent.email}>.")
+    click.echo(f"Created {agent.role} {agent.id}: {agent.name} <{agent.email}>.")
 
 
 @agents_cli.command("list")
@@ -43,8 +44,8 @@ def list_command():
     if not agents:
         click.echo("No agents yet. Create one with: flask agents create --email E --name N")
         return
-    rows = [("ID", "EMAIL", "NAME", "ACTIVE", "HUBSPOT OWNER", "CREATED")]
-    rows += [(str(a.id), a.email, a.name, "yes" if a.active else "no", a.hubspot_owner_id or "-",
+    rows = [("ID", "EMAIL", "NAME", "ROLE", "ACTIVE", "HUBSPOT OWNER", "CREATED")]
+    rows += [(str(a.id), a.email, a.name, a.role, "yes" if a.active else "no", a.hubspot_owner_id or "-",
               a.created_at.strftime("%Y-%m-%d %H:%M UTC")) for a in agents]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
