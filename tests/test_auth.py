@@ -8,6 +8,8 @@ from freezegun import freeze_time
 from widget_app.core.clock import isoformat, utcnow
 from widget_app.models import Agent, LoginAttempt
 
+from .conftest import HUBSPOT_API
+
 PASSWORD = "correct horse"
 
 
@@ -231,13 +233,22 @@ def test_disabling_an_agent_kills_their_cookie(client, runner, agent):
     {"portalId": 123, "userId": 456, "ownerId": 789},
     {"portalId": "123", "userId": "456", "ownerId": "789"},
 ])
-def test_hubspot_context_links_the_agent_to_their_hubspot_user(client, agent, auth_headers, db, context):
+def test_hubspot_context_links_the_agent_to_their_hubspot_user(client, agent, auth_headers, db, context, http_mock):
+    hubspot_knows(http_mock, owner_email=agent.email)
     response = client.post("/api/auth/hubspot-context", json=context, headers=auth_headers)
     assert response.status_code == 200
     linked = response.get_json()["agent"]
     assert (linked["hubspot_portal_id"], linked["hubspot_user_id"], linked["hubspot_owner_id"]) == ("123", "456", "789")
     stored = Agent.get_by_id(agent.id)
     assert (stored.hubspot_portal_id, stored.hubspot_user_id, stored.hubspot_owner_id) == ("123", "456", "789")
+
+
+def hubspot_knows(http_mock, owner_email):
+    """The private-app token's portal is 123, whose owner 789 (HubSpot user 456) has this email."""
+    http_mock.get(f"{HUBSPOT_API}/account-info/v3/details", json={"portalId": 123, "timeZone": "US/Eastern"})
+    http_mock.get(f"{HUBSPOT_API}/crm/v3/owners/789", json={
+        "id": "789", "email": owner_email, "userId": 456, "type": "PERSON", "archived": False,
+        "createdAt": "2019-10-30T03:30:17.883Z", "updatedAt": "2019-12-07T16:50:06.678Z"})
 
 
 @pytest.mark.parametrize("context,field", [
@@ -256,11 +267,12 @@ def test_hubspot_context_rejects_bad_ids_and_writes_nothing(client, agent, auth_
     assert Agent.get_by_id(agent.id).hubspot_owner_id is None
 
 
-def test_one_hubspot_owner_routes_to_the_agent_who_signed_in_last(client, make_agent, db):
-    first, second = make_agent(), make_agent(email="bo@example.com", name="Bo")
+def test_one_hubspot_owner_routes_to_the_agent_hubspot_confirms(client, make_agent, db, http_mock):
+    first = make_agent(hubspot_portal_id="123", hubspot_owner_id="789")  # set by an admin, say
+    second = make_agent(email="bo@example.com", name="Bo")
+    hubspot_knows(http_mock, owner_email="bo@example.com")
     context = {"portalId": 123, "userId": 456, "ownerId": 789}
-    for person in (first, second):
-        token = login(client, email=person.email).get_json()["token"]
-        assert client.post("/api/auth/hubspot-context", json=context, headers=bearer(token)).status_code == 200
+    token = login(client, email=second.email).get_json()["token"]
+    assert client.post("/api/auth/hubspot-context", json=context, headers=bearer(token)).status_code == 200
     assert Agent.get_by_id(first.id).hubspot_owner_id is None
     assert Agent.get_by_id(second.id).hubspot_owner_id == "789"

@@ -5,9 +5,13 @@ from flask.cli import AppGroup
 from widget_app.agents.accounts import (
     AgentError,
     create_agent,
+    find_agent,
     normalise_email,
     set_active,
 )
+from widget_app.core.errors import DomainError
+from widget_app.core.ids import parse_id
+from widget_app.hubspot.owners import assign_owner
 from widget_app.models import Agent, db
 
 agents_cli = AppGroup("agents", help="Create, list and disable the people who sign in to the widget.")
@@ -74,3 +78,20 @@ def enable_command(email):
     """Let a disabled agent sign in again (with their existing password)."""
     agent = _set_active(normalise_email(email), True)
     click.echo(f"Enabled {agent.email}.")
+
+
+@agents_cli.command("set-owner")
+@click.option("--email", required=True)
+@click.option("--owner", required=True, help="The HubSpot owner id whose contacts' calls ring this agent.")
+def set_owner_command(email, owner):
+    """Link an agent to a HubSpot owner an admin vouches for (the widget then needs no confirmation from HubSpot)."""
+    try:
+        owner_id = parse_id(owner, "owner")
+    except DomainError as exc:
+        raise click.BadParameter(exc.message, param_hint="--owner") from None
+    with db.connection_context(), db.atomic():
+        agent = find_agent(email)
+        if agent is None:
+            raise click.ClickException(f"No agent has the email {normalise_email(email)}.")
+        assign_owner(agent, hubspot_owner_id=owner_id, hubspot_user_id=None)
+    click.echo(f"{agent.email} now takes the inbound calls of HubSpot owner {owner_id}.")

@@ -16,14 +16,15 @@ from widget_app.agents.accounts import (
 from widget_app.agents.signin import TooManyAttempts, authenticate
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
-from widget_app.models import Agent, db
+from widget_app.core.ids import parse_id
+from widget_app.hubspot import owners
+from widget_app.models import Agent
 from widget_app.web.auth import current_agent, login_required
 from widget_app.web.errors import error_response
 from widget_app.web.jsonbody import json_body
 
 bp = Blueprint("auth", __name__, url_prefix="/api/auth")
 SESSION_COOKIE, COOKIE_PATH = "wa_session", "/api/auth"
-HUBSPOT_ID_FIELDS = {"portalId": "hubspot_portal_id", "userId": "hubspot_user_id", "ownerId": "hubspot_owner_id"}
 
 
 def _set_session_cookie(response, agent: Agent):
@@ -86,24 +87,10 @@ def me():
     return jsonify(agent=current_agent().to_dict())
 
 
-def _hubspot_id(value: int, name: str) -> str:
-    """HubSpot ids are positive 64-bit numbers; we keep them as strings."""
-    if not 0 < value < 2 ** 63:
-        raise DomainError("invalid_field", f"The field '{name}' must be a positive id.", field=name)
-    return str(value)
-
-
 @bp.post("/hubspot-context")
 @login_required
 def hubspot_context():
-    """Link the agent to the HubSpot user the SDK's onReady reported; inbound routing relies on it."""
-    body = json_body(**{name: int for name in HUBSPOT_ID_FIELDS})
-    ids = {column: _hubspot_id(body[name], name) for name, column in HUBSPOT_ID_FIELDS.items()}
-    agent = current_agent()
-    with db.atomic():
-        # One HubSpot owner routes to one agent: whoever signed in from that HubSpot user last.
-        Agent.update(hubspot_portal_id=None, hubspot_user_id=None, hubspot_owner_id=None).where(
-            (Agent.id != agent.id) & (Agent.hubspot_portal_id == ids["hubspot_portal_id"])
-            & (Agent.hubspot_owner_id == ids["hubspot_owner_id"])).execute()
-        Agent.update(**ids).where(Agent.id == agent.id).execute()
-    return jsonify(agent=Agent.get_by_id(agent.id).to_dict())
+    """Link the agent to the HubSpot portal and owner the SDK's onReady reported, once HubSpot confirms them."""
+    body = json_body(portalId=object, userId=object, ownerId=object)
+    ids = {name: parse_id(body[name], name) for name in ("portalId", "userId", "ownerId")}  # userId: checked only
+    return jsonify(agent=owners.link(current_agent(), ids["portalId"], ids["ownerId"]).to_dict())

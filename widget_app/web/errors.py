@@ -26,7 +26,7 @@ STATUS_BY_CODE = {
     # who is asking
     "unauthorized": 401, "invalid_credentials": 401,
     "invalid_token": 403, "link_expired": 403, "wrong_identity": 403, "permission_required": 403,
-    "admin_required": 403,
+    "admin_required": 403, "owner_not_confirmed": 403, "portal_not_served": 403,
     # what it is about
     "not_found": 404, "call_not_found": 404, "recording_not_found": 404, "oauth_not_configured": 404,
     # the state does not allow it
