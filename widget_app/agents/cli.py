@@ -2,6 +2,7 @@
 import click
 from flask.cli import AppGroup
 
+from widget_app.agents import limits
 from widget_app.agents.accounts import (
     AgentError,
     create_agent,
@@ -95,3 +96,15 @@ def set_owner_command(email, owner):
             raise click.ClickException(f"No agent has the email {normalise_email(email)}.")
         assign_owner(agent, hubspot_owner_id=owner_id, hubspot_user_id=None)
     click.echo(f"{agent.email} now takes the inbound calls of HubSpot owner {owner_id}.")
+
+
+@agents_cli.command("unlock")
+@click.option("--email", required=True)
+def unlock_command(email):
+    """Clear an agent's failed sign-in attempts, so the limits no longer hold them back."""
+    with db.connection_context():
+        agent = find_agent(email)
+        if agent is None:
+            raise click.ClickException(f"No agent has the email {normalise_email(email)}.")
+        cleared = limits.unlock(agent.email)
+    click.echo(f"Unlocked {agent.email} ({cleared} failed attempts forgotten).")
