@@ -98,9 +98,12 @@ def access_token(app, portal_id=None) -> str:
     if portal is None and portal_id:
         raise HubSpotError(f"HubSpot portal {portal_id} has not installed the app: an admin installs it "
                            "from /hubspot/oauth/install.", code="not_connected")
-    if portal is None:
+    if portal is None and Portal.select().exists():
         raise HubSpotError("This call came from no HubSpot portal and several are installed: it is logged nowhere. "
                            "Link the agent in HubSpot first.", code="portal_unknown")
+    if portal is None:
+        raise HubSpotError("HubSpot is not connected: set HUBSPOT_ACCESS_TOKEN or install the app.",
+                           code="not_connected")
     if portal.needs_reinstall:
         raise reinstall_error(portal.portal_id)
     if portal.expires_at is None or portal.expires_at - utcnow() < REFRESH_MARGIN:
