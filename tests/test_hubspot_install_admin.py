@@ -136,3 +136,17 @@ def test_a_call_from_its_portal_is_logged_with_that_portals_token(make_app, make
     drain(app)
     with app.app_context():
         assert EngagementSync.get(EngagementSync.call == call.id).status == "done"
+
+
+def test_a_call_from_no_portal_goes_to_the_only_installed_portal(make_app, make_call, http_mock, hubspot_sleeps):
+    app = make_app(HUBSPOT_ACCESS_TOKEN=None)
+    app.extensions["hubspot_sleep"] = hubspot_sleeps.append
+    with app.app_context():
+        _installed("62515", "token-of-the-real-portal", minutes_ago=60)
+        call = make_call(hubspot_portal_id=None, engagement_id="17591596434")
+        enqueue_call_sync(call)
+    http_mock.patch(f"{HUBSPOT_API}/crm/v3/objects/calls/17591596434", json={"id": "17591596434", "properties": {}},
+                    match=[matchers.header_matcher({"Authorization": "Bearer token-of-the-real-portal"})])
+    drain(app)
+    with app.app_context():
+        assert EngagementSync.get(EngagementSync.call == call.id).status == "done"
