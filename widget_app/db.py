@@ -5,12 +5,12 @@ import os
 import click
 from flask import current_app, request
 from flask.cli import AppGroup
-from peewee import CharField, IntegerField, Model, SqliteDatabase
+from peewee import CharField, ForeignKeyField, IntegerField, Model, SqliteDatabase, fn
 from playhouse.db_url import connect, schemes
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
 from widget_app.core.clock import utcnow
-from widget_app.models import ALL_MODELS, Call, EngagementSync, UTCDateTimeField, db
+from widget_app.models import ADMIN, AGENT, ALL_MODELS, Agent, Call, EngagementSync, UTCDateTimeField, db
 
 log = logging.getLogger(__name__)
 db_cli = AppGroup("db", help="Database schema commands.")
@@ -50,10 +50,42 @@ def _wrapup_and_missed(migrator):
     Call.update(wrapup="saved").where(Call.id.in_(EngagementSync.select(EngagementSync.call))).execute()
 
 
+def _has_unique_index(table: str, columns: list[str]) -> bool:
+    return any(index.unique and index.columns == columns for index in db.get_indexes(table))
+
+
+def _trust_boundaries(migrator):
+    """Roles (the oldest agent becomes the admin), who installed each portal, one call per engagement id."""
+    add_missing_columns(migrator, "agent", role=CharField(default=AGENT))
+    add_missing_columns(migrator, "portal", installed_by_id=ForeignKeyField(
+        Agent, null=True, field=Agent.id, on_delete="SET NULL"))
+    if not Agent.select().where(Agent.role == ADMIN).exists():
+        first = Agent.select(fn.MIN(Agent.id)).scalar()
+        if first is not None:
+            Agent.update(role=ADMIN).where(Agent.id == first).execute()
+            log.warning("agent %s, the oldest, is now the admin (installs the app in HubSpot portals)", first)
+    _one_call_per_engagement(migrator)
+
+
+def _one_call_per_engagement(migrator):
+    """A unique engagement id on calls; an id already on several calls stays only on the first of them."""
+    if _has_unique_index("call", ["engagement_id"]):
+        return
+    duplicates = (Call.select(Call.engagement_id, fn.MIN(Call.id).alias("first"))
+                  .where(Call.engagement_id.is_null(False)).group_by(Call.engagement_id)
+                  .having(fn.COUNT(Call.id) > 1))
+    for row in list(duplicates):
+        cleared = (Call.update(engagement_id=None)
+                   .where((Call.engagement_id == row.engagement_id) & (Call.id != row.first)).execute())
+        log.warning("engagement %s was on %s more calls; kept on call %s only", row.engagement_id, cleared, row.first)
+    migrate(migrator.add_index("call", ("engagement_id",), unique=True))
+
+
 # Append (version, description, function(migrator)) to change the schema; never edit a shipped step.
 # A step that adds a column uses `migrate(migrator.add_column(table, name, field))`, keeping every row.
 MIGRATIONS = [
     (1, "initial schema", _initial_schema),
+    (2, "trust boundaries: roles, portal installers, one call per engagement", _trust_boundaries),
     (4, "inbound calls remember the answered leg; ring rows their leg's status", _inbound_legs),
     (6, "call wrap-up state and the agent's missed-calls mark", _wrapup_and_missed),
 ]

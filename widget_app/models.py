@@ -38,6 +38,9 @@ class JSONField(TextField):
         return None if value is None else json.loads(value)
 
 
+ADMIN, AGENT = "admin", "agent"
+
+
 class BaseModel(Model):
     class Meta:
         database = db
@@ -53,11 +56,16 @@ class Agent(BaseModel):
     hubspot_user_id = CharField(null=True)
     hubspot_owner_id = CharField(null=True, index=True)
     active = BooleanField(default=True)
+    role = CharField(default="agent")  # admin | agent: only an admin installs the app in a portal
     available = BooleanField(default=True)  # rung only while a widget is open (socket heartbeat); README
     token_version = IntegerField(default=1)  # bumped on logout/disable: every older token dies
     last_seen_at = UTCDateTimeField(null=True)  # socket heartbeat, shared by every process
     missed_seen_id = IntegerField(default=0)  # the newest missed call this agent has looked at (the badge)
     created_at = UTCDateTimeField(default=utcnow)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
 
     @property
     def voice_identity(self) -> str:
@@ -71,7 +79,7 @@ class Agent(BaseModel):
         return int(digits) if prefix == "agent" and is_id(digits) else None
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "email": self.email, "name": self.name, "active": self.active,
+        return {"id": self.id, "email": self.email, "name": self.name, "active": self.active, "role": self.role,
                 "available": self.available, "hubspot_portal_id": self.hubspot_portal_id,
                 "hubspot_user_id": self.hubspot_user_id, "hubspot_owner_id": self.hubspot_owner_id}
 
@@ -146,7 +154,7 @@ class Call(BaseModel):
     hubspot_portal_id = CharField(null=True)
     contact_id = CharField(null=True)
     owner_id = CharField(null=True)
-    engagement_id = CharField(null=True)
+    engagement_id = CharField(null=True, unique=True)  # one HubSpot engagement logs one call
     started_at = UTCDateTimeField(default=utcnow)
     answered_at = UTCDateTimeField(null=True)
     ended_at = UTCDateTimeField(null=True)
@@ -260,6 +268,7 @@ class Portal(BaseModel):
     refresh_token = TextField(null=True)
     expires_at = UTCDateTimeField(null=True)
     needs_reinstall = BooleanField(default=False)
+    installed_by = ForeignKeyField(Agent, null=True, backref="installed_portals", on_delete="SET NULL")  # the admin
     installed_at = UTCDateTimeField(default=utcnow)
     updated_at = UTCDateTimeField(default=utcnow)
 

@@ -5,6 +5,8 @@ from datetime import timedelta
 import pytest
 from freezegun import freeze_time
 
+from tests.helpers import HUBSPOT_API
+from widget_app.agents import limits
 from widget_app.core.clock import isoformat, utcnow
 from widget_app.models import Agent, LoginAttempt
 
@@ -112,9 +114,9 @@ def test_a_success_resets_the_email_count(client, agent):
         assert login(client, ip="192.0.2.11").status_code == 200
 
 
-def test_five_failures_from_one_address_block_that_address_for_every_email(client, agent):
+def test_failures_from_one_address_block_that_address_for_every_email(client, agent):
     with freeze_time("2025-03-01 10:00:00"):
-        for n in range(5):
+        for n in range(limits.ADDRESS_MAX_FAILURES):
             assert login(client, email=f"guess{n}@example.com", password="x", ip="203.0.113.7").status_code == 401
         blocked = login(client, ip="203.0.113.7")
         assert blocked.status_code == 429
@@ -122,10 +124,12 @@ def test_five_failures_from_one_address_block_that_address_for_every_email(clien
         assert login(client, ip="203.0.113.8").status_code == 200
 
 
-def test_five_failures_for_one_email_block_it_from_every_address(client, agent):
-    for n in range(5):
-        login(client, password="wrong", ip=f"198.51.100.{n}")
-    assert login(client, ip="198.51.100.99").status_code == 429
+def test_five_failures_for_one_email_only_slow_it_down_from_every_other_address(client, agent):
+    with freeze_time("2025-03-01 10:00:00"):
+        for n in range(5):
+            login(client, password="wrong", ip=f"198.51.100.{n}")
+        slowed = login(client, ip="198.51.100.99")
+        assert slowed.status_code == 429 and slowed.get_json()["error"]["retry_at"] == "2025-03-01T10:00:01.000Z"
 
 
 def test_the_counts_are_shared_by_every_worker(make_app, agent):
@@ -231,13 +235,22 @@ def test_disabling_an_agent_kills_their_cookie(client, runner, agent):
     {"portalId": 123, "userId": 456, "ownerId": 789},
     {"portalId": "123", "userId": "456", "ownerId": "789"},
 ])
-def test_hubspot_context_links_the_agent_to_their_hubspot_user(client, agent, auth_headers, db, context):
+def test_hubspot_context_links_the_agent_to_their_hubspot_user(client, agent, auth_headers, db, context, http_mock):
+    hubspot_knows(http_mock, owner_email=agent.email)
     response = client.post("/api/auth/hubspot-context", json=context, headers=auth_headers)
     assert response.status_code == 200
     linked = response.get_json()["agent"]
     assert (linked["hubspot_portal_id"], linked["hubspot_user_id"], linked["hubspot_owner_id"]) == ("123", "456", "789")
     stored = Agent.get_by_id(agent.id)
     assert (stored.hubspot_portal_id, stored.hubspot_user_id, stored.hubspot_owner_id) == ("123", "456", "789")
+
+
+def hubspot_knows(http_mock, owner_email):
+    """The private-app token's portal is 123, whose owner 789 (HubSpot user 456) has this email."""
+    http_mock.get(f"{HUBSPOT_API}/account-info/v3/details", json={"portalId": 123, "timeZone": "US/Eastern"})
+    http_mock.get(f"{HUBSPOT_API}/crm/v3/owners/789", json={
+        "id": "789", "email": owner_email, "userId": 456, "type": "PERSON", "archived": False,
+        "createdAt": "2019-10-30T03:30:17.883Z", "updatedAt": "2019-12-07T16:50:06.678Z"})
 
 
 @pytest.mark.parametrize("context,field", [
@@ -256,11 +269,12 @@ def test_hubspot_context_rejects_bad_ids_and_writes_nothing(client, agent, auth_
     assert Agent.get_by_id(agent.id).hubspot_owner_id is None
 
 
-def test_one_hubspot_owner_routes_to_the_agent_who_signed_in_last(client, make_agent, db):
-    first, second = make_agent(), make_agent(email="bo@example.com", name="Bo")
+def test_one_hubspot_owner_routes_to_the_agent_hubspot_confirms(client, make_agent, db, http_mock):
+    first = make_agent(hubspot_portal_id="123", hubspot_owner_id="789")  # set by an admin, say
+    second = make_agent(email="bo@example.com", name="Bo")
+    hubspot_knows(http_mock, owner_email="bo@example.com")
     context = {"portalId": 123, "userId": 456, "ownerId": 789}
-    for person in (first, second):
-        token = login(client, email=person.email).get_json()["token"]
-        assert client.post("/api/auth/hubspot-context", json=context, headers=bearer(token)).status_code == 200
+    token = login(client, email=second.email).get_json()["token"]
+    assert client.post("/api/auth/hubspot-context", json=context, headers=bearer(token)).status_code == 200
     assert Agent.get_by_id(first.id).hubspot_owner_id is None
     assert Agent.get_by_id(second.id).hubspot_owner_id == "789"

@@ -68,10 +68,10 @@ def test_list_shows_a_table_without_hashes(runner, make_agent):
     result = runner.invoke(args=["agents", "list"])
     assert result.exit_code == 0
     lines = result.output.splitlines()
-    assert lines[0].split() == ["ID", "EMAIL", "NAME", "ACTIVE", "HUBSPOT", "OWNER", "CREATED"]
-    assert lines[1].split()[:5] == [str(ana.id), "ana@example.com", "Ana", "Agent", "yes"]
+    assert lines[0].split() == ["ID", "EMAIL", "NAME", "ROLE", "ACTIVE", "HUBSPOT", "OWNER", "CREATED"]
+    assert lines[1].split()[:6] == [str(ana.id), "ana@example.com", "Ana", "Agent", "agent", "yes"]
     assert "789" in lines[1]
-    assert lines[2].split()[:5] == [str(bo.id), "bo@example.com", "Bo", "Builder", "no"]
+    assert lines[2].split()[:6] == [str(bo.id), "bo@example.com", "Bo", "Builder", "agent", "no"]
     assert "scrypt" not in result.output and ana.password_hash not in result.output
 
 

@@ -19,24 +19,25 @@ DANA = "+447400123456"  # the demo contact, owned by the simulator's HubSpot own
 
 
 
-def agent_can_take_calls(email="demo@example.com"):
+def agent_can_take_calls(email="demo@example.com", owner="789"):
     agent = Agent.get(Agent.email == email)
-    return agent.available and agent.last_seen_at is not None and agent.hubspot_owner_id == "789"
+    return agent.available and agent.last_seen_at is not None and agent.hubspot_owner_id == owner
 
 
 def inbound_call():
     return Call.get_or_none(Call.direction == "inbound")
 
 
-def signed_in_and_available(page, live_server, email="demo@example.com", password="demo"):
-    """The simulator with an agent signed in, the toggle on, and the server seeing them online."""
+def signed_in_and_available(page, live_server, email="demo@example.com", password="demo", owner="789"):
+    """The simulator with an agent signed in, the toggle on, and the server seeing them online (linked to
+    ``owner``: HubSpot's demo owner 789 is demo@example.com, so nobody else is linked to it)."""
     errors = open_simulator(page, live_server)
     frame = widget_frame(page, live_server)
     sign_in(frame, email, password)
     frame.wait_for_selector("#screen-keypad:not([hidden])")
     frame.check("#available")
     wait_for_message(page, "USER_AVAILABLE")
-    if not wait_for_row(lambda: agent_can_take_calls(email)):
+    if not wait_for_row(lambda: agent_can_take_calls(email, owner)):
         with db.connection_context():
             agent = Agent.get(Agent.email == email).__data__
         pytest.fail(f"the server never saw the agent online and available: {agent}")
@@ -224,7 +225,8 @@ def test_the_first_agent_to_accept_takes_the_call_and_the_other_stops_ringing(pa
     other_context = browser.new_context(viewport={"width": 1200, "height": 800})
     try:
         other = other_context.new_page()
-        other_frame, other_errors = signed_in_and_available(other, live_server, "sam@example.com", "second-password")
+        other_frame, other_errors = signed_in_and_available(other, live_server, "sam@example.com", "second-password",
+                                                            owner=None)
         frame, errors = signed_in_and_available(page, live_server)
         # One HubSpot owner routes to one agent; with Dana's owner unlinked, the call rings everyone available.
         with db.connection_context():

@@ -30,16 +30,16 @@ def twilio_call(sid=WHATSAPP_LEG, status="completed", duration="95", parent=BROW
             "subresource_uris": {}}
 
 
-def quiet_call(queued_call, minutes=10, **fields):
+def quiet_call(make_call, minutes=10, **fields):
     """A call whose last news is ``minutes`` old."""
     values = {"status": "in-progress", "sid": WHATSAPP_LEG, "parent_sid": BROWSER_LEG,
               "answered_at": utcnow() - timedelta(minutes=minutes + 1), "updated_at": utcnow() - timedelta(minutes=minutes)}
-    return queued_call(**{**values, **fields})
+    return make_call(initiated=True, **{**values, **fields})
 
 
 @freeze_time(NOW)
-def test_a_call_left_in_progress_is_finished_from_twilios_record(app_ctx, queued_call, http_mock, socket_inbox, agent):
-    call = quiet_call(queued_call)
+def test_a_call_left_in_progress_is_finished_from_twilios_record(app_ctx, make_call, http_mock, socket_inbox, agent):
+    call = quiet_call(make_call)
     inbox = socket_inbox(agent)
     http_mock.get(f"{TWILIO_API}/Calls/{WHATSAPP_LEG}.json", json=twilio_call())
     assert reconcile() == 1
@@ -50,22 +50,22 @@ def test_a_call_left_in_progress_is_finished_from_twilios_record(app_ctx, queued
 
 
 @freeze_time(NOW)
-def test_a_call_with_recent_news_is_not_asked_about(app_ctx, queued_call, http_mock):
-    quiet_call(queued_call, minutes=1)
+def test_a_call_with_recent_news_is_not_asked_about(app_ctx, make_call, http_mock):
+    quiet_call(make_call, minutes=1)
     assert reconcile() == 0 and len(http_mock.calls) == 0
 
 
 @freeze_time(NOW)
-def test_a_call_twilio_still_reports_in_progress_is_left_alone(app_ctx, queued_call, http_mock):
-    call = quiet_call(queued_call)
+def test_a_call_twilio_still_reports_in_progress_is_left_alone(app_ctx, make_call, http_mock):
+    call = quiet_call(make_call)
     http_mock.get(f"{TWILIO_API}/Calls/{WHATSAPP_LEG}.json", json=twilio_call(status="in-progress", duration=None))
     assert reconcile() == 0
     assert Call.get_by_id(call.id).status == "in-progress"
 
 
 @freeze_time(NOW)
-def test_a_final_status_that_already_arrived_is_not_applied_twice(app_ctx, queued_call, http_mock):
-    call = quiet_call(queued_call)
+def test_a_final_status_that_already_arrived_is_not_applied_twice(app_ctx, make_call, http_mock):
+    call = quiet_call(make_call)
     http_mock.get(f"{TWILIO_API}/Calls/{WHATSAPP_LEG}.json", json=twilio_call())
     reconcile()
     Call.update(updated_at=utcnow() - timedelta(minutes=10)).where(Call.id == call.id).execute()
@@ -84,16 +84,16 @@ def test_an_inbound_call_whose_dial_action_was_lost_becomes_missed(app_ctx, http
 
 
 @freeze_time(NOW)
-def test_twilio_unreachable_leaves_the_call_for_the_next_pass(app_ctx, queued_call, http_mock):
-    call = quiet_call(queued_call)
+def test_twilio_unreachable_leaves_the_call_for_the_next_pass(app_ctx, make_call, http_mock):
+    call = quiet_call(make_call)
     http_mock.get(f"{TWILIO_API}/Calls/{WHATSAPP_LEG}.json", body=requests.ConnectionError("refused"))
     assert reconcile() == 0
     assert Call.get_by_id(call.id).status == "in-progress"
 
 
 @freeze_time(NOW)
-def test_the_sync_worker_loop_reconciles(app, db, queued_call, http_mock):
-    call = quiet_call(queued_call)
+def test_the_sync_worker_loop_reconciles(app, db, make_call, http_mock):
+    call = quiet_call(make_call)
     http_mock.get(f"{TWILIO_API}/Calls/{WHATSAPP_LEG}.json", json=twilio_call())
 
     class OnePass(threading.Event):

@@ -23,9 +23,16 @@ DEAD_REFRESH = {"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown re
                 "correlationId": "f5a1b9c2-0000-4000-8000-000000000000"}
 
 
+@pytest.fixture(autouse=True)
+def admin(make_agent):
+    """The deployment's admin: only they start an install."""
+    return make_agent(email="root@example.com", name="Root", password="admin password", role="admin")
+
+
 def start_install(client):
-    """Follow /hubspot/oauth/install as the admin's browser does; returns HubSpot's authorize query."""
-    response = client.get("/hubspot/oauth/install", base_url=PUBLIC_BASE_URL)
+    """Sign in on /hubspot/oauth/install as the admin's browser does; returns HubSpot's authorize query."""
+    response = client.post("/hubspot/oauth/install", data={"email": "root@example.com", "password": "admin password"},
+                           base_url=PUBLIC_BASE_URL)
     assert response.status_code == 302
     location = urlparse(response.headers["Location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == "https://app.hubspot.com/oauth/authorize"

@@ -23,6 +23,7 @@ from widget_app.hubspot.engagements import CALL_OUTCOMES
 
 DEMO_CONTACT = {"id": "1001", "firstname": "Dana", "lastname": "Demo", "email": "dana.demo@example.com",
                 "phone": "+447400123456", "mobilephone": None, "hubspot_owner_id": "789"}
+DEMO_PORTAL_ID = 123  # the simulator's portal (static/js/simulator.js), the demo token's own
 DEMO_CONTACT_PHONE = DEMO_CONTACT["phone"]  # "Dana Demo": the simulator's WhatsApp contact
 DEMO_OWNER = {"id": "789", "email": "demo@example.com", "firstName": "Demo", "lastName": "Agent", "userId": 456,
               "userIdIncludingInactive": 456, "type": "PERSON", "archived": False,
@@ -109,6 +110,10 @@ class DemoCloud:
             return 200, {"total": int(hit), "results": [_contact()] if hit else []}
         if method == "GET" and path == f"/crm/v3/objects/contacts/{DEMO_CONTACT['id']}":
             return 200, _contact()
+        if method == "GET" and path == "/account-info/v3/details":
+            return 200, {"portalId": DEMO_PORTAL_ID, "accountType": "STANDARD", "timeZone": "Europe/London",
+                         "companyCurrency": "GBP", "additionalCurrencies": [], "utcOffset": "+00:00",
+                         "utcOffsetMilliseconds": 0, "uiDomain": "app.hubspot.com", "dataHostingLocation": "na1"}
         if method == "GET" and path.rstrip("/") == "/crm/v3/owners":
             return 200, {"results": [DEMO_OWNER]}
         if method == "GET" and path.rstrip("/") in ("/crm/v3/owners/789", "/crm/v3/owners/456"):

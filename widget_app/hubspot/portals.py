@@ -44,13 +44,14 @@ def _store_tokens(portal: Portal, tokens: dict):
     portal.save()
 
 
-def exchange_code(app, code: str) -> Portal:
-    """Turn the callback's code into tokens and remember them under the portal (hub_id) they belong to."""
+def exchange_code(app, code: str, installed_by=None) -> Portal:
+    """Turn the callback's code into tokens and remember them under the portal (hub_id), with the admin who installed it."""
     tokens = _token_request(app, {"grant_type": "authorization_code", "redirect_uri": redirect_uri(app),
                                   "code": code}, idempotent=False)
     info = unauthenticated_client(app).request("GET", f"/oauth/v1/access-tokens/{quote(tokens['access_token'], safe='')}",
                                            auth=False)
     portal = Portal.get_or_none(Portal.portal_id == str(info["hub_id"])) or Portal(portal_id=str(info["hub_id"]))
+    portal.installed_by = installed_by
     _store_tokens(portal, tokens)
     log.info("HubSpot portal %s installed the app", portal.portal_id)
     return portal
@@ -77,11 +78,17 @@ def reinstall_error(portal_id, detail="") -> HubSpotError:
 
 
 def portal_for(app, portal_id=None) -> Portal | None:
-    """The installed portal whose token serves ``portal_id`` (None: the private-app token does)."""
-    portal = Portal.get_or_none(Portal.portal_id == str(portal_id)) if portal_id else None
-    if portal is None and not app.config.get("HUBSPOT_ACCESS_TOKEN") and portal_id is None:
-        portal = Portal.select().order_by(Portal.installed_at.desc()).first()
-    return portal
+    """The installed portal whose token serves ``portal_id`` (None: the private-app token does).
+
+    A call that came from no portal (an inbound call, an agent not yet linked) is served by the
+    private-app token, or by the one installed portal when there is exactly one: never by "the latest".
+    """
+    if portal_id:
+        return Portal.get_or_none(Portal.portal_id == str(portal_id))
+    if app.config.get("HUBSPOT_ACCESS_TOKEN"):
+        return None
+    only = list(Portal.select().limit(2))
+    return only[0] if len(only) == 1 else None
 
 
 def access_token(app, portal_id=None, deadline=None) -> str:
@@ -89,6 +96,12 @@ def access_token(app, portal_id=None, deadline=None) -> str:
     portal = portal_for(app, portal_id)
     if portal is None and app.config.get("HUBSPOT_ACCESS_TOKEN"):
         return app.config["HUBSPOT_ACCESS_TOKEN"]
+    if portal is None and portal_id:
+        raise HubSpotError(f"HubSpot portal {portal_id} has not installed the app: an admin installs it "
+                           "from /hubspot/oauth/install.", code="not_connected")
+    if portal is None and Portal.select().exists():
+        raise HubSpotError("This call came from no HubSpot portal and several are installed: it is logged nowhere. "
+                           "Link the agent in HubSpot first.", code="portal_unknown")
     if portal is None:
         raise HubSpotError("HubSpot is not connected: set HUBSPOT_ACCESS_TOKEN or install the app.",
                            code="not_connected")
