@@ -53,7 +53,7 @@ def check_redis() -> list:
         redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3).ping()
     except redis.RedisError as exc:
         return [fail("Redis", f"REDIS_URL does not answer ({type(exc).__name__}: {_without_url(exc)})",
-                     "check REDIS_URL; a rediss:// server with a self-signed certificate needs ?ssl_cert_reqs=none")]
+                     "check REDIS_URL and that Redis runs; a rediss:// server needs a certificate that verifies")]
     return [ok("Redis", "answers")]
 
 
