@@ -26,10 +26,11 @@ def test_app_json_requires_what_live_mode_requires_and_generates_the_secret():
 
 def test_app_json_defaults_match_the_apps_defaults():
     wrong = {name: (entry["value"], DEFAULTS[name]) for name, entry in APP_JSON["env"].items()
-             if "value" in entry and name not in ("WIDGET_MODE", "TRUSTED_PROXIES")
+             if "value" in entry and name not in ("WIDGET_MODE", "TRUSTED_PROXIES", "REDIS_TLS_VERIFY")
              and entry["value"] != str(DEFAULTS[name]).lower() and entry["value"] != str(DEFAULTS[name])}
     assert wrong == {}
     assert APP_JSON["env"]["TRUSTED_PROXIES"]["value"] == "1"  # Heroku's router is one proxy
+    assert APP_JSON["env"]["REDIS_TLS_VERIFY"]["value"] == "false"  # heroku-redis: a self-signed certificate
 
 
 def test_nodejs_builds_the_vendored_bundles_before_python():

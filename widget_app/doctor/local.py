@@ -53,7 +53,7 @@ def check_redis() -> list:
         redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3).ping()
     except redis.RedisError as exc:
         return [fail("Redis", f"REDIS_URL does not answer ({type(exc).__name__}: {_without_url(exc)})",
-                     "check REDIS_URL and that Redis runs; a rediss:// server needs a certificate that verifies")]
+                     "check REDIS_URL and that Redis runs; for a self-signed rediss:// certificate (Heroku Redis) set REDIS_TLS_VERIFY=false")]
     return [ok("Redis", "answers")]
 
 
