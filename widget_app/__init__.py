@@ -16,6 +16,7 @@ from widget_app.agents.cli import agents_cli
 from widget_app.calls import history as call_history
 from widget_app.calls import routes as call_routes
 from widget_app.calls.cli import numbers_cli
+from widget_app.doctor.cli import doctor_command
 from widget_app.hubspot import cli as hubspot_cli
 from widget_app.hubspot import routes as hubspot_routes
 from widget_app.hubspot import worker as hubspot_worker
@@ -47,7 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     hub.init_app(app)
     socket.init_app(app)
-    for group in (agents_cli, numbers_cli):
+    for group in (agents_cli, numbers_cli, doctor_command):
         app.cli.add_command(group)
     hubspot_cli.init_app(app)
     hubspot_worker.init_app(app)

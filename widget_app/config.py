@@ -31,6 +31,7 @@ DEFAULTS = {
     "DATABASE_POOL_MAX": 10,  # PostgreSQL connections per process, at most (workers x this, in all)
     "DATABASE_POOL_TIMEOUT": 10,  # seconds a request waits for a free connection before a 503
     "REDIS_URL": None,
+    "REDIS_TLS_VERIFY": True,  # false: accept a rediss:// server's self-signed certificate (Heroku Redis)
     "PUBLIC_BASE_URL": None,
     "FRAME_ANCESTORS": "https://*.hubspot.com",
     "TRUSTED_PROXIES": 0,  # reverse proxies in front (Heroku: 1); their X-Forwarded-For names the client
@@ -60,7 +61,7 @@ DEFAULTS = {
 INT_SETTINGS = {"PERMISSION_WINDOW_HOURS", "PERMISSION_REQUESTS_PER_DAY", "PERMISSION_REQUESTS_PER_WEEK",
                 "MISSED_CALLS_BEFORE_REVOKE", "MAX_CONNECTED_CALLS_PER_DAY", "MAX_CONTENT_LENGTH",
                 "TRUSTED_PROXIES", "DATABASE_POOL_MAX", "DATABASE_POOL_TIMEOUT"}
-BOOL_SETTINGS = {"RECORD_CALLS", "SYNC_WORKER"}
+BOOL_SETTINGS = {"RECORD_CALLS", "SYNC_WORKER", "REDIS_TLS_VERIFY"}
 
 # What `live` cannot run without. HubSpot needs a private-app token or an OAuth client.
 LIVE_REQUIRED = ["SECRET_KEY", "PUBLIC_BASE_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
@@ -90,6 +91,13 @@ def normalise_database_url(url: str) -> str:
     return "postgresql://" + url[len("postgres://"):] if url.startswith("postgres://") else url
 
 
+def normalise_redis_url(url: str | None, verify: bool) -> str | None:
+    """Heroku Redis serves rediss:// with a self-signed certificate: with REDIS_TLS_VERIFY off, say so to redis-py."""
+    if not url or verify or not url.startswith("rediss://") or "ssl_cert_reqs=" in url:
+        return url
+    return url + ("&" if "?" in url else "?") + "ssl_cert_reqs=none"
+
+
 def load_settings(overrides: dict | None, instance_path: str) -> dict:
     """Environment, then `.env`, then ``overrides`` (tests); demo fills in the simulated clouds."""
     load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)
@@ -105,6 +113,7 @@ def load_settings(overrides: dict | None, instance_path: str) -> dict:
         raise ConfigError(f"WIDGET_MODE must be 'demo' or 'live', got {mode!r}")
     settings["WIDGET_MODE"] = mode
     settings["DATABASE_URL"] = normalise_database_url(settings["DATABASE_URL"])
+    settings["REDIS_URL"] = normalise_redis_url(settings["REDIS_URL"], settings["REDIS_TLS_VERIFY"])
     if mode == "live":
         missing = [name for name in LIVE_REQUIRED if not settings[name]]
         if not settings["HUBSPOT_ACCESS_TOKEN"] and not (settings["HUBSPOT_CLIENT_ID"] and settings["HUBSPOT_CLIENT_SECRET"]):

@@ -14,10 +14,9 @@ from simple_websocket import Client, ConnectionClosed
 
 from tests.conftest import _reset_postgres
 from tests.helpers import TEST_SETTINGS, require_or_skip, running_in_thread, wait_for
+from tests.realtime.test_redis_outage import own_redis  # noqa: F401 - the fixture: a redis-server this test may stop
 from widget_app.agents.accounts import issue_token
 from widget_app.models import Agent, Call
-
-from tests.realtime.test_redis_outage import own_redis  # noqa: F401 - the fixture: a redis-server this test may stop
 
 pytestmark = pytest.mark.integration
 SENDER = TEST_SETTINGS["TWILIO_WHATSAPP_NUMBER"]
