@@ -5,7 +5,7 @@ import os
 import click
 from flask import current_app, request
 from flask.cli import AppGroup
-from peewee import CharField, ForeignKeyField, IntegerField, Model, SqliteDatabase, fn
+from peewee import SQL, CharField, ForeignKeyField, IntegerField, Model, SqliteDatabase, fn
 from playhouse.db_url import connect, schemes
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
@@ -45,7 +45,7 @@ def _inbound_legs(migrator):
 def _wrapup_and_missed(migrator):
     """Drafts that survive a reload (Call.wrapup) and the Missed badge (Agent.missed_seen_id)."""
     add_missing_columns(migrator, "call", wrapup=CharField(null=True))
-    add_missing_columns(migrator, "agent", missed_seen_id=IntegerField(default=0))
+    add_missing_columns(migrator, "agent", missed_seen_id=IntegerField(default=0, constraints=[SQL("DEFAULT 0")]))
     # A call already queued for HubSpot was saved: its ended screen must not come back.
     Call.update(wrapup="saved").where(Call.id.in_(EngagementSync.select(EngagementSync.call))).execute()
 
@@ -56,7 +56,7 @@ def _has_unique_index(table: str, columns: list[str]) -> bool:
 
 def _trust_boundaries(migrator):
     """Roles (the oldest agent becomes the admin), who installed each portal, one call per engagement id."""
-    add_missing_columns(migrator, "agent", role=CharField(default=AGENT))
+    add_missing_columns(migrator, "agent", role=CharField(default=AGENT, constraints=[SQL(f"DEFAULT '{AGENT}'")]))
     add_missing_columns(migrator, "portal", installed_by_id=ForeignKeyField(
         Agent, null=True, field=Agent.id, on_delete="SET NULL"))
     if not Agent.select().where(Agent.role == ADMIN).exists():

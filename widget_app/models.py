@@ -2,6 +2,7 @@
 import json
 
 from peewee import (
+    SQL,
     BooleanField,
     CharField,
     DateTimeField,
@@ -56,11 +57,13 @@ class Agent(BaseModel):
     hubspot_user_id = CharField(null=True)
     hubspot_owner_id = CharField(null=True, index=True)
     active = BooleanField(default=True)
-    role = CharField(default="agent")  # admin | agent: only an admin installs the app in a portal
+    # Columns added after version 1 carry a database default too, so rows written by older code (or a
+    # raw INSERT) still fit: admin | agent, only an admin installs the app in a portal.
+    role = CharField(default="agent", constraints=[SQL("DEFAULT 'agent'")])
     available = BooleanField(default=True)  # rung only while a widget is open (socket heartbeat); README
     token_version = IntegerField(default=1)  # bumped on logout/disable: every older token dies
     last_seen_at = UTCDateTimeField(null=True)  # socket heartbeat, shared by every process
-    missed_seen_id = IntegerField(default=0)  # the newest missed call this agent has looked at (the badge)
+    missed_seen_id = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])  # the newest missed call this agent has looked at (the badge)
     created_at = UTCDateTimeField(default=utcnow)
 
     @property

@@ -86,7 +86,7 @@ def test_a_call_nobody_could_take_tells_the_reps_who_see_it(app, db, make_agent,
     from widget_app.calls import inbound
     from widget_app.hubspot import contacts
     original = contacts.find_contact_by_phone
-    contacts.find_contact_by_phone = lambda phone: {"id": "1001", "name": "Dana Demo", "owner_id": "789"}
+    contacts.find_contact_by_phone = lambda phone, **budget: {"id": "1001", "name": "Dana Demo", "owner_id": "789"}
     try:
         with app.test_request_context():
             ring = inbound.receive("CA" + "e" * 32, "whatsapp:+447400123456", "whatsapp:+442071838750")
