@@ -51,6 +51,7 @@ DEFAULTS = {
     "MISSED_CALLS_BEFORE_REVOKE": 4,
     "MAX_CONNECTED_CALLS_PER_DAY": 5,
     "RECORD_CALLS": False,
+    "CALLBACK_PERMISSION": False,  # Meta's callback_permission_status is ENABLED on our numbers
     "RECORDING_CONSENT_MESSAGE": None,
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "SYNC_WORKER": True,  # drain the HubSpot outbox from a thread in the web process
@@ -58,7 +59,7 @@ DEFAULTS = {
 INT_SETTINGS = {"PERMISSION_WINDOW_HOURS", "PERMISSION_REQUESTS_PER_DAY", "PERMISSION_REQUESTS_PER_WEEK",
                 "MISSED_CALLS_BEFORE_REVOKE", "MAX_CONNECTED_CALLS_PER_DAY", "MAX_CONTENT_LENGTH",
                 "TRUSTED_PROXIES"}
-BOOL_SETTINGS = {"RECORD_CALLS", "SYNC_WORKER"}
+BOOL_SETTINGS = {"RECORD_CALLS", "SYNC_WORKER", "CALLBACK_PERMISSION"}
 
 # What `live` cannot run without. HubSpot needs a private-app token or an OAuth client.
 LIVE_REQUIRED = ["SECRET_KEY", "PUBLIC_BASE_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",

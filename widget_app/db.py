@@ -5,7 +5,7 @@ import os
 import click
 from flask import current_app, request
 from flask.cli import AppGroup
-from peewee import CharField, IntegerField, Model, SqliteDatabase
+from peewee import CharField, IntegerField, Model, SqliteDatabase, TextField
 from playhouse.db_url import connect
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
@@ -50,12 +50,18 @@ def _wrapup_and_missed(migrator):
     Call.update(wrapup="saved").where(Call.id.in_(EngagementSync.select(EngagementSync.call))).execute()
 
 
+def _missed_call_follow_up(migrator):
+    """Issue 15: where a grant came from (a callback, a request)."""
+    add_missing_columns(migrator, "permission", grant_source=CharField(null=True), grant_note=TextField(null=True))
+
+
 # Append (version, description, function(migrator)) to change the schema; never edit a shipped step.
 # A step that adds a column uses `migrate(migrator.add_column(table, name, field))`, keeping every row.
 MIGRATIONS = [
     (1, "initial schema", _initial_schema),
     (4, "inbound calls remember the answered leg; ring rows their leg's status", _inbound_legs),
     (6, "call wrap-up state and the agent's missed-calls mark", _wrapup_and_missed),
+    (9, "missed-call follow-up: callback grants", _missed_call_follow_up),
 ]
 
 

@@ -107,6 +107,8 @@ class Permission(BaseModel):
     last_connected_at = UTCDateTimeField(null=True)  # a connected call resets the request limits
     revoked_at = UTCDateTimeField(null=True)
     revoked_reason = TextField(null=True)  # why: missed calls, WhatsApp error 37000, ...
+    grant_source = CharField(null=True)  # where the grant came from: request | callback | profile
+    grant_note = TextField(null=True)  # the grant's reason in words ("The contact called us at ...")
     request_lease_until = UTCDateTimeField(null=True)  # one request is being sent: others wait (2 workers)
     updated_at = UTCDateTimeField(default=utcnow)
 

@@ -12,6 +12,7 @@ from widget_app.core.errors import DomainError
 from widget_app.core.phone import twilio_e164
 from widget_app.hubspot import contacts, engagements
 from widget_app.models import Agent, Call, CallRing, db
+from widget_app.permissions import ledger
 from widget_app.realtime import events, hub
 
 log = logging.getLogger(__name__)
@@ -90,9 +91,12 @@ def _record_and_ring(sid: str, caller: str, called: str) -> tuple[Call, list[Age
                                       for agent in agents]).execute()
             else:
                 engagements.enqueue_call_sync(call)
+            granted = ledger.grant_callback(caller, sid, now)  # issue 15: the call-in is a callback grant
     except IntegrityError:  # Twilio's retry raced the first delivery: that one recorded it
         call = Call.get(Call.sid == sid)
         return call, _rung_agents(call)
+    if granted:
+        ledger.notify(caller)
     if agents:
         hub.notify([agent.id for agent in agents], events.incoming_call(call))
     else:
