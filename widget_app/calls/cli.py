@@ -3,6 +3,7 @@ import click
 from flask.cli import AppGroup
 
 from widget_app.calls.senders import add_sender, all_senders
+from widget_app.core.calling_countries import outbound_warning
 from widget_app.core.errors import DomainError
 from widget_app.core.phone import to_e164
 from widget_app.models import db
@@ -26,6 +27,8 @@ def add_command(number, name, make_default):
         row, created = add_sender(e164, name.strip(), make_default)
     click.echo(f"{'Added' if created else 'Updated'} {row.e164} ({row.friendly_name})"
                f"{' as the default sender' if row.is_default else ''}.")
+    if outbound_warning(e164):
+        click.echo(f"Warning: {outbound_warning(e164)}", err=True)
 
 
 @numbers_cli.command("list")

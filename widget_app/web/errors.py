@@ -31,7 +31,7 @@ STATUS_BY_CODE = {
     # the state does not allow it
     "already_granted": 409, "request_in_progress": 409, "already_claimed": 409, "call_not_ringing": 409,
     "not_claimed": 409, "no_active_call": 409, "no_sender": 409, "already_synced": 409,
-    "wrapup_closed": 409, "call_not_ended": 409,
+    "wrapup_closed": 409, "call_not_ended": 409, "sender_cannot_call_out": 409,
     # limits
     "too_many_attempts": 429, "permission_rate_limited": 429, "call_limit_reached": 429,
     # someone else failed
