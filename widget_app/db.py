@@ -51,8 +51,10 @@ def _wrapup_and_missed(migrator):
 
 
 def _missed_call_follow_up(migrator):
-    """Issue 15: where a grant came from (a callback, a request)."""
+    """Issue 15: where a grant came from (a callback, a request); missed calls' follow-up tasks."""
     add_missing_columns(migrator, "permission", grant_source=CharField(null=True), grant_note=TextField(null=True))
+    add_missing_columns(migrator, "call", called_back_at=UTCDateTimeField(null=True))
+    add_missing_columns(migrator, "engagement_sync", task_id=CharField(null=True), task_state=CharField(null=True))
 
 
 # Append (version, description, function(migrator)) to change the schema; never edit a shipped step.
@@ -61,7 +63,7 @@ MIGRATIONS = [
     (1, "initial schema", _initial_schema),
     (4, "inbound calls remember the answered leg; ring rows their leg's status", _inbound_legs),
     (6, "call wrap-up state and the agent's missed-calls mark", _wrapup_and_missed),
-    (9, "missed-call follow-up: callback grants", _missed_call_follow_up),
+    (9, "missed-call follow-up: callback grants, follow-up tasks", _missed_call_follow_up),
 ]
 
 

@@ -161,6 +161,7 @@ class Call(BaseModel):
     error_message = TextField(null=True)
     missed_counted = BooleanField(default=False)  # an unanswered business call counted once
     contact_card = JSONField(null=True)  # inbound: the HubSpot contact matched when it rang
+    called_back_at = UTCDateTimeField(null=True)  # missed inbound: when a callback to the caller connected
     wrapup = CharField(null=True)  # null: the agent's notes are a draft; saved | discarded (the ended screen is done)
     created_at = UTCDateTimeField(default=utcnow)
     updated_at = UTCDateTimeField(default=utcnow)
@@ -224,6 +225,8 @@ class EngagementSync(BaseModel):
     engagement_id = CharField(null=True)  # HubSpot's id once created, kept even if the Call row is overwritten
     written_revision = IntegerField(null=True)  # the revision HubSpot's engagement holds; later steps may be due
     recording_ready_url = TextField(null=True)  # the hs_call_recording_url HubSpot was told it can transcribe
+    task_id = CharField(null=True)  # a missed call's follow-up task in HubSpot, once created
+    task_state = CharField(null=True)  # creating (a create was sent) | created | completed
     last_error = TextField(null=True)
     status = CharField(default="pending")  # pending | done | failed
     done = BooleanField(default=False)
