@@ -55,6 +55,8 @@ def _missed_call_follow_up(migrator):
     add_missing_columns(migrator, "permission", grant_source=CharField(null=True), grant_note=TextField(null=True))
     add_missing_columns(migrator, "call", called_back_at=UTCDateTimeField(null=True))
     add_missing_columns(migrator, "engagement_sync", task_id=CharField(null=True), task_state=CharField(null=True))
+    add_missing_columns(migrator, "phone_number", time_zone=CharField(null=True), hours=TextField(null=True),
+                        closed_dates=TextField(null=True))
 
 
 # Append (version, description, function(migrator)) to change the schema; never edit a shipped step.
@@ -63,7 +65,7 @@ MIGRATIONS = [
     (1, "initial schema", _initial_schema),
     (4, "inbound calls remember the answered leg; ring rows their leg's status", _inbound_legs),
     (6, "call wrap-up state and the agent's missed-calls mark", _wrapup_and_missed),
-    (9, "missed-call follow-up: callback grants, follow-up tasks", _missed_call_follow_up),
+    (9, "missed-call follow-up: callback grants, follow-up tasks, business hours", _missed_call_follow_up),
 ]
 
 

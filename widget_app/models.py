@@ -89,6 +89,9 @@ class PhoneNumber(BaseModel):
     e164 = CharField(unique=True)
     friendly_name = CharField()
     is_default = BooleanField(default=False)
+    time_zone = CharField(null=True)  # IANA name of the business hours' zone, e.g. Europe/Lisbon
+    hours = JSONField(null=True)  # weekly schedule {"mon": [["09:00", "18:00"]], ...}; null: always open
+    closed_dates = JSONField(null=True)  # ["2026-12-25", ...] in the number's time zone
     created_at = UTCDateTimeField(default=utcnow)
 
     def to_dict(self) -> dict:

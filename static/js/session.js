@@ -130,6 +130,11 @@ async function loadNumbers(state) {
     state.numbers = numbers;
     $('no-outbound').textContent = numbers.length ? '' : (all[0] && all[0].no_outbound_reason) || '';
     $('no-outbound').hidden = numbers.length > 0 || !all.length;
+    // Business hours: agents see which of our numbers is closed now (its calls do not ring) and when it opens.
+    const closed = all.filter((n) => n.closed_now);
+    $('hours-note').textContent = closed.map((n) => `${all.length > 1 ? `${n.friendly_name}: c` : 'C'}losed now`
+      + (n.opens ? `, opens ${n.opens}` : '')).join(' · ');
+    $('hours-note').hidden = !closed.length;
     $('from-number').replaceChildren(...numbers.map((n) => new Option(
       `${n.friendly_name} (${formatNumber(n.e164)})`, n.e164, n.is_default, n.is_default)));
     state.from = numbers.length ? $('from-number').value : null;

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from peewee import IntegrityError
 
+from widget_app.calls import hours as business_hours
 from widget_app.calls import missed
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
@@ -76,8 +77,9 @@ def _rung_agents(call: Call) -> list[Agent]:
 def _record_and_ring(sid: str, caller: str, called: str) -> tuple[Call, list[Agent]]:
     caller = twilio_e164(caller)
     contact = find_contact(caller)
-    agents = choose_agents(contact)
     now = utcnow()
+    closed = business_hours.closed_at(twilio_e164(called), now)  # issue 15: after hours nobody rings
+    agents = [] if closed else choose_agents(contact)
     try:
         with db.atomic():
             call = Call.create(

@@ -4,6 +4,7 @@ import logging
 from flask import current_app
 from peewee import PeeweeException
 
+from widget_app.calls import hours as business_hours
 from widget_app.core.calling_countries import outbound_warning
 from widget_app.core.errors import DomainError
 from widget_app.core.phone import to_e164
@@ -23,6 +24,7 @@ def all_senders() -> list[dict]:
     for row in rows:
         row["no_outbound_reason"] = outbound_warning(row["e164"])
         row["can_call_out"] = row["no_outbound_reason"] is None
+        row.update(business_hours.status_json(row["e164"]))  # "Closed now, opens Mon 09:00"
     return sorted(rows, key=lambda row: not row["is_default"])
 
 
