@@ -54,8 +54,9 @@ DEFAULTS = {
     "CALLBACK_PERMISSION": False,  # Meta's callback_permission_status is ENABLED on our numbers
     "FOLLOW_UP_TASKS": True,  # a HubSpot "Call back" task for every missed inbound call
     "FOLLOW_UP_TASK_DELAY_MINUTES": 60,  # the task is due this long after the missed call
-    "FOLLOW_UP_TASK_OWNER_ID": None,
-    "AFTER_HOURS_MESSAGE": "Thank you for calling. We are closed now; please call again during our opening hours.",  # HubSpot owner of tasks for callers without a contact owner
+    "FOLLOW_UP_TASK_OWNER_ID": None,  # HubSpot owner of tasks for callers without a contact owner
+    # what a caller hears outside a number's business hours (`flask numbers hours`), instead of ringing
+    "AFTER_HOURS_MESSAGE": "Thank you for calling. We are closed now; please call again during our opening hours.",
     "RECORDING_CONSENT_MESSAGE": None,
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "SYNC_WORKER": True,  # drain the HubSpot outbox from a thread in the web process
