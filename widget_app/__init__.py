@@ -15,6 +15,7 @@ from widget_app.agents import routes as agent_routes
 from widget_app.agents.cli import agents_cli
 from widget_app.calls import history as call_history
 from widget_app.calls import routes as call_routes
+from widget_app.calls import senders
 from widget_app.calls.cli import numbers_cli
 from widget_app.doctor.cli import doctor_command
 from widget_app.hubspot import cli as hubspot_cli
@@ -42,6 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     _check_vendor_bundles(app)
 
     db.init_app(app)
+    senders.warn_senders_that_cannot_call_out(app)
     security.init_app(app)
     auth.init_app(app)
     for blueprint in BLUEPRINTS:

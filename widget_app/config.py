@@ -54,14 +54,20 @@ DEFAULTS = {
     "MISSED_CALLS_BEFORE_REVOKE": 4,
     "MAX_CONNECTED_CALLS_PER_DAY": 5,
     "RECORD_CALLS": False,
+    "CALLBACK_PERMISSION": False,  # Meta's callback_permission_status is ENABLED on our numbers
+    "FOLLOW_UP_TASKS": True,  # a HubSpot "Call back" task for every missed inbound call
+    "FOLLOW_UP_TASK_DELAY_MINUTES": 60,  # the task is due this long after the missed call
+    "FOLLOW_UP_TASK_OWNER_ID": None,  # HubSpot owner of tasks for callers without a contact owner
+    # what a caller hears outside a number's business hours (`flask numbers hours`), instead of ringing
+    "AFTER_HOURS_MESSAGE": "Thank you for calling. We are closed now; please call again during our opening hours.",
     "RECORDING_CONSENT_MESSAGE": None,
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "SYNC_WORKER": True,  # drain the HubSpot outbox from a thread in the web process
 }
 INT_SETTINGS = {"PERMISSION_WINDOW_HOURS", "PERMISSION_REQUESTS_PER_DAY", "PERMISSION_REQUESTS_PER_WEEK",
                 "MISSED_CALLS_BEFORE_REVOKE", "MAX_CONNECTED_CALLS_PER_DAY", "MAX_CONTENT_LENGTH",
-                "TRUSTED_PROXIES", "DATABASE_POOL_MAX", "DATABASE_POOL_TIMEOUT"}
-BOOL_SETTINGS = {"RECORD_CALLS", "SYNC_WORKER", "REDIS_TLS_VERIFY"}
+                "TRUSTED_PROXIES", "DATABASE_POOL_MAX", "DATABASE_POOL_TIMEOUT", "FOLLOW_UP_TASK_DELAY_MINUTES"}
+BOOL_SETTINGS = {"RECORD_CALLS", "SYNC_WORKER", "REDIS_TLS_VERIFY", "CALLBACK_PERMISSION", "FOLLOW_UP_TASKS"}
 
 # What `live` cannot run without. HubSpot needs a private-app token or an OAuth client.
 LIVE_REQUIRED = ["SECRET_KEY", "PUBLIC_BASE_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",

@@ -5,7 +5,7 @@ import os
 import click
 from flask import current_app, request
 from flask.cli import AppGroup
-from peewee import SQL, CharField, ForeignKeyField, IntegerField, Model, SqliteDatabase, fn
+from peewee import SQL, CharField, ForeignKeyField, IntegerField, Model, SqliteDatabase, TextField, fn
 from playhouse.db_url import connect, schemes
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
@@ -81,6 +81,15 @@ def _one_call_per_engagement(migrator):
     migrate(migrator.add_index("call", ("engagement_id",), unique=True))
 
 
+def _missed_call_follow_up(migrator):
+    """Issue 15: where a grant came from (a callback, a request); missed calls' follow-up tasks."""
+    add_missing_columns(migrator, "permission", grant_source=CharField(null=True), grant_note=TextField(null=True))
+    add_missing_columns(migrator, "call", called_back_at=UTCDateTimeField(null=True))
+    add_missing_columns(migrator, "engagement_sync", task_id=CharField(null=True), task_state=CharField(null=True))
+    add_missing_columns(migrator, "phone_number", time_zone=CharField(null=True), hours=TextField(null=True),
+                        closed_dates=TextField(null=True))
+
+
 # Append (version, description, function(migrator)) to change the schema; never edit a shipped step.
 # A step that adds a column uses `migrate(migrator.add_column(table, name, field))`, keeping every row.
 MIGRATIONS = [
@@ -88,6 +97,7 @@ MIGRATIONS = [
     (2, "trust boundaries: roles, portal installers, one call per engagement", _trust_boundaries),
     (4, "inbound calls remember the answered leg; ring rows their leg's status", _inbound_legs),
     (6, "call wrap-up state and the agent's missed-calls mark", _wrapup_and_missed),
+    (9, "missed-call follow-up: callback grants, follow-up tasks, business hours", _missed_call_follow_up),
 ]
 
 

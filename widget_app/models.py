@@ -100,6 +100,9 @@ class PhoneNumber(BaseModel):
     e164 = CharField(unique=True)
     friendly_name = CharField()
     is_default = BooleanField(default=False)
+    time_zone = CharField(null=True)  # IANA name of the business hours' zone, e.g. Europe/Lisbon
+    hours = JSONField(null=True)  # weekly schedule {"mon": [["09:00", "18:00"]], ...}; null: always open
+    closed_dates = JSONField(null=True)  # ["2026-12-25", ...] in the number's time zone
     created_at = UTCDateTimeField(default=utcnow)
 
     def to_dict(self) -> dict:
@@ -118,6 +121,8 @@ class Permission(BaseModel):
     last_connected_at = UTCDateTimeField(null=True)  # a connected call resets the request limits
     revoked_at = UTCDateTimeField(null=True)
     revoked_reason = TextField(null=True)  # why: missed calls, WhatsApp error 37000, ...
+    grant_source = CharField(null=True)  # where the grant came from: request | callback | profile
+    grant_note = TextField(null=True)  # the grant's reason in words ("The contact called us at ...")
     request_lease_until = UTCDateTimeField(null=True)  # one request is being sent: others wait (2 workers)
     updated_at = UTCDateTimeField(default=utcnow)
 
@@ -170,6 +175,7 @@ class Call(BaseModel):
     error_message = TextField(null=True)
     missed_counted = BooleanField(default=False)  # an unanswered business call counted once
     contact_card = JSONField(null=True)  # inbound: the HubSpot contact matched when it rang
+    called_back_at = UTCDateTimeField(null=True)  # missed inbound: when a callback to the caller connected
     wrapup = CharField(null=True)  # null: the agent's notes are a draft; saved | discarded (the ended screen is done)
     created_at = UTCDateTimeField(default=utcnow)
     updated_at = UTCDateTimeField(default=utcnow)
@@ -233,6 +239,8 @@ class EngagementSync(BaseModel):
     engagement_id = CharField(null=True)  # HubSpot's id once created, kept even if the Call row is overwritten
     written_revision = IntegerField(null=True)  # the revision HubSpot's engagement holds; later steps may be due
     recording_ready_url = TextField(null=True)  # the hs_call_recording_url HubSpot was told it can transcribe
+    task_id = CharField(null=True)  # a missed call's follow-up task in HubSpot, once created
+    task_state = CharField(null=True)  # creating (a create was sent) | created | completed
     last_error = TextField(null=True)
     status = CharField(default="pending")  # pending | done | failed
     done = BooleanField(default=False)

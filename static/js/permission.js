@@ -20,14 +20,18 @@ export function showPermission(state, permission) {
   state.permission = permission;
   setParty(permission.phone);
   const screen = renderPermission(permission, state.requestSentAt);
-  if (screen === 'keypad') return readyToCall(state, permission.phone);
+  if (screen === 'keypad') return readyToCall(state, permission);
   if (state.screen !== screen) show(state, screen);
   if (screen === 'pending') watchPending(state);
 }
 
-function readyToCall(state, phone) {
+// Where the grant came from shows: a call-in (Meta's callback permission) reads differently from an accepted request.
+function readyToCall(state, permission) {
+  const phone = permission.phone;
   $('number').value = formatNumber(phone);
-  $('ready').textContent = `${formatNumber(phone)} accepted WhatsApp calls. You can call now.`;
+  $('ready').textContent = permission.granted_by === 'callback'
+    ? `${permission.grant_reason} WhatsApp allows a call back: you can call now.`
+    : `${formatNumber(phone)} accepted WhatsApp calls. You can call now.`;
   $('ready').hidden = false;
   show(state, 'keypad');
   $('call').focus();

@@ -121,11 +121,20 @@ async function startPhone(state) {
   if (state.agent) outbound.resume(state);
 }
 
-// Our WhatsApp senders; the "From" picker appears once there is a choice to make.
+// Our WhatsApp senders; the "From" picker appears once there is a choice to make. Senders Meta does not
+// let call out (their country) are left out: they still take inbound calls.
 async function loadNumbers(state) {
   try {
-    const { numbers } = await api('GET', '/api/numbers');
+    const all = (await api('GET', '/api/numbers')).numbers;
+    const numbers = all.filter((n) => n.can_call_out !== false);
     state.numbers = numbers;
+    $('no-outbound').textContent = numbers.length ? '' : (all[0] && all[0].no_outbound_reason) || '';
+    $('no-outbound').hidden = numbers.length > 0 || !all.length;
+    // Business hours: agents see which of our numbers is closed now (its calls do not ring) and when it opens.
+    const closed = all.filter((n) => n.closed_now);
+    $('hours-note').textContent = closed.map((n) => `${all.length > 1 ? `${n.friendly_name}: c` : 'C'}losed now`
+      + (n.opens ? `, opens ${n.opens}` : '')).join(' · ');
+    $('hours-note').hidden = !closed.length;
     $('from-number').replaceChildren(...numbers.map((n) => new Option(
       `${n.friendly_name} (${formatNumber(n.e164)})`, n.e164, n.is_default, n.is_default)));
     state.from = numbers.length ? $('from-number').value : null;

@@ -206,5 +206,7 @@ def test_numbers_lists_our_senders_default_first(client, auth_headers, db):
     response = client.get("/api/numbers", headers=auth_headers)
     assert response.status_code == 200
     assert response.json["numbers"] == [
-        {"e164": TEST_SETTINGS["TWILIO_WHATSAPP_NUMBER"], "friendly_name": "Default sender", "is_default": True},
-        {"e164": "+34911234567", "friendly_name": "Spain", "is_default": False}]
+        {"e164": TEST_SETTINGS["TWILIO_WHATSAPP_NUMBER"], "friendly_name": "Default sender", "is_default": True,
+         "can_call_out": True, "no_outbound_reason": None, "closed_now": False, "opens": None},
+        {"e164": "+34911234567", "friendly_name": "Spain", "is_default": False,
+         "can_call_out": True, "no_outbound_reason": None, "closed_now": False, "opens": None}]

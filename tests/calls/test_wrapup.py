@@ -111,7 +111,7 @@ def test_the_migration_adds_the_columns_keeps_rows_and_marks_queued_calls_saved(
         version = db_module.current_version()
         for table, column in (("call", "wrapup"), ("agent", "missed_seen_id")):
             migrate(db_module.migrator().drop_column(table, column))
-        db_module.SchemaVersion.delete().where(db_module.SchemaVersion.version >= 6).execute()
+        db_module.SchemaVersion.delete().where(db_module.SchemaVersion.version == 6).execute()
         agent_id = db.execute_sql("INSERT INTO agent (email, name, password_hash, active, available, token_version,"
                                   " created_at) VALUES ('old@example.com', 'Old', 'x', true, false, 1, '2025-01-01')"
                                   " RETURNING id").fetchone()[0]

@@ -6,12 +6,14 @@ from datetime import timedelta
 
 from peewee import IntegrityError
 
+from widget_app.calls import hours as business_hours
 from widget_app.calls import missed
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
 from widget_app.core.phone import twilio_e164
 from widget_app.hubspot import contacts, engagements
 from widget_app.models import Agent, Call, CallRing, db
+from widget_app.permissions import ledger
 from widget_app.realtime import events, hub
 
 log = logging.getLogger(__name__)
@@ -85,17 +87,22 @@ def _record(sid: str, caller: str, called: str) -> Call:
     now = utcnow()
     try:
         with db.atomic():
-            return Call.create(direction="inbound", status=ROUTING, sid=sid, from_number=twilio_e164(caller),
+            call = Call.create(direction="inbound", status=ROUTING, sid=sid, from_number=twilio_e164(caller),
                                to_number=twilio_e164(called), started_at=now, created_at=now, updated_at=now)
+            granted = ledger.grant_callback(call.from_number, sid, now)  # issue 15: the call-in is a callback grant
     except IntegrityError:  # Twilio's retry raced the first delivery: that one recorded it
         return Call.get(Call.sid == sid)
+    if granted:
+        ledger.notify(call.from_number)
+    return call
 
 
 def _route(call: Call) -> Call:
     """Look the caller up, then ring the chosen agents (or record a missed call) exactly once."""
     contact = find_contact(call.from_number)
-    agents = choose_agents(contact)
     now = utcnow()
+    closed = business_hours.closed_at(call.to_number, now)  # issue 15: after hours nobody rings
+    agents = [] if closed else choose_agents(contact)
     with db.atomic():
         won = Call.update(status="ringing" if agents else MISSED, contact_id=(contact or {}).get("id"),
                           owner_id=(contact or {}).get("owner_id"), contact_card=contact,

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from peewee import SqliteDatabase
 
+from widget_app.calls import follow_up
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
 from widget_app.hubspot import engagements
@@ -190,6 +191,7 @@ def _record_result(call: Call, count: bool = True):
     connected = call.answered_at is not None
     if call.direction == "outbound":
         ledger.record_call_result(phone, connected=connected, at=call.ended_at)
+        follow_up.called_back(call)  # issue 15: a connected callback completes the missed calls' tasks
     elif connected:
         ledger.record_call_result(phone, connected=True, business_initiated=False, at=call.ended_at)
 

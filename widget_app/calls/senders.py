@@ -1,9 +1,16 @@
 """Our WhatsApp senders: the `PhoneNumber` table plus TWILIO_WHATSAPP_NUMBER."""
-from flask import current_app
+import logging
 
+from flask import current_app
+from peewee import PeeweeException
+
+from widget_app.calls import hours as business_hours
+from widget_app.core.calling_countries import outbound_warning
 from widget_app.core.errors import DomainError
 from widget_app.core.phone import to_e164
 from widget_app.models import PhoneNumber, db
+
+log = logging.getLogger(__name__)
 
 
 def all_senders() -> list[dict]:
@@ -14,6 +21,10 @@ def all_senders() -> list[dict]:
     if configured and not any(row["e164"] == configured for row in rows):
         rows.append({"e164": configured, "friendly_name": "Default sender",
                      "is_default": not any(row["is_default"] for row in rows)})
+    for row in rows:
+        row["no_outbound_reason"] = outbound_warning(row["e164"])
+        row["can_call_out"] = row["no_outbound_reason"] is None
+        row.update(business_hours.status_json(row["e164"]))  # "Closed now, opens Mon 09:00"
     return sorted(rows, key=lambda row: not row["is_default"])
 
 
@@ -23,14 +34,33 @@ def resolve_sender(requested: str | None) -> str:
     if not senders:
         raise DomainError("no_sender", "No WhatsApp sender is configured; add one with `flask numbers add`.")
     if requested is None or requested == "":
-        return senders[0]["e164"]
+        usable = [row for row in senders if row["can_call_out"]]
+        if not usable:
+            raise DomainError("sender_cannot_call_out", senders[0]["no_outbound_reason"], field="from")
+        return usable[0]["e164"]
     try:
         e164 = to_e164(requested)
     except DomainError:
         raise DomainError("invalid_sender", f"{requested!r} is not a phone number.", field="from") from None
     if e164 not in {row["e164"] for row in senders}:
         raise DomainError("invalid_sender", f"{e164} is not one of our WhatsApp senders.", field="from")
+    if outbound_warning(e164):
+        raise DomainError("sender_cannot_call_out", outbound_warning(e164), field="from")
     return e164
+
+
+def warn_senders_that_cannot_call_out(app):
+    """At start-up: log every sender Meta will not let call out (the configured one, then the stored ones)."""
+    with app.app_context():
+        try:
+            with db.connection_context():
+                senders = all_senders()
+        except PeeweeException:  # before `flask db upgrade`: only the configured sender is known
+            configured = app.config.get("TWILIO_WHATSAPP_NUMBER")
+            senders = [{"e164": configured, "no_outbound_reason": outbound_warning(configured)}] if configured else []
+    for row in senders:
+        if row["no_outbound_reason"]:
+            log.warning("sender %s: %s", row["e164"], row["no_outbound_reason"])
 
 
 def add_sender(e164: str, name: str, default: bool = False) -> tuple[PhoneNumber, bool]:

@@ -57,6 +57,7 @@ class DemoCloud:
         self.calls, self.lock, self.ids = {}, threading.Lock(), itertools.count(50000001)
         self.search_lag, self.clock = search_lag, clock
         self.indexed_at = {}  # call id -> when the calls search starts to see it
+        self.tasks = {}  # follow-up tasks of missed calls (issue 15)
         self.faults = []  # statuses the next requests answer, one each (the simulator's "fail next")
 
     def fail_next(self, status: int, count: int = 1):
@@ -100,6 +101,8 @@ class DemoCloud:
             with self.lock:
                 call = self.calls.get(match.group(1))
             return (200, call) if call else _not_found(path)
+        if path.startswith("/crm/v3/objects/tasks"):
+            return self.handle_task(method, path, body)
         if method == "POST" and path == "/crm/v3/extensions/calling/recordings/ready":
             with self.lock:
                 known = str(body.get("engagementId")) in self.calls
@@ -118,6 +121,27 @@ class DemoCloud:
             return 200, {"results": [DEMO_OWNER]}
         if method == "GET" and path.rstrip("/") in ("/crm/v3/owners/789", "/crm/v3/owners/456"):
             return 200, DEMO_OWNER
+        return _not_found(path)
+
+
+    def handle_task(self, method, path, body):
+        """Tasks: create, search by subject (the outbox's look-up after a lost answer), complete."""
+        now = isoformat(utcnow())
+        with self.lock:
+            if method == "POST" and path == "/crm/v3/objects/tasks":
+                task_id = str(next(self.ids))
+                self.tasks[task_id] = {"id": task_id, "properties": dict(body.get("properties") or {}),
+                                       "createdAt": now, "updatedAt": now, "archived": False}
+                return 201, self.tasks[task_id]
+            if method == "POST" and path == "/crm/v3/objects/tasks/search":
+                subjects = {f["value"] for g in body.get("filterGroups", []) for f in g.get("filters", [])
+                            if f.get("propertyName") == "hs_task_subject"}
+                found = [t for t in self.tasks.values() if t["properties"].get("hs_task_subject") in subjects]
+                return 200, {"total": len(found), "results": found}
+            match = re.fullmatch(r"/crm/v3/objects/tasks/(\d+)", path)
+            if method == "PATCH" and match and match.group(1) in self.tasks:
+                self.tasks[match.group(1)]["properties"].update(body.get("properties") or {})
+                return 200, self.tasks[match.group(1)]
         return _not_found(path)
 
 

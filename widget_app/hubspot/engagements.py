@@ -16,7 +16,7 @@ from flask import current_app
 
 from widget_app.core.clock import isoformat, utcnow
 from widget_app.core.ids import is_id
-from widget_app.hubspot import outbox, recordings
+from widget_app.hubspot import outbox, recordings, tasks
 from widget_app.hubspot.client import HubSpotError
 from widget_app.hubspot.contacts import find_contact_by_phone
 from widget_app.hubspot.portals import hubspot_client
@@ -74,8 +74,12 @@ def call_properties(call: Call) -> dict:
 def call_payload(call: Call) -> dict:
     """What the outbox row keeps: the properties, the contact to associate, the ids to search by."""
     ids = [external_id(call)] + ([f"wa-call-{call.id}"] if call.sid else [])
-    return {"properties": call_properties(call), "external_ids": ids,
-            "contact_id": call.contact_id or (call.contact_card or {}).get("id")}
+    payload = {"properties": call_properties(call), "external_ids": ids,
+               "contact_id": call.contact_id or (call.contact_card or {}).get("id")}
+    task = tasks.task_payload(call)
+    if task:
+        payload["task"] = task  # issue 15: a missed call's follow-up task, written after the engagement
+    return payload
 
 
 def enqueue_call_sync(call: Call) -> EngagementSync:
@@ -169,6 +173,8 @@ def apply(lease: outbox.Lease):
             # private-app token where HubSpot wants the portal's OAuth token). Don't show the call as failed.
             log.warning("HubSpot refused recordings/ready for engagement %s: %s", engagement_id, exc)
         outbox.mark_recording_ready(lease, recording_url)
+    contact_id = Call.get_by_id(call.id).contact_id or lease.row.payload.get("contact_id")  # write() may have found it
+    tasks.write(client, call, lease, contact_id)
 
 
 def process(lease: outbox.Lease):

@@ -104,6 +104,15 @@ def mark_recording_ready(lease: Lease, recording_url: str):
     EngagementSync.update(recording_ready_url=recording_url).where(EngagementSync.id == lease.row.id).execute()
 
 
+def remember_task(lease: Lease, task_id: str | None, state: str):
+    """The follow-up task's progress, stored the moment it is known (``creating`` before the create is sent);
+    a known task id is never replaced."""
+    query = EngagementSync.update(task_state=state, **({"task_id": task_id} if task_id else {}))
+    query.where((EngagementSync.id == lease.row.id) & (EngagementSync.task_id.is_null()
+                                                        | (EngagementSync.task_id == (task_id or "")))).execute()
+    lease.row.task_state, lease.row.task_id = state, task_id or lease.row.task_id
+
+
 def finish(lease: Lease) -> bool:
     """Mark the write done, unless a newer save arrived meanwhile (then it stays pending for the next pass)."""
     done = (EngagementSync.update(status="done", done=True, last_error=None, locked_until=None, lease_token=None,

@@ -38,7 +38,7 @@ def grant_of(row: Permission | None) -> rules.Grant:
     return rules.Grant(status=row.status, granted_at=row.granted_at, expires_at=row.expires_at,
                        permanent=row.permanent, consecutive_missed=row.consecutive_missed,
                        declined_at=row.declined_at, last_connected_at=row.last_connected_at,
-                       revoked_reason=row.revoked_reason)
+                       revoked_reason=row.revoked_reason, source=row.grant_source, note=row.grant_note)
 
 
 def history(phone: str, now, row: Permission | None = None, exclude_call: int | None = None) -> rules.History:
@@ -82,6 +82,8 @@ def permission_json(phone: str) -> dict:
             "permanent": past.grant.permanent and status == "granted",
             "reason": call.reason, "call_code": call.code, "request_reason": ask.reason, "request_code": ask.code,
             "granted_at": isoformat(past.grant.granted_at) if status == "granted" else None,
+            "granted_by": past.grant.source if status == "granted" else None,
+            "grant_reason": past.grant.note if status == "granted" else None,
             "requested_at": isoformat(latest.created_at) if latest else None,
             "request_delivery": latest.status if latest else None, "request_error": latest.error if latest else None}
 
@@ -125,6 +127,7 @@ def change(phone: str, transition, now=None, notify_widgets: bool = True) -> boo
             for name in ("status", "granted_at", "expires_at", "permanent", "consecutive_missed", "declined_at",
                          "last_connected_at", "revoked_reason"):
                 setattr(row, name, getattr(after, name))
+            row.grant_source, row.grant_note = after.source, after.note
             if after.status == "revoked" and before.status != "revoked":
                 row.revoked_at = now
             row.updated_at = now
@@ -159,6 +162,22 @@ def record_call_result(phone: str, *, connected: bool, business_initiated: bool 
         at = as_utc(at) or utcnow()
         change(phone, lambda grant, now: rules.called(grant, connected=connected,
                                                       business_initiated=business_initiated, at=at, limits=lim))
+
+
+def grant_callback(phone: str, call_sid: str, at) -> bool:
+    """A contact called us while Meta's callback_permission_status is on (CALLBACK_PERMISSION): Meta
+    grants a temporary permission, which we audit and apply. Call inside the caller's transaction;
+    the widgets hear of it through ``notify`` afterwards. False when the setting is off."""
+    if not current_app.config.get("CALLBACK_PERMISSION"):
+        return False
+    lim = limits()
+    with db.atomic():
+        PermissionRequest.create(phone=phone, kind="callback", status="accepted", outcome="accepted",
+                                 in_reply_to=call_sid, expires_at=at + rules.META_WINDOW, created_at=at,
+                                 answered_at=at, raw={"CallSid": call_sid})
+        change(phone, lambda grant, now: rules.called_in(grant, at, lim), now=at, notify_widgets=False)
+    log.info("permission %s: callback grant from inbound call %s", phone, call_sid)
+    return True
 
 
 def revoke(phone: str, reason: str):

@@ -11,6 +11,7 @@ DAY, WEEK = timedelta(hours=24), timedelta(days=7)
 REQUEST_TTL = WEEK  # a request nobody answers expires 7 days after it was sent
 DECLINE_COOLDOWN = DAY  # after a decline, no new request for 24 h
 META_MAX_WINDOW_HOURS = 7 * 24  # Meta's temporary permission lasts 7 days; we never allow longer
+META_WINDOW = timedelta(hours=META_MAX_WINDOW_HOURS)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class Grant:
     declined_at: datetime | None = None
     last_connected_at: datetime | None = None
     revoked_reason: str | None = None
+    source: str | None = None  # where the grant came from: request | callback | profile
+    note: str | None = None  # the grant's reason in words ("The contact called us at ...")
 
 
 @dataclass(frozen=True)
@@ -204,9 +207,23 @@ def replied(grant: Grant, reply: Reply, now: datetime, limits: Limits) -> Grant:
     if not reply.accepted:
         return replace(grant, status="denied", declined_at=now, granted_at=None, expires_at=None, permanent=False)
     ends = [now + limits.window] + ([reply.expires_at] if reply.expires_at else [])
+    source = ("callback" if reply.is_callback_grant else
+              "profile" if reply.source == "meta" and not reply.context_id else "request")
     return replace(grant, status="granted", granted_at=now, permanent=reply.permanent,
                    expires_at=None if reply.permanent else min(ends), consecutive_missed=0,
-                   declined_at=None, revoked_reason=None)
+                   declined_at=None, revoked_reason=None, source=source,
+                   note=f"The contact accepted at {_when(now)}.")
+
+
+def called_in(grant: Grant, at: datetime, limits: Limits) -> Grant:
+    """The contact called us with callback permission on: Meta's temporary grant (7 days, capped by our
+    window), unless what they already gave lasts longer."""
+    ends = at + min(limits.window, META_WINDOW)
+    if grant.status == "granted" and (grant.permanent or (grant_end(grant, limits) or at) >= ends):
+        return grant
+    return replace(grant, status="granted", granted_at=at, permanent=False, expires_at=at + META_WINDOW,
+                   consecutive_missed=0, declined_at=None, revoked_reason=None, source="callback",
+                   note=f"The contact called us at {_when(at)}.")
 
 
 def called(grant: Grant, *, connected: bool, business_initiated: bool, at: datetime, limits: Limits) -> Grant:

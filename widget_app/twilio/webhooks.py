@@ -9,6 +9,7 @@ from functools import wraps
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
+from widget_app.calls import hours as business_hours
 from widget_app.calls import inbound, outbound, recordings
 from widget_app.calls.progress import StatusUpdate, apply_status_callback
 from widget_app.config import public_base_url
@@ -66,7 +67,7 @@ def inbound_twiml(form) -> str:
     """A WhatsApp user calls: ring the agents who can take the call, or tell the caller nobody can."""
     ring = inbound.receive(form.get("CallSid", ""), form.get("From", ""), form.get("To", ""))
     if not ring.agents:
-        return twiml.say_and_hang_up(inbound.NOBODY_MESSAGE)
+        return twiml.say_and_hang_up(business_hours.caller_message(ring.call) or inbound.NOBODY_MESSAGE)
     base = public_base_url()
     return twiml.ring_agents([agent.voice_identity for agent in ring.agents], ring.call.id,
                              action=base + url_for(".dial_done"), status_callback=base + url_for(".voice_status"),
