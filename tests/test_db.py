@@ -45,7 +45,7 @@ def test_upgrade_creates_every_model_table(fresh_app):
     runner = fresh_app.test_cli_runner()
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "schema version 1" in result.output
+    assert "schema version 8" in result.output
     with db.connection_context():
         tables = set(db.get_tables())
     assert {model._meta.table_name for model in ALL_MODELS} <= tables

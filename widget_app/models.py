@@ -68,6 +68,10 @@ class Agent(BaseModel):
                 "hubspot_user_id": self.hubspot_user_id, "hubspot_owner_id": self.hubspot_owner_id}
 
 
+# Who may take a call: the freshest heartbeats first, read in order (mixed directions need a DESC column).
+Agent.add_index(Agent.index(Agent.active, Agent.available, Agent.last_seen_at.desc(), Agent.id))
+
+
 class LoginAttempt(BaseModel):
     """Every sign-in attempt, so brute-force limits hold across processes."""
     email = CharField(index=True)
@@ -122,7 +126,8 @@ class PermissionRequest(BaseModel):
     answered_at = UTCDateTimeField(null=True)
 
     class Meta:
-        indexes = ((("phone", "created_at"), False),)
+        indexes = ((("phone", "created_at"), False),
+                   (("phone", "kind", "created_at", "id"), False))  # the latest request: read in order
 
 
 class Call(BaseModel):
@@ -155,7 +160,9 @@ class Call(BaseModel):
 
     class Meta:
         indexes = ((("agent", "created_at"), False), (("to_number", "created_at"), False),
-                   (("from_number", "created_at"), False))
+                   (("from_number", "created_at"), False),
+                   (("agent", "id"), False),  # history pages: newest first, whatever the table's size
+                   (("direction", "status", "started_at"), False))  # the calls ringing now, oldest first
 
     @property
     def contact_phone(self) -> str:
@@ -194,7 +201,8 @@ class CallRing(BaseModel):
     declined_at = UTCDateTimeField(null=True)
 
     class Meta:
-        indexes = ((("call", "agent"), True), (("agent", "rung_at"), False))
+        indexes = ((("call", "agent"), True), (("agent", "rung_at"), False),
+                   (("call", "id"), False))  # who a call rang, in the order they were rung
 
 
 class EngagementSync(BaseModel):
