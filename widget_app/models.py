@@ -7,7 +7,6 @@ from peewee import (
     DateTimeField,
     ForeignKeyField,
     IntegerField,
-    IntegrityError,
     Model,
     TextField,
 )
@@ -239,14 +238,12 @@ class WebhookEvent(BaseModel):
     def record_once(cls, key: str, source: str, payload=None) -> bool:
         """Remember a webhook by its idempotency key; False when it was already handled.
 
-        Runs in a savepoint, so the caller's transaction goes on after a duplicate.
+        One statement: a duplicate key inserts nothing (ON CONFLICT DO NOTHING) and raises nothing,
+        so the caller's transaction goes on without a savepoint.
         """
-        try:
-            with db.atomic():
-                cls.create(key=key, source=source, payload=payload)
-        except IntegrityError:
-            return False
-        return True
+        inserted = (cls.insert(key=key, source=source, payload=payload, received_at=utcnow())
+                    .on_conflict_ignore().as_rowcount().execute())
+        return inserted == 1
 
 
 class Portal(BaseModel):

@@ -57,12 +57,17 @@ def notify_call(call: Call):
         hub.notify([call.agent_id], events.call_status(call))
 
 
+def _locked(query):
+    """The first row, locked until the transaction ends on PostgreSQL (SQLite's write lock is already ours)."""
+    return (query if isinstance(db.obj, SqliteDatabase) else query.for_update()).first()
+
+
 def _find(sid: str, parent_sid: str | None) -> tuple[Call | None, bool]:
-    """The call a callback is about: by its leg's sid, else by the parent leg (the browser's, for an
+    """The call a callback is about, locked: by its leg's sid, else by the parent leg (the browser's, for an
     outbound call; the WhatsApp caller's, which is the call's own sid, for an inbound one)."""
-    call = Call.get_or_none(Call.sid == sid)
+    call = _locked(Call.select().where(Call.sid == sid))
     if call is None and parent_sid:
-        return Call.get_or_none((Call.parent_sid == parent_sid) | (Call.sid == parent_sid)), True
+        return _locked(Call.select().where((Call.parent_sid == parent_sid) | (Call.sid == parent_sid))), True
     return call, False
 
 
@@ -79,25 +84,29 @@ def apply_status_callback(update: StatusUpdate) -> Call | None:
             return None
         if not WebhookEvent.record_once(key, "twilio-voice-status", update.raw):
             return call  # the same callback again
-        changed = _advance(call, update, via_parent)
+        changed, permission = _advance(call, update, via_parent)
+    # Announced after the commit, from the rows in hand: a widget that reads back sees the same.
     if changed:
         notify_call(call)
+    if permission is not None:
+        ledger.notify(permission.phone, permission)
     return call
 
 
-def _advance(call: Call, update: StatusUpdate, via_parent: bool) -> bool:
-    """Move the call forward to ``update.status``; True when anything changed."""
+def _advance(call: Call, update: StatusUpdate, via_parent: bool) -> tuple[bool, object]:
+    """Move the call forward to ``update.status``: whether anything changed, and the contact's
+    Permission row if the call's end changed it (to announce once committed)."""
     changed, status = False, update.status
     duration = str(update.duration or "0")
     talked = via_parent and status == "completed" and duration.isdigit() and int(duration) > 0  # agent's leg
     if call.direction == "inbound" and status in FINAL_STATUSES and call.answered_at is None and not talked:
-        return False  # an agent's leg nobody answered: the <Dial action> (routing) decides "missed"
+        return False, None  # an agent's leg nobody answered: the <Dial action> (routing) decides "missed"
     if call.sid is None and via_parent:
         call.sid, changed = update.sid, True  # the WhatsApp leg reports for the first time
     if rank(status) <= rank(call.status) or status in ("queued", "initiated"):
         if changed:
             call.save(only=PROGRESS_FIELDS)
-        return changed
+        return changed, None
     now = utcnow()
     if status == "in-progress":
         call.status, call.answered_at = status, call.answered_at or now
@@ -106,10 +115,13 @@ def _advance(call: Call, update: StatusUpdate, via_parent: bool) -> bool:
     else:
         call.status = status
     call.updated_at = now
-    call.save(only=PROGRESS_FIELDS)
-    if status in FINAL_STATUSES:
-        _record_result(call, count=str(call.error_code or "") not in NOT_MISSED_ERRORS)
-    return True
+    if status not in FINAL_STATUSES:
+        call.save(only=PROGRESS_FIELDS)
+        return True, None
+    first = not call.missed_counted  # read under the row lock (_find): exactly one callback counts the call
+    call.missed_counted = True
+    call.save(only=PROGRESS_FIELDS + [Call.missed_counted])
+    return True, _record_result(call, first, count=str(call.error_code or "") not in NOT_MISSED_ERRORS)
 
 
 def _finish(call: Call, status: str, now, duration=None, error_code=None, error_message=None):
@@ -131,21 +143,22 @@ def _finish(call: Call, status: str, now, duration=None, error_code=None, error_
         call.error_message = error_message
 
 
-def _record_result(call: Call, count: bool = True):
-    """Tell the permission ledger how the call ended, exactly once per call (even across processes)."""
-    phone = call.contact_phone
+def _record_result(call: Call, first: bool, count: bool = True):
+    """Tell the permission ledger how the call ended, exactly once per call (even across processes);
+    returns the contact's Permission row if that changed it, for the caller to announce after its commit."""
+    phone, revoked = call.contact_phone, None
     if call.error_code == "37000":
-        ledger.revoke(phone, "WhatsApp refused the call: the contact's permission is gone (37000).")
-    first = (Call.update(missed_counted=True)
-             .where((Call.id == call.id) & (Call.missed_counted == False)).execute())
-    call.missed_counted = True
+        revoked = ledger.revoke(phone, "WhatsApp refused the call: the contact's permission is gone (37000).",
+                                notify_widgets=False)
     if not first or not count:
-        return
+        return revoked
     connected = call.answered_at is not None
     if call.direction == "outbound":
-        ledger.record_call_result(phone, connected=connected, at=call.ended_at)
-    elif connected:
-        ledger.record_call_result(phone, connected=True, business_initiated=False, at=call.ended_at)
+        return ledger.record_call_result(phone, connected=connected, at=call.ended_at, notify_widgets=False) or revoked
+    if connected:
+        return ledger.record_call_result(phone, connected=True, business_initiated=False, at=call.ended_at,
+                                         notify_widgets=False) or revoked
+    return revoked
 
 
 def finish_locally(call: Call, status: str, error_code: str | None = None, error_message: str | None = None) -> Call:

@@ -5,6 +5,7 @@ change is stored in one transaction (the ``Permission`` row locked on PostgreSQL
 every widget as ``permission_updated``. Sending requests and applying replies over WhatsApp
 messages lives in ``permissions.messages``.
 """
+import contextlib
 import logging
 
 from flask import current_app
@@ -36,27 +37,42 @@ def grant_of(row: Permission | None) -> rules.Grant:
                        revoked_reason=row.revoked_reason)
 
 
-def history(phone: str, now, row: Permission | None = None) -> rules.History:
-    """What the rules need: the stored grant, requests of the last 7 days, connected calls of the last 24 h."""
-    row = row if row is not None else Permission.get_or_none(Permission.phone == phone)
-    sent = (PermissionRequest.select(PermissionRequest.created_at)
-            .where((PermissionRequest.phone == phone) & (PermissionRequest.kind == "request") &
-                   PermissionRequest.status.not_in(NOT_COUNTED) &
-                   (PermissionRequest.created_at > now - rules.WEEK)))
+def _requests(phone: str, now) -> list[PermissionRequest]:
+    """In one query, newest first: the requests of the last 7 days (what the limits count) and the
+    latest request whenever it was (what the widget shows)."""
+    mine = (PermissionRequest.phone == phone) & (PermissionRequest.kind == "request")
+    newest = PermissionRequest.select(PermissionRequest.id).where(mine).order_by(
+        PermissionRequest.created_at.desc(), PermissionRequest.id.desc()).limit(1)
+    return list(PermissionRequest.select(PermissionRequest.id, PermissionRequest.created_at, PermissionRequest.status,
+                                         PermissionRequest.error)
+                .where(mine & ((PermissionRequest.created_at > now - rules.WEEK) | (PermissionRequest.id == newest)))
+                .order_by(PermissionRequest.created_at.desc(), PermissionRequest.id.desc()))
+
+
+def _history(phone: str, now, row: Permission | None, requests: list[PermissionRequest]) -> rules.History:
     answered = (Call.select(Call.answered_at)
                 .where((Call.direction == "outbound") & (Call.to_number == phone) &
                        (Call.answered_at > now - rules.DAY)))
-    return rules.History(grant=grant_of(row), requests=tuple(r.created_at for r in sent),
+    counted = [r.created_at for r in requests if r.status not in NOT_COUNTED and r.created_at > now - rules.WEEK]
+    return rules.History(grant=grant_of(row), requests=tuple(reversed(counted)),
                          connected_calls=tuple(c.answered_at for c in answered))
 
 
-def permission_json(phone: str) -> dict:
-    """The CONTRACT's permission object (plus the reasons), as of now."""
+def history(phone: str, now, row: Permission | None = None) -> rules.History:
+    """What the rules need: the stored grant, requests of the last 7 days, connected calls of the last 24 h."""
+    row = row if row is not None else Permission.get_or_none(Permission.phone == phone)
+    return _history(phone, now, row, _requests(phone, now))
+
+
+def permission_json(phone: str, row: Permission | None = None) -> dict:
+    """The CONTRACT's permission object (plus the reasons), as of now; ``row``: the Permission row in hand."""
     phone, now, lim = twilio_e164(phone), utcnow(), limits()
-    past = history(phone, now)
+    row = row if row is not None else Permission.get_or_none(Permission.phone == phone)
+    requests = _requests(phone, now)
+    past = _history(phone, now, row, requests)
     status = rules.status(past, now, lim)
     call, ask = rules.call_verdict(past, now, lim), rules.request_verdict(past, now, lim)
-    latest = latest_request(phone)
+    latest = requests[0] if requests else None
     expires_at = None
     if status == "granted" and not past.grant.permanent:
         expires_at = rules.grant_end(past.grant, lim)
@@ -94,13 +110,31 @@ def ensure_row(phone: str):
     Permission.insert(phone=phone, updated_at=utcnow()).on_conflict_ignore().execute()
 
 
-def change(phone: str, transition, now=None, notify_widgets: bool = True) -> bool:
-    """Apply ``transition(grant, now) -> grant`` to the locked row; store and announce any change."""
-    now = now or utcnow()
-    with db.atomic():  # SQLite: BEGIN IMMEDIATE (db.py); PostgreSQL: the row is locked below
+def _locked_row(phone: str) -> Permission:
+    """The contact's row, locked on PostgreSQL until the transaction ends; created the first time."""
+    query = Permission.select().where(Permission.phone == phone)
+    query = query if isinstance(db.obj, SqliteDatabase) else query.for_update()
+    row = query.first()
+    if row is None:
         ensure_row(phone)
-        query = Permission.select().where(Permission.phone == phone)
-        row = (query if isinstance(db.obj, SqliteDatabase) else query.for_update()).get()
+        row = query.get()
+    return row
+
+
+def _own_transaction():
+    """A transaction of our own, or none inside the caller's (a savepoint would only add round trips)."""
+    return contextlib.nullcontext() if db.in_transaction() else db.atomic()
+
+
+def change(phone: str, transition, now=None, notify_widgets: bool = True) -> Permission | None:
+    """Apply ``transition(grant, now) -> grant`` to the locked row; store and announce any change.
+
+    Returns the changed row (None when nothing changed), so a caller whose transaction is still open
+    can announce it after its commit (``notify(phone, row)``) without reading it again.
+    """
+    now = now or utcnow()
+    with _own_transaction():  # SQLite: BEGIN IMMEDIATE (db.py); PostgreSQL: the row is locked below
+        row = _locked_row(phone)
         before = grant_of(row)
         after = transition(before, now)
         if after != before:
@@ -111,17 +145,18 @@ def change(phone: str, transition, now=None, notify_widgets: bool = True) -> boo
                 row.revoked_at = now
             row.updated_at = now
             row.save()
-    if after != before:
-        log.info("permission %s: %s -> %s", phone, before.status, after.status)
-        if notify_widgets:
-            notify(phone)
-    return after != before
+    if after == before:
+        return None
+    log.info("permission %s: %s -> %s", phone, before.status, after.status)
+    if notify_widgets:
+        notify(phone, row)
+    return row
 
 
-def notify(phone: str):
+def notify(phone: str, row: Permission | None = None):
     """Tell every widget (the whole team shares permissions); realtime never raises, nor do we."""
     try:
-        hub.notify(None, events.permission_updated(permission_json(phone)))
+        hub.notify(None, events.permission_updated(permission_json(phone, row)))
     except Exception:  # a broken socket hub must not undo a stored permission change
         log.exception("could not announce the permission change of %s", phone)
 
@@ -134,17 +169,20 @@ def _contact(phone: str) -> str | None:
         return None
 
 
-def record_call_result(phone: str, *, connected: bool, business_initiated: bool = True, at=None):
+def record_call_result(phone: str, *, connected: bool, business_initiated: bool = True, at=None,
+                       notify_widgets: bool = True) -> Permission | None:
     """Once per finished call: connected resets the request limits and the missed count; misses revoke."""
     phone, lim = _contact(phone), limits()
-    if phone:
-        at = as_utc(at) or utcnow()
-        change(phone, lambda grant, now: rules.called(grant, connected=connected,
-                                                      business_initiated=business_initiated, at=at, limits=lim))
+    if not phone:
+        return None
+    at = as_utc(at) or utcnow()
+    return change(phone, lambda grant, now: rules.called(grant, connected=connected,
+                                                         business_initiated=business_initiated, at=at, limits=lim),
+                  notify_widgets=notify_widgets)
 
 
-def revoke(phone: str, reason: str):
+def revoke(phone: str, reason: str, notify_widgets: bool = True) -> Permission | None:
     """WhatsApp said the permission is gone (e.g. error 37000): no more calls until the contact grants again."""
     phone = _contact(phone)
-    if phone:
-        change(phone, lambda grant, now: rules.revoked(grant, reason))
+    return change(phone, lambda grant, now: rules.revoked(grant, reason), notify_widgets=notify_widgets) \
+        if phone else None
