@@ -19,6 +19,7 @@ from widget_app.agents.accounts import (
     sign_agent,
     sign_out_everywhere,
 )
+from widget_app.core.blocking import run_blocking
 from widget_app.core.clock import isoformat, utcnow
 from widget_app.core.errors import DomainError
 from widget_app.models import Agent, db
@@ -71,7 +72,7 @@ def login():
         attempt.discard()
         return _too_many_attempts(retry_at)
     agent = find_agent(email)
-    matches = check_password_hash(agent.password_hash if agent else _dummy_hash(), password)
+    matches = run_blocking(check_password_hash, agent.password_hash if agent else run_blocking(_dummy_hash), password)
     if agent is None or not matches or not agent.active:
         raise DomainError("invalid_credentials", "The email or password is wrong.")
     attempt.succeeded()
