@@ -58,9 +58,11 @@ def procfile(kind: str) -> str:
 
 
 def reset_database(url: str):
-    """Create the bench database if needed and empty it."""
+    """Create the bench database if needed and empty it (``postgresql+pool://...?max_connections=``
+    URLs, peewee's pool, are accepted: the pool is a setting of the app, not of the database)."""
     import psycopg2  # here: only this step talks to PostgreSQL directly
     parsed = urllib.parse.urlparse(url)
+    url = urllib.parse.urlunparse(parsed._replace(scheme="postgresql", query=""))
     admin = psycopg2.connect(url.replace(parsed.path, "/postgres"))
     admin.autocommit = True
     with admin.cursor() as cur:
@@ -103,7 +105,7 @@ class Sockets:
     """N WebSocket clients on one asyncio loop in a thread: upgrade, then answer pings until closed."""
 
     def __init__(self, port: int):
-        self.port, self.open, self.failed, self.writers = port, 0, 0, []
+        self.port, self.open, self.failed, self.closed, self.writers = port, 0, 0, 0, []
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
 
@@ -135,8 +137,11 @@ class Sockets:
                     writer.write(bytes([0x8A, 0x80 | len(payload)]) + mask +
                                  bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
                 elif first & 0x0F == 0x8:
+                    self.closed += 1  # the server closed it (a close frame)
                     break
-        except (asyncio.IncompleteReadError, ConnectionError, OSError, asyncio.CancelledError):
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            self.closed += 1  # the server closed it
+        except asyncio.CancelledError:
             pass
         self.open -= 1
 
@@ -248,9 +253,10 @@ def start_redis(workdir: str) -> tuple[subprocess.Popen, str]:
     return process, f"redis://127.0.0.1:{port}/0"
 
 
-def start_web(command: str, env: dict, port: int, timeout: float = 30.0) -> subprocess.Popen:
+def start_web(command: str, env: dict, port: int, errors, timeout: float = 30.0) -> subprocess.Popen:
+    """The web command as the platform runs it, bound to loopback; its stderr goes to ``errors``."""
     argv = shlex.split(command.replace("0.0.0.0:$PORT", "127.0.0.1:$PORT").replace("$PORT", str(port)))
-    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -291,7 +297,9 @@ def main():
     subprocess.run(shlex.split(procfile("release")), cwd=ROOT, env=env, check=True, timeout=120,
                    stdout=subprocess.DEVNULL)
     seeded = seed(env, max(counts))
-    web = start_web(command, env, port)
+    errors_path = os.path.join(workdir, "web.err")
+    errors = open(errors_path, "w")
+    web = start_web(command, env, port, errors)
     base, sockets, rows = f"http://127.0.0.1:{port}", Sockets(port), []
     kinds = requests_for(base, seeded["tokens"][0], seeded["call_id"], args.requests)
     try:
@@ -301,7 +309,8 @@ def main():
             opened = max(opened, n)
             time.sleep(2)  # let the workers settle (heartbeats, Redis subscriptions)
             rows.append((n, sockets.open, measure(kinds, args.requests, args.concurrency, args.timeout, args.budget)))
-            print(f"  N={n}: {sockets.open} sockets open ({sockets.failed} failed to open)", file=sys.stderr)
+            print(f"  N={n}: {sockets.open} sockets open ({sockets.failed} failed to open, {sockets.closed} closed "
+                  "by the server)", file=sys.stderr)
     finally:
         sockets.close()
         web.terminate()
@@ -311,8 +320,14 @@ def main():
             web.kill()
         redis_process.terminate()
         redis_process.wait(timeout=10)
+        errors.close()
 
+    with open(errors_path) as fh:
+        logged = fh.read()
     print(f"web: {command}")
+    print(f"database: {database.split('@')[-1]}; sockets that failed to open: {sockets.failed}, closed by the "
+          f"server: {sockets.closed}; server log: {logged.count('Traceback')} tracebacks, "
+          f"{logged.count('too many clients')} 'too many clients'")
     print(f"{args.requests} requests of each kind per N, {args.concurrency} at a time (logins one at a time), "
           f"{args.timeout:.0f} s timeout; PostgreSQL + Redis\n")
     print(f"  {'N':>5} {'open':>5}  {'request':<18}{'answered':>9}{'ok':>6}{'p50 ms':>8}{'p99 ms':>8}{'p99/N=0':>9}")
