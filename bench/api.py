@@ -122,7 +122,7 @@ def main():
     subprocess.run(shlex.split(procfile("release")), cwd=ROOT, env=env, check=True, timeout=120,
                    stdout=subprocess.DEVNULL)
     token, call_id, fill_calls = seed(env)
-    web = start_web(command, env, port)
+    web = start_web(command, env, port, subprocess.DEVNULL)
     paths, rows = kinds(f"http://127.0.0.1:{port}", token, call_id), []
     try:
         for total in (1_000, 100_000):
