@@ -31,6 +31,8 @@ sys.path.insert(0, ROOT)
 import requests
 from simple_websocket import Client
 
+from tests.helpers import free_port
+
 SETTINGS = {
     "WIDGET_MODE": "live", "SECRET_KEY": "bench-secret", "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
     "TWILIO_AUTH_TOKEN": "bench-twilio-token", "TWILIO_API_KEY_SID": "SK" + "1" * 32,
@@ -69,13 +71,6 @@ def hubspot_stub(owners: dict) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Agent:

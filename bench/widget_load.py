@@ -13,7 +13,6 @@ import argparse
 import gzip
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,6 +21,10 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from tests.helpers import free_port
+
 SDK_BUNDLE = os.path.join(ROOT, "static", "vendor", "calling-extensions-sdk.js")
 VENDORED = ("calling-extensions-sdk", "twilio.min")  # HubSpot's and Twilio's bundles, wherever served from
 FLOOR_HTML = b"""<!doctype html><html><head><meta charset="utf-8"><title>floor</title></head><body>
@@ -30,12 +33,6 @@ FLOOR_HTML = b"""<!doctype html><html><head><meta charset="utf-8"><title>floor</
   const cti = new window.default({ debugMode: false, eventHandlers: {
     onReady: () => cti.initialized({ isLoggedIn: false, sizeInfo: { width: 400, height: 600 } }) } });
 </script></body></html>"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until_up(url: str, process, timeout=30.0):

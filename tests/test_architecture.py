@@ -158,7 +158,8 @@ def test_twilios_wire_format_stays_in_the_twilio_package():
             continue
         source = path.read_text()
         assert "twilio.twiml" not in source and "VoiceResponse" not in source, name
-        assert "request.form" not in source, f"{name} reads a webhook form: only twilio/ and hubspot/ routes may"
+        if name != "widget_app.hubspot.routes":  # the install page's sign-in form
+            assert "request.form" not in source, f"{name} reads a webhook form: only twilio/ and hubspot/ routes may"
 
 
 def test_services_raise_domain_errors_and_every_code_has_a_status():

@@ -28,6 +28,8 @@ DEFAULTS = {
     "WIDGET_MODE": None,  # decided in load_settings
     "SECRET_KEY": None,
     "DATABASE_URL": "sqlite:///instance/widget.db",
+    "DATABASE_POOL_MAX": 10,  # PostgreSQL connections per process, at most (workers x this, in all)
+    "DATABASE_POOL_TIMEOUT": 10,  # seconds a request waits for a free connection before a 503
     "REDIS_URL": None,
     "PUBLIC_BASE_URL": None,
     "FRAME_ANCESTORS": "https://*.hubspot.com",
@@ -57,7 +59,7 @@ DEFAULTS = {
 }
 INT_SETTINGS = {"PERMISSION_WINDOW_HOURS", "PERMISSION_REQUESTS_PER_DAY", "PERMISSION_REQUESTS_PER_WEEK",
                 "MISSED_CALLS_BEFORE_REVOKE", "MAX_CONNECTED_CALLS_PER_DAY", "MAX_CONTENT_LENGTH",
-                "TRUSTED_PROXIES"}
+                "TRUSTED_PROXIES", "DATABASE_POOL_MAX", "DATABASE_POOL_TIMEOUT"}
 BOOL_SETTINGS = {"RECORD_CALLS", "SYNC_WORKER"}
 
 # What `live` cannot run without. HubSpot needs a private-app token or an OAuth client.

@@ -5,12 +5,12 @@ import os
 import click
 from flask import current_app, request
 from flask.cli import AppGroup
-from peewee import CharField, IntegerField, Model, SqliteDatabase
-from playhouse.db_url import connect
-from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
+from peewee import CharField, ForeignKeyField, IntegerField, Model, SqliteDatabase, fn
+from playhouse.db_url import connect, schemes
+from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
 from widget_app.core.clock import utcnow
-from widget_app.models import ALL_MODELS, Agent, Call, CallRing, PermissionRequest, UTCDateTimeField, db
+from widget_app.models import ADMIN, AGENT, ALL_MODELS, Agent, Call, CallRing, EngagementSync, PermissionRequest, UTCDateTimeField, db
 
 log = logging.getLogger(__name__)
 db_cli = AppGroup("db", help="Database schema commands.")
@@ -31,6 +31,56 @@ def _initial_schema(migrator):
     db.create_tables(ALL_MODELS, safe=True)
 
 
+def add_missing_columns(migrator, table: str, **fields):
+    """Add these columns, keeping every row; a database that step 1 created from today's models has them."""
+    present = {column.name for column in db.get_columns(table)}
+    migrate(*(migrator.add_column(table, name, field) for name, field in fields.items() if name not in present))
+
+
+def _inbound_legs(migrator):
+    add_missing_columns(migrator, "call", answered_leg_sid=CharField(null=True))
+    add_missing_columns(migrator, "call_ring", leg_sid=CharField(null=True), leg_status=CharField(null=True))
+
+
+def _wrapup_and_missed(migrator):
+    """Drafts that survive a reload (Call.wrapup) and the Missed badge (Agent.missed_seen_id)."""
+    add_missing_columns(migrator, "call", wrapup=CharField(null=True))
+    add_missing_columns(migrator, "agent", missed_seen_id=IntegerField(default=0))
+    # A call already queued for HubSpot was saved: its ended screen must not come back.
+    Call.update(wrapup="saved").where(Call.id.in_(EngagementSync.select(EngagementSync.call))).execute()
+
+
+def _has_unique_index(table: str, columns: list[str]) -> bool:
+    return any(index.unique and index.columns == columns for index in db.get_indexes(table))
+
+
+def _trust_boundaries(migrator):
+    """Roles (the oldest agent becomes the admin), who installed each portal, one call per engagement id."""
+    add_missing_columns(migrator, "agent", role=CharField(default=AGENT))
+    add_missing_columns(migrator, "portal", installed_by_id=ForeignKeyField(
+        Agent, null=True, field=Agent.id, on_delete="SET NULL"))
+    if not Agent.select().where(Agent.role == ADMIN).exists():
+        first = Agent.select(fn.MIN(Agent.id)).scalar()
+        if first is not None:
+            Agent.update(role=ADMIN).where(Agent.id == first).execute()
+            log.warning("agent %s, the oldest, is now the admin (installs the app in HubSpot portals)", first)
+    _one_call_per_engagement(migrator)
+
+
+def _one_call_per_engagement(migrator):
+    """A unique engagement id on calls; an id already on several calls stays only on the first of them."""
+    if _has_unique_index("call", ["engagement_id"]):
+        return
+    duplicates = (Call.select(Call.engagement_id, fn.MIN(Call.id).alias("first"))
+                  .where(Call.engagement_id.is_null(False)).group_by(Call.engagement_id)
+                  .having(fn.COUNT(Call.id) > 1))
+    for row in list(duplicates):
+        cleared = (Call.update(engagement_id=None)
+                   .where((Call.engagement_id == row.engagement_id) & (Call.id != row.first)).execute())
+        log.warning("engagement %s was on %s more calls; kept on call %s only", row.engagement_id, cleared, row.first)
+    migrate(migrator.add_index("call", ("engagement_id",), unique=True))
+
+
 def _list_indexes(migrator):
     """Indexes that hand every list query its rows in ORDER BY order (history must not slow as it grows)."""
     for index in (Call.index(Call.agent, Call.id), Call.index(Call.direction, Call.status, Call.started_at),
@@ -45,6 +95,9 @@ def _list_indexes(migrator):
 # A step that adds a column uses `migrate(migrator.add_column(table, name, field))`, keeping every row.
 MIGRATIONS = [
     (1, "initial schema", _initial_schema),
+    (2, "trust boundaries: roles, portal installers, one call per engagement", _trust_boundaries),
+    (4, "inbound calls remember the answered leg; ring rows their leg's status", _inbound_legs),
+    (6, "call wrap-up state and the agent's missed-calls mark", _wrapup_and_missed),
     (8, "indexes in the order of every list query", _list_indexes),
 ]
 
@@ -61,8 +114,21 @@ class WriteLockingSqliteDatabase(SqliteDatabase):
         return super().begin(lock_type or "IMMEDIATE")
 
 
-def open_database(url: str, instance_path: str):
-    """Open the database a URL names; the default SQLite file lives in instance/ with WAL on."""
+POOL_RECYCLE_SECONDS = 300  # a pooled connection older than this is closed rather than reused
+
+
+def pooled_url(url: str) -> str:
+    """The same server through peewee's connection pool (``postgresql://`` -> ``postgresql+pool://``)."""
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}+pool{sep}{rest}" if f"{scheme}+pool" in schemes else url
+
+
+def open_database(url: str, instance_path: str, pool_max: int = 10, pool_timeout: int = 10):
+    """Open the database a URL names; the default SQLite file lives in instance/ with WAL on.
+
+    A server database goes through a pool of at most ``pool_max`` connections per process: threads
+    beyond it wait up to ``pool_timeout`` seconds instead of exhausting the server's own limit.
+    """
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         relative = url[len("sqlite:///"):]
         if relative.startswith("instance/"):
@@ -70,14 +136,18 @@ def open_database(url: str, instance_path: str):
         os.makedirs(os.path.dirname(os.path.abspath(relative)), exist_ok=True)
         url = "sqlite:///" + os.path.abspath(relative)
     if url.startswith("sqlite"):
+        # WAL with synchronous=NORMAL: a commit survives a killed process without an fsync of its own
+        # (only a power cut can undo the last commits); FULL made every inbound call's two commits wait on the disk.
         return WriteLockingSqliteDatabase(url[len("sqlite:///"):], pragmas={
-            "journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000})
-    return connect(url)
+            "journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1, "busy_timeout": 10000})
+    return connect(pooled_url(url), max_connections=pool_max, timeout=pool_timeout,
+                   stale_timeout=POOL_RECYCLE_SECONDS)
 
 
 def init_app(app):
     """Bind the models to the configured database and open/close a connection per request."""
-    database = open_database(app.config["DATABASE_URL"], app.instance_path)
+    database = open_database(app.config["DATABASE_URL"], app.instance_path,
+                             app.config["DATABASE_POOL_MAX"], app.config["DATABASE_POOL_TIMEOUT"])
     db.initialize(database)
     app.extensions["database"] = database
 
@@ -112,16 +182,27 @@ def upgrade(migrations=None) -> list[int]:
     migrations = MIGRATIONS if migrations is None else migrations
     with db.connection_context():
         db.create_tables([SchemaVersion], safe=True)
-        done = current_version()
+        done = {row.version for row in SchemaVersion.select(SchemaVersion.version)}
         applied = []
-        for version, description, step in migrations:
-            if version <= done:
-                continue
-            with db.atomic():
-                step(migrator())
-                SchemaVersion.create(version=version, description=description)
-            log.info("applied migration %s: %s", version, description)
-            applied.append(version)
+        sqlite = isinstance(db.obj, SqliteDatabase)
+        if sqlite:
+            # SQLite's migrator rebuilds a table to add a NOT NULL column; with foreign keys on, dropping
+            # the old table would cascade-delete the rows that point at it (a call's rings, say).
+            db.execute_sql("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction: set it outside
+        try:
+            for version, description, step in sorted(migrations, key=lambda migration: migration[0]):
+                if version in done:  # by set, not "<= latest": a step merged later with a lower number still runs
+                    continue
+                with db.atomic():
+                    step(migrator())
+                    if sqlite and db.execute_sql("PRAGMA foreign_key_check").fetchall():
+                        raise RuntimeError(f"migration {version} left rows pointing at nothing")
+                    SchemaVersion.create(version=version, description=description)
+                log.info("applied migration %s: %s", version, description)
+                applied.append(version)
+        finally:
+            if sqlite:
+                db.execute_sql("PRAGMA foreign_keys = ON")
         return applied
 
 

@@ -12,6 +12,7 @@ from peewee import (
 )
 
 from widget_app.core.clock import as_utc, isoformat, utcnow
+from widget_app.core.ids import is_id
 from widget_app.extensions import db
 
 
@@ -36,6 +37,9 @@ class JSONField(TextField):
         return None if value is None else json.loads(value)
 
 
+ADMIN, AGENT = "admin", "agent"
+
+
 class BaseModel(Model):
     class Meta:
         database = db
@@ -51,18 +55,30 @@ class Agent(BaseModel):
     hubspot_user_id = CharField(null=True)
     hubspot_owner_id = CharField(null=True, index=True)
     active = BooleanField(default=True)
-    available = BooleanField(default=False)
+    role = CharField(default="agent")  # admin | agent: only an admin installs the app in a portal
+    available = BooleanField(default=True)  # rung only while a widget is open (socket heartbeat); README
     token_version = IntegerField(default=1)  # bumped on logout/disable: every older token dies
     last_seen_at = UTCDateTimeField(null=True)  # socket heartbeat, shared by every process
+    missed_seen_id = IntegerField(default=0)  # the newest missed call this agent has looked at (the badge)
     created_at = UTCDateTimeField(default=utcnow)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
 
     @property
     def voice_identity(self) -> str:
         """The Twilio client identity of this agent's browser (letters, digits and _ only)."""
         return f"agent_{self.id}"
 
+    @staticmethod
+    def id_of_voice_identity(identity: str | None) -> int | None:
+        """The agent id a Twilio client identity names (``agent_12`` -> 12); None for anything else."""
+        prefix, _, digits = (identity or "").partition("_")
+        return int(digits) if prefix == "agent" and is_id(digits) else None
+
     def to_dict(self) -> dict:
-        return {"id": self.id, "email": self.email, "name": self.name, "active": self.active,
+        return {"id": self.id, "email": self.email, "name": self.name, "active": self.active, "role": self.role,
                 "available": self.available, "hubspot_portal_id": self.hubspot_portal_id,
                 "hubspot_user_id": self.hubspot_user_id, "hubspot_owner_id": self.hubspot_owner_id}
 
@@ -137,11 +153,12 @@ class Call(BaseModel):
     to_number = CharField()
     sid = CharField(null=True, unique=True)  # the WhatsApp leg's CallSid
     parent_sid = CharField(null=True, index=True)  # the browser leg (outbound) / the inbound leg
+    answered_leg_sid = CharField(null=True)  # inbound: the <Client> leg that was answered; only it moves the call
     agent = ForeignKeyField(Agent, null=True, backref="calls", on_delete="SET NULL")
     hubspot_portal_id = CharField(null=True)
     contact_id = CharField(null=True)
     owner_id = CharField(null=True)
-    engagement_id = CharField(null=True)
+    engagement_id = CharField(null=True, unique=True)  # one HubSpot engagement logs one call
     started_at = UTCDateTimeField(default=utcnow)
     answered_at = UTCDateTimeField(null=True)
     ended_at = UTCDateTimeField(null=True)
@@ -154,6 +171,7 @@ class Call(BaseModel):
     error_message = TextField(null=True)
     missed_counted = BooleanField(default=False)  # an unanswered business call counted once
     contact_card = JSONField(null=True)  # inbound: the HubSpot contact matched when it rang
+    wrapup = CharField(null=True)  # null: the agent's notes are a draft; saved | discarded (the ended screen is done)
     created_at = UTCDateTimeField(default=utcnow)
     updated_at = UTCDateTimeField(default=utcnow)
 
@@ -189,7 +207,7 @@ class Call(BaseModel):
                 "started_at": isoformat(self.started_at), "answered_at": isoformat(self.answered_at),
                 "ended_at": isoformat(self.ended_at), "duration_seconds": self.duration_seconds,
                 "notes": self.notes, "outcome": self.outcome, "error_code": self.error_code,
-                "error_message": self.error_message}
+                "error_message": self.error_message, "wrapup": self.wrapup}
 
 
 class CallRing(BaseModel):
@@ -198,6 +216,8 @@ class CallRing(BaseModel):
     agent = ForeignKeyField(Agent, backref="rings", on_delete="CASCADE")
     rung_at = UTCDateTimeField(default=utcnow)
     declined_at = UTCDateTimeField(null=True)
+    leg_sid = CharField(null=True)  # the <Client> leg Twilio rang this agent's browser with
+    leg_status = CharField(null=True)  # that leg's latest status (a losing leg ends here, not on the call)
 
     class Meta:
         indexes = ((("call", "agent"), True), (("agent", "rung_at"), False),
@@ -253,6 +273,7 @@ class Portal(BaseModel):
     refresh_token = TextField(null=True)
     expires_at = UTCDateTimeField(null=True)
     needs_reinstall = BooleanField(default=False)
+    installed_by = ForeignKeyField(Agent, null=True, backref="installed_portals", on_delete="SET NULL")  # the admin
     installed_at = UTCDateTimeField(default=utcnow)
     updated_at = UTCDateTimeField(default=utcnow)
 

@@ -2,7 +2,7 @@
 // cross-site iframe); the partitioned session cookie rides along so /api/auth/resume works.
 import { state } from './state.js';
 
-const auth = state.api; // this module's part of the state: token, onUnauthorized
+const auth = state.api; // this module's part of the state: token, onUnauthorized, onReachable
 
 export class ApiError extends Error {
   constructor(status, error) {
@@ -26,7 +26,13 @@ export function whenUnauthorized(callback) {
   auth.onUnauthorized = callback;
 }
 
-export async function api(method, path, body, { timeout = 15000 } = {}) {
+// keepalive: the request outlives the page (a draft sent while the widget unloads).
+// Called after every answer from the server: a "cannot reach the server" shown earlier is over.
+export function whenReachable(callback) {
+  auth.onReachable = callback;
+}
+
+export async function api(method, path, body, { timeout = 15000, keepalive = false } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const sentToken = auth.token;
@@ -36,7 +42,7 @@ export async function api(method, path, body, { timeout = 15000 } = {}) {
   let response;
   try {
     response = await fetch(path, {
-      method, headers, credentials: 'include', signal: abort.signal,
+      method, headers, credentials: 'include', signal: abort.signal, keepalive,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
@@ -44,6 +50,7 @@ export async function api(method, path, body, { timeout = 15000 } = {}) {
   } finally {
     clearTimeout(timer);
   }
+  if (auth.onReachable) auth.onReachable();
   if (response.status === 204) return null;
   let data = null;
   try {

@@ -3,11 +3,12 @@
 import { api } from './api.js';
 import * as hubspot from './hubspot.js';
 import { clock, formatNumber } from './format.js';
-import { $, apiMessage, say, show, showError } from './screens.js';
+import * as mirror from './mirror.js';
+import { $, apiMessage, say, show, showError, showMute } from './screens.js';
 
 const ENDED_TEXT = { BUSY: 'declined', NO_ANSWER: 'no answer', FAILED: 'failed', CANCELED: 'cancelled' };
 // The outcome an end suggests: the server lists HubSpot's outcomes in the page (<option data-suggest>).
-const suggestedOutcome = (status) => document.querySelector(`#outcome option[data-suggest="${status}"]`)?.value || '';
+export const suggestedOutcome = (status) => document.querySelector(`#outcome option[data-suggest="${status}"]`)?.value || '';
 // hs_call_external_id as the server writes it (hubspot/engagements.py): the Twilio CallSid, or
 // wa-call-<id> before Twilio gave one. Fixed at first use, so a sid learned mid-call changes nothing.
 export const externalId = (call) => {
@@ -26,7 +27,14 @@ export const externalId = (call) => {
 // Ringing and accepting calls are offered to this agent, not yet theirs: Decline, not hangUp, lets them go.
 export function setPhase(state, phase) {
   state.phase = phase;
-  if (!phase) state.call = null;
+  if (!phase) {
+    state.call = null;
+    clearTimeout(state.draft.timer); // the notes of a call that is over belong to nobody now
+    Object.assign(state.draft, { timer: null, sent: '' });
+    $('call-notes').value = '';
+    $('notes').value = '';
+    $('draft-status').textContent = '';
+  }
   $('accept').disabled = phase !== 'ringing'; // Accept is pressed once, and only while it rings
 }
 
@@ -67,7 +75,7 @@ export function callConnected(state, answeredAt, { tellHubSpot = true } = {}) {
   setPhase(state, 'connected');
   state.answeredAt = answeredAt ? Date.parse(answeredAt) : Date.now();
   state.muted = false;
-  $('mute').setAttribute('aria-pressed', 'false');
+  showMute(false);
   $('timer').textContent = clock((Date.now() - state.answeredAt) / 1000);
   if (answerNews) hubspot.callAnswered(externalId(call));
   show(state, 'calling');
@@ -86,8 +94,9 @@ export function callFinished(state, endStatus) {
   const seconds = state.answeredAt ? (Date.now() - state.answeredAt) / 1000 : 0;
   $('ended-summary').textContent = `${formatNumber(call.direction === 'inbound' ? call.from : call.to)} · ${clock(seconds)}`
     + (ENDED_TEXT[endStatus] ? ` · ${ENDED_TEXT[endStatus]}` : '');
-  $('notes').value = '';
+  $('notes').value = $('call-notes').value; // what was typed during the call (its draft is on the server)
   $('outcome').value = suggestedOutcome(endStatus) || suggestedOutcome(state.answeredAt ? 'COMPLETED' : 'NO_ANSWER');
+  $('draft-status').textContent = '';
   state.answeredAt = null;
   if (state.phone) state.phone.disconnect();
   show(state, 'ended');
@@ -109,7 +118,8 @@ export async function hangUp(state) {
 export function toggleMute(state) {
   state.muted = !state.muted;
   if (state.phone) state.phone.mute(state.muted);
-  $('mute').setAttribute('aria-pressed', String(state.muted));
+  showMute(state.muted);
+  mirror.share(state); // the other copy of HubSpot's calling window shows it too
 }
 
 export function toggleTones() {
@@ -124,25 +134,9 @@ export function sendTone(state, key) {
   say(`Sent ${key}`);
 }
 
-// Our server queues the HubSpot write (never lost); HubSpot's own engagement is completed too.
-export async function saveCall(state) {
-  const { call } = state;
-  const notes = $('notes').value.trim();
-  const outcome = $('outcome').value;
-  try {
-    await api('POST', `/api/calls/${call.id}/complete`, { notes, outcome });
-    hubspot.callCompleted(externalId(call), { hs_call_body: notes, hs_call_disposition: outcome });
-    setPhase(state, null);
-    show(state, 'keypad');
-    say('Call saved to HubSpot.');
-  } catch (err) {
-    showError(apiMessage(err));
-  }
-}
-
 export function onEngagementCreated(state, engagementId) {
-  if (!state.call) return;
+  // An inbound call's one engagement is the server's (hubspot.incomingCall asks HubSpot for none).
+  if (!state.call || state.call.direction === 'inbound') return;
   state.call.engagement_id = engagementId;
-  // An inbound call is this agent's only once claimed: inbound.js saves it then.
-  if (!offered(state)) saveEngagement(state.call);
+  saveEngagement(state.call);
 }

@@ -15,6 +15,11 @@ const isTrustedHost = (hostUrl, demo) => demo || HUBSPOT_HOST.test(hostUrl || ''
 export function connect(handlers, demo) {
   if (typeof window.default !== 'function') return false;
   const live = (handler) => (data, message) => { if (sdk.ready) handler(data || {}, message || {}); };
+  const engagementCreated = ({ engagementId }) => {
+    if (engagementId === undefined || engagementId === null) return;
+    context.engagementId = engagementId;
+    handlers.onEngagementCreated(engagementId);
+  };
   sdk.cti = new window.default({
     debugMode: false,
     eventHandlers: {
@@ -25,10 +30,8 @@ export function connect(handlers, demo) {
         return handlers.onReady(context);
       },
       onDialNumber: live(handlers.onDialNumber),
-      onCreateEngagementSucceeded: live(({ engagementId }) => {
-        context.engagementId = engagementId;
-        handlers.onEngagementCreated(engagementId);
-      }),
+      onCreateEngagementSucceeded: live(engagementCreated),
+      onEngagementCreated: live(engagementCreated), // ENGAGEMENT_CREATED: the deprecated name some portals still send
       onCallerIdMatchSucceeded: live(handlers.onCallerIdMatch),
       onVisibilityChanged: live(handlers.onVisibilityChanged),
       onEndCall: live(handlers.onEndCall),
@@ -68,8 +71,10 @@ export const resize = (height) => send('resizeWidget', { width: SIZE.width, heig
 export const sendError = (message) => send('sendError', { message });
 export const outgoingCall = (externalCallId, toNumber, fromNumber) => send('outgoingCall',
   { externalCallId, toNumber, fromNumber, callStartTime: Date.now(), createEngagement: true });
+// Every available agent's widget rings, so HubSpot must not create an engagement per ring: our server
+// logs the inbound call once, whoever answers or nobody (hubspot/engagements.py).
 export const incomingCall = (externalCallId, fromNumber, toNumber) => send('incomingCall',
-  { externalCallId, fromNumber, toNumber, callStartTime: Date.now(), createEngagement: true });
+  { externalCallId, fromNumber, toNumber, callStartTime: Date.now(), createEngagement: false });
 export const callAnswered = (externalCallId) => send('callAnswered', { externalCallId });
 export const callEnded = (externalCallId, callEndStatus) => send('callEnded',
   { externalCallId, engagementId: context.engagementId, callEndStatus });

@@ -3,8 +3,7 @@
 import { api } from './api.js';
 import * as hubspot from './hubspot.js';
 import * as socket from './socket.js';
-import { callConnected, callFinished, endOnServer, externalId, fail, merge, offered, saveEngagement,
-  setPhase } from './calls.js';
+import { callConnected, callFinished, endOnServer, externalId, fail, merge, offered, setPhase } from './calls.js';
 import { formatNumber } from './format.js';
 import { DEMO } from './phone.js';
 import { $, apiMessage, describeCaller, say, setParty, show, showError } from './screens.js';
@@ -122,7 +121,6 @@ export async function accept(state) {
   if (state.call !== call) return; // the caller hung up meanwhile
   setPhase(state, 'dialing'); // claimed: the call is ours, and this browser picks it up
   state.invites.delete(String(call.id));
-  if (call.engagement_id) saveEngagement(call); // HubSpot's id came while ringing: ours now
   try {
     if (viaTwilio(state)) await state.phone.accept(call);
     else await api('POST', '/dev/api/voice/inbound-answer', { call_id: call.id });

@@ -3,7 +3,7 @@
 // screens and forwards button presses over a same-origin BroadcastChannel; it sends HubSpot nothing
 // about the call. A reloaded remote asks the window for its state ("hello") and shows the call again.
 import * as hubspot from './hubspot.js';
-import { $, bind, onShow, show } from './screens.js';
+import { $, bind, onShow, show, showMute } from './screens.js';
 import { state as widgetState } from './state.js';
 
 const CHANNEL = 'wa-calling-window';
@@ -32,6 +32,8 @@ export function start(state, onAction) {
 }
 
 // The window copy's call, as the remote needs it to draw the same screen (plain data only).
+export const share = (state) => publish(state);
+
 function publish(state) {
   if (!own.channel || !hubspot.ownsCalls()) return;
   const { call } = state;
@@ -55,7 +57,7 @@ function mirror(state, snapshot) {
   bind('party', snapshot.party);
   bind('phone', snapshot.phone);
   $('ended-summary').textContent = snapshot.summary;
-  $('mute').setAttribute('aria-pressed', String(Boolean(snapshot.muted)));
+  showMute(Boolean(snapshot.muted));
   $('error').textContent = snapshot.error;
   $('error').hidden = !snapshot.error;
   if (state.screen !== snapshot.screen) show(state, snapshot.screen);

@@ -4,7 +4,8 @@ import { api } from './api.js';
 import * as hubspot from './hubspot.js';
 import * as socket from './socket.js';
 import { callConnected, callFinished, endOnServer, externalId, fail, merge, setPhase } from './calls.js';
-import { apiMessage, renderPermission, say, setParty, show, showError } from './screens.js';
+import { $, apiMessage, renderPermission, say, setParty, show, showError } from './screens.js';
+import { needsWrapUp, restore } from './wrapup.js';
 
 const LIVE = ['queued', 'initiated', 'ringing', 'in-progress'];
 const END_STATUS = { completed: 'COMPLETED', busy: 'BUSY', 'no-answer': 'NO_ANSWER', failed: 'FAILED', canceled: 'CANCELED' };
@@ -99,13 +100,16 @@ function follow(state, call) {
 // After a reload: the agent's newest call, if still going (dialled here, or an incoming call this agent
 // answered), comes back on screen. HubSpot already knows it (the widget told it before the reload).
 // Live, the browser's audio leg went with the page: hanging up still ends the call through Twilio.
+// A call that ended without being saved or discarded brings back its ended screen with the draft.
 export async function resume(state) {
   if (state.call) return;
   try {
     const [call] = (await api('GET', '/api/calls?limit=1')).calls;
     const incoming = call && call.direction === 'inbound';
+    if (!state.call && needsWrapUp(call) && !LIVE.includes(call.status)) return restore(state, call);
     if (!call || !LIVE.includes(call.status) || (incoming && !call.answered_at) || state.call) return;
     state.call = { ...call };
+    $('call-notes').value = call.notes || '';
     setPhase(state, 'dialing');
     if (call.engagement_id) state.hubspot.engagementId = Number(call.engagement_id);
     setParty(incoming ? call.from : call.to);

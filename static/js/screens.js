@@ -2,7 +2,7 @@
 import { ago, clock, formatNumber, timeOf } from './format.js';
 
 export const SCREENS = ['loading', 'login', 'keypad', 'permission', 'pending', 'denied', 'dialing',
-  'incoming', 'calling', 'ended', 'history'];
+  'incoming', 'calling', 'ended', 'history', 'missed'];
 const FOCUS = { login: 'login-email', keypad: 'number' }; // other screens focus their heading
 const DELIVERY = { sent: 'Sent.', delivered: 'Delivered.', read: 'Read.', failed: 'Not delivered.',
   undelivered: 'Not delivered.' };
@@ -10,7 +10,9 @@ const SYNC = { none: 'Not saved to HubSpot', pending: 'Saving to HubSpot…', sy
   failed: 'HubSpot refused it' };
 export const $ = (id) => document.getElementById(id);
 
+// Each screen owns its messages: the status line of the last screen does not carry over.
 export function show(state, screen) {
+  if (screen !== state.screen) say('');
   SCREENS.forEach((name) => { $(`screen-${name}`).hidden = name !== screen; });
   state.screen = screen;
   $(FOCUS[screen] || `h-${screen}`).focus();
@@ -22,6 +24,22 @@ export const onShow = (state, fn) => state.showListeners.push(fn);
 
 export function bind(name, text) {
   document.querySelectorAll(`[data-bind="${name}"]`).forEach((el) => { el.textContent = text; });
+}
+
+// Availability on the keypad: a banner says when incoming calls are off (nothing rings).
+export function showAvailability(available) {
+  $('available').checked = available;
+  $('unavailable').hidden = available;
+}
+
+// Mute as the agent sees it: the label says what pressing does (Mute / Unmute), the button turns red
+// with a crossed-out microphone, and a line under the timer says the contact cannot hear them.
+export function showMute(muted) {
+  const button = $('mute');
+  button.classList.toggle('on', muted);
+  button.querySelector('.icon').textContent = muted ? '🔇' : '🎙';
+  button.querySelector('.label').textContent = muted ? 'Unmute' : 'Mute';
+  $('mute-state').hidden = !muted;
 }
 
 export const say = (message) => { $('status').textContent = message; };

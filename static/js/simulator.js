@@ -93,7 +93,9 @@ function createHost(iframeLocation, usesCallingWindow) {
     if (message.type === 'READY') return; // local: the handshake finished
     record('in', message, iframeLocation);
     if (message.type === 'RESIZE_WIDGET') host.updateIFrameSize(message.data);
-    if (['OUTGOING_CALL_STARTED', 'INCOMING_CALL'].includes(message.type) && autoEngagement()) {
+    // HubSpot creates an engagement only when asked (createEngagement: true)
+    if (['OUTGOING_CALL_STARTED', 'INCOMING_CALL'].includes(message.type) && autoEngagement()
+      && (message.data || {}).createEngagement) {
       host.send('CREATE_ENGAGEMENT_SUCCEEDED', { engagementId: nextEngagementId++ });
     }
     if (message.type === 'INCOMING_CALL') matchCallerId(host, message.data || {});

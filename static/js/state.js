@@ -17,11 +17,15 @@ export const state = {
   // 'ringing' | 'accepting' | 'dialing' | 'connected' | 'ended' (see setPhase for the steps).
   phase: null,
   call: null, answeredAt: null, muted: false, history: [],
+  missed: [], // missed.js: the inbound calls nobody answered that this agent may call back
+  draft: { timer: null, sent: '' }, // wrapup.js: the pending debounce of the notes, and the last draft the server has
   invites: new Set(), // live: ids of our calls that Twilio is ringing in this browser (inbound.js)
   watchedPhones: new WeakSet(), // phones whose invites inbound.js listens to
   resumed: Promise.resolve(false), // the session, asked for while HubSpot's SDK loads (widget.js)
+  ticks: 0, // widget.js: seconds counted by its one-second tick (the history's refresh)
   sentHeight: 0, // the widget's height as last told to HubSpot (widget.js)
-  api: { token: null, onUnauthorized: null }, // api.js: the agent's token, and what a refused token calls
+  api: { token: null, onUnauthorized: null, onReachable: null }, // api.js: the agent's token, what a refused
+  // token calls, and what any answer from the server calls
   sdk: { cti: null, ready: false }, // hubspot.js: HubSpot's CallingExtensions, and whether onReady came
   socket: { ws: null, token: null, attempt: 0, retryTimer: null, openedAt: 0, handlers: new Map() }, // socket.js
   mirror: { channel: null }, // mirror.js: the BroadcastChannel of HubSpot's calling window

@@ -2,25 +2,28 @@
 // This file is the wiring: HubSpot's messages, the socket's call status, the buttons, and start-up. The
 // work is in session.js (sign-in), keypad.js and permission.js (before a call), outbound.js, inbound.js
 // and calls.js (the call), presence.js (availability and the socket), mirror.js (HubSpot's calling window).
-import { api, whenUnauthorized } from './api.js';
+import { api, whenReachable, whenUnauthorized } from './api.js';
 import * as hubspot from './hubspot.js';
 import * as calls from './calls.js';
 import * as inbound from './inbound.js';
 import * as keypad from './keypad.js';
+import * as missed from './missed.js';
 import * as mirror from './mirror.js';
 import * as outbound from './outbound.js';
 import * as permission from './permission.js';
 import * as presence from './presence.js';
 import * as session from './session.js';
 import * as socket from './socket.js';
+import * as wrapup from './wrapup.js';
 import { clock, formatNumber, toE164 } from './format.js';
 import { DEMO } from './phone.js';
-import { $, apiMessage, renderHistory, renderPermission, say, show, showError } from './screens.js';
+import { $, apiMessage, onShow, renderHistory, renderPermission, say, show, showAvailability, showError } from './screens.js';
 import { state } from './state.js';
 
 export { state }; // for tests, which reach the widget through this module
 
-const BACK_SCREENS = ['permission', 'pending', 'denied', 'history'];
+const HISTORY_REFRESH_S = 3; // while a save is on its way to HubSpot, the history updates itself
+const BACK_SCREENS = ['permission', 'pending', 'denied', 'history', 'missed'];
 
 // For tests that bring their own phone.
 export const attachPhone = (phone) => { state.phone = phone; };
@@ -78,11 +81,12 @@ function runForwarded(action, args) {
     save: () => {
       $('notes').value = args.notes || '';
       $('outcome').value = args.outcome || '';
-      calls.saveCall(state);
+      if (args.again) saveAndCallAgain(); else wrapup.save(state);
     },
+    discard: () => wrapup.discard(state),
     accept: () => inbound.accept(state),
     decline: () => inbound.decline(state),
-    available: () => presence.setAvailable(state, Boolean(args.on)),
+    available: () => setAvailable(Boolean(args.on)),
   };
   if (actions[action]) actions[action]();
 }
@@ -96,9 +100,37 @@ function onCallStatus({ call: update }) {
   if (call.direction === 'inbound') inbound.onCallStatus(state, update); else outbound.onCallStatus(state, update);
 }
 
+// ---- wrap-up ---------------------------------------------------------------------------------
+// Save, then the same contact again through the keypad (permission first, as any call).
+async function saveAndCallAgain() {
+  const saved = await wrapup.save(state);
+  if (!saved) return;
+  $('number').value = formatNumber(saved.direction === 'inbound' ? saved.from : saved.to);
+  keypad.callNumber(state);
+}
+
+// ---- availability and missed calls -----------------------------------------------------------
+function setAvailable(on) {
+  presence.setAvailable(state, on);
+  showAvailability(on);
+}
+
+// Call back from the Missed list: the number on the keypad, then Call (permission first).
+function callBack(event) {
+  const button = event.target.closest('[data-callback]');
+  if (!button) return;
+  $('number').value = formatNumber(button.dataset.callback);
+  show(state, 'keypad');
+  keypad.callNumber(state);
+}
+
 // ---- history ---------------------------------------------------------------------------------
 async function showHistory() {
   show(state, 'history');
+  await loadHistory();
+}
+
+async function loadHistory() {
   try {
     state.history = (await api('GET', '/api/calls?limit=20')).calls;
     renderHistory(state.history);
@@ -127,6 +159,9 @@ function backToKeypad() {
 }
 
 function tick() {
+  state.ticks = (state.ticks + 1) % HISTORY_REFRESH_S;
+  const saving = state.history.some((call) => call.sync && call.sync.status === 'pending');
+  if (state.screen === 'history' && saving && state.ticks === 0) loadHistory();
   if (state.screen === 'calling' && state.answeredAt) $('timer').textContent = clock((Date.now() - state.answeredAt) / 1000);
   if (state.screen === 'pending') renderPermission(state.permission, state.requestSentAt);
 }
@@ -142,7 +177,10 @@ function bindEvents() {
   on('pad', 'click', keypad.pressKey);
   on('backspace', 'click', keypad.deleteDigit);
   on('call', 'click', () => keypad.callNumber(state));
-  on('available', 'change', (event) => presence.setAvailable(state, event.target.checked));
+  on('available', 'change', (event) => setAvailable(event.target.checked));
+  on('turn-on', 'click', () => { setAvailable(true); $('available').focus(); });
+  on('show-missed', 'click', () => missed.open(state));
+  on('missed-list', 'click', callBack);
   on('from-number', 'change', (event) => { state.from = event.target.value; });
   on('show-history', 'click', showHistory);
   on('logout', 'click', () => session.logOut(state));
@@ -165,15 +203,27 @@ function bindEvents() {
     const button = event.target.closest('[data-key]');
     if (button) tone({ digit: button.dataset.key });
   });
-  const save = callButton('save', () => calls.saveCall(state));
+  const save = callButton('save', ({ again }) => (again ? saveAndCallAgain() : wrapup.save(state)));
+  const wrapUpArgs = (again) => ({ notes: $('notes').value.trim(), outcome: $('outcome').value, again });
   on('wrapup-form', 'submit', (event) => {
     event.preventDefault();
-    save({ notes: $('notes').value.trim(), outcome: $('outcome').value });
+    save(wrapUpArgs(false));
   });
+  on('save-redial', 'click', () => save(wrapUpArgs(true)));
+  on('discard-call', 'click', wrapup.askDiscard);
+  on('discard-no', 'click', () => { wrapup.closeConfirm(); $('discard-call').focus(); });
+  on('discard-yes', 'click', callButton('discard', () => wrapup.discard(state)));
+  const typed = () => { if (!mirror.isRemote()) wrapup.changed(state); };
+  on('call-notes', 'input', typed);
+  on('notes', 'input', typed);
+  on('outcome', 'change', typed);
+  window.addEventListener('pagehide', () => wrapup.flush(state, { keepalive: true }));
   on('history-list', 'click', retrySync);
   document.querySelectorAll('[data-back]').forEach((button) => button.addEventListener('click', backToKeypad));
   document.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape' && BACK_SCREENS.includes(state.screen)) backToKeypad();
+    if (event.key !== 'Escape') return;
+    if (BACK_SCREENS.includes(state.screen)) backToKeypad();
+    if (state.screen === 'ended') wrapup.escape();
   });
 }
 
@@ -182,9 +232,19 @@ function boot() {
   // The socket's messages, in this order: presence before rings on every (re)connect. The socket itself is
   // opened after sign-in, by presence.js.
   socket.onMessage('call_status', onCallStatus);
+  // Connected again (a request answered, the socket open): a "Cannot reach the server" is no longer true.
+  const reachable = () => { if ($('error').textContent.startsWith('Cannot reach the server')) showError(''); };
+  whenReachable(reachable);
+  socket.onMessage('open', reachable);
   presence.listen(state);
   inbound.listen(state);
   permission.listen(state);
+  missed.listen(state);
+  onShow(state, (screen) => {
+    if (screen !== 'keypad' || !state.agent) return;
+    showAvailability(state.available);
+    missed.refresh(state);
+  });
   whenUnauthorized(() => session.signedOut(state, 'Your session has ended. Please sign in again.'));
   state.resumed = session.resume(state); // runs while the SDK loads and waits for HubSpot's SYNC
   const sdk = $('hubspot-sdk');

@@ -8,7 +8,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from peewee import fn
 from werkzeug.security import generate_password_hash
 
-from widget_app.models import Agent, db
+from widget_app.models import ADMIN, AGENT, Agent, db
 
 DEMO_EMAIL, DEMO_NAME, DEMO_PASSWORD = "demo@example.com", "Demo Agent", "demo"
 TOKEN_MAX_AGE = 12 * 3600
@@ -29,8 +29,8 @@ def find_agent(email: str) -> Agent | None:
     return Agent.get_or_none(fn.LOWER(Agent.email) == normalise_email(email))
 
 
-def create_agent(email: str, name: str, password: str) -> Agent:
-    """Create an agent with a scrypt password hash; raises AgentError for bad or duplicate input."""
+def create_agent(email: str, name: str, password: str, admin: bool = False) -> Agent:
+    """Create an agent with a scrypt password hash (the first of a fresh install is the admin); raises AgentError."""
     email, name = normalise_email(email), name.strip()
     local, _, domain = email.partition("@")
     if not local or "." not in domain or len(email) > 254 or any(c.isspace() for c in email):
@@ -42,7 +42,8 @@ def create_agent(email: str, name: str, password: str) -> Agent:
     with db.atomic():
         if find_agent(email) is not None:
             raise AgentError(f"An agent with the email {email} already exists.")
-        return Agent.create(email=email, name=name, password_hash=generate_password_hash(password))
+        role = ADMIN if admin or not Agent.select().exists() else AGENT
+        return Agent.create(email=email, name=name, password_hash=generate_password_hash(password), role=role)
 
 
 def ensure_demo_agent() -> Agent:

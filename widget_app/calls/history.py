@@ -1,26 +1,23 @@
 """HTTP API for saving a call (queued for HubSpot), the agent's history, and sync retries (CONTRACT §4)."""
 from flask import Blueprint, jsonify, request
 
+from widget_app.calls import wrapup
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
 from widget_app.hubspot import outbox
-from widget_app.hubspot.engagements import OUTCOMES, enqueue_call_sync, retry_call_sync
+from widget_app.hubspot.engagements import enqueue_call_sync, retry_call_sync
 from widget_app.models import Call, EngagementSync, db
 from widget_app.web.auth import current_agent, login_required
 from widget_app.web.jsonbody import json_body
 
 bp = Blueprint("history_api", __name__, url_prefix="/api")
-MAX_NOTES = 65535  # HubSpot's limit for a text property such as hs_call_body
-BODY_LIMIT = 6 * MAX_NOTES + 1024  # full notes fit even when every character arrives as a \uXXXX escape
+BODY_LIMIT = 6 * wrapup.MAX_NOTES + 1024  # full notes fit even when every character arrives as a \uXXXX escape
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 
 
 def _own_call(call_id: str) -> Call:
     """The agent's own call by id or CallSid; anyone else's is 404, the same as one that does not exist."""
-    call = Call.by_ref(call_id)
-    if call is None or call.agent_id != current_agent().id:
-        raise DomainError("call_not_found", "No such call.")
-    return call
+    return wrapup.own_call(current_agent(), call_id)
 
 
 def _sync_row(call: Call) -> EngagementSync | None:
@@ -37,18 +34,31 @@ def complete(call_id):
     """Save the agent's notes and outcome and queue them for HubSpot in one transaction (never lost)."""
     request.max_content_length = BODY_LIMIT
     body = json_body(notes=(str, None), outcome=(str, None))
-    body["outcome"] = body["outcome"] or None  # an empty <select> means "no outcome"
-    if body["notes"] is not None and len(body["notes"]) > MAX_NOTES:
-        raise DomainError("invalid_field", f"Notes can be at most {MAX_NOTES} characters.", field="notes")
-    if body["outcome"] is not None and body["outcome"] not in OUTCOMES:
-        raise DomainError("invalid_field", "The outcome must be one of HubSpot's call outcomes.", field="outcome",
-                       allowed=sorted(OUTCOMES))
+    notes, outcome = wrapup.checked(body["notes"], body["outcome"])
     with db.atomic():
         call = _own_call(call_id)
-        call.notes, call.outcome, call.updated_at = body["notes"], body["outcome"], utcnow()
-        call.save(only=[Call.notes, Call.outcome, Call.updated_at])  # never overwrite what a webhook just set
+        call.notes, call.outcome, call.wrapup, call.updated_at = notes, outcome, wrapup.SAVED, utcnow()
+        # never overwrite what a webhook just set
+        call.save(only=[Call.notes, Call.outcome, Call.wrapup, Call.updated_at])
         row = enqueue_call_sync(Call.get_by_id(call.id))
     return jsonify({"call": _own_call(call_id).to_dict(), "sync": outbox.sync_json(row)}), 202
+
+
+@bp.put("/calls/<call_id>/draft")
+@login_required
+def draft(call_id):
+    """Keep the notes and outcome as they are typed (nothing goes to HubSpot), so a reload loses nothing."""
+    request.max_content_length = BODY_LIMIT
+    body = json_body(notes=(str, None), outcome=(str, None))
+    call = wrapup.save_draft(current_agent(), call_id, body["notes"], body["outcome"])
+    return jsonify({"call": call.to_dict()})
+
+
+@bp.post("/calls/<call_id>/discard")
+@login_required
+def discard(call_id):
+    """The agent chose not to log notes for this call (the widget asked them to confirm)."""
+    return jsonify({"call": wrapup.discard(current_agent(), call_id).to_dict()})
 
 
 @bp.get("/calls")
@@ -78,4 +88,5 @@ def retry(call_id):
         if row is not None and row.status == "done":
             raise DomainError("already_synced", "This call is already on HubSpot's timeline.")
         row = retry_call_sync(call)
+        wrapup.mark_saved(call)
     return jsonify({"call": call.to_dict(), "sync": outbox.sync_json(row)}), 202

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from peewee import IntegrityError
 
+from widget_app.calls import missed
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
 from widget_app.core.phone import twilio_e164
@@ -19,6 +20,8 @@ RING_SECONDS = 25
 MAX_CLIENTS = 10  # Twilio dials at most ten <Client> nouns at once
 MISSED = "no-answer"
 RINGING = ("queued", "ringing")
+ROUTING = "queued"  # an inbound call recorded, its caller not yet looked up and nobody rung
+LOOKUP_BUDGET = 2.0  # seconds for HubSpot to say who calls; Twilio gives up on the webhook at 15 s
 UNANSWERED = ("no-answer", "busy", "failed", "canceled")
 NOBODY_MESSAGE = "Sorry, nobody can take your call right now. Please try again later."
 CONTACT_KEYS = ("id", "name", "firstname", "lastname", "email", "owner_id")
@@ -42,9 +45,9 @@ def choose_agents(contact: dict | None) -> list[Agent]:
 
 
 def find_contact(e164: str) -> dict | None:
-    """The HubSpot contact with this phone; any failure only means "unknown caller"."""
+    """The HubSpot contact with this phone, within LOOKUP_BUDGET; any failure only means "unknown caller"."""
     try:
-        contact = contacts.find_contact_by_phone(e164)
+        contact = contacts.find_contact_by_phone(e164, budget=LOOKUP_BUDGET)
     except Exception:
         log.exception("inbound: contact lookup for %s failed; ringing as an unknown caller", e164)
         return None
@@ -59,11 +62,17 @@ class Ring:
 
 
 def receive(sid: str, caller: str, called: str) -> Ring:
-    """A WhatsApp user calls us: record the call once per CallSid and ring the agents who can take it."""
+    """A WhatsApp user calls us: record the call once per CallSid, then find who calls and ring them.
+
+    The row is committed before HubSpot is asked, so a worker lost during the look-up still leaves
+    the call on record; a call still ``queued`` has not been routed yet, and any delivery routes it.
+    """
     if not sid.startswith("CA"):
         raise DomainError("invalid_field", "CallSid is missing or malformed.", field="CallSid")
-    call = Call.get_or_none(Call.sid == sid)
-    call, agents = _record_and_ring(sid, caller, called) if call is None else (call, _rung_agents(call))
+    call = Call.get_or_none(Call.sid == sid) or _record(sid, caller, called)
+    if call.status == ROUTING:
+        call = _route(call)
+    agents = _rung_agents(call)
     return Ring(call, agents if call.status in RINGING else [])
 
 
@@ -71,41 +80,40 @@ def _rung_agents(call: Call) -> list[Agent]:
     return list(Agent.select().join(CallRing).where(CallRing.call == call.id).order_by(CallRing.id))
 
 
-def _record_and_ring(sid: str, caller: str, called: str) -> tuple[Call, list[Agent]]:
-    caller = twilio_e164(caller)
-    contact = find_contact(caller)
-    agents = choose_agents(contact)
+def _record(sid: str, caller: str, called: str) -> Call:
+    """Write the call (not yet routed) at once; Twilio's retry racing us finds the same row."""
     now = utcnow()
     try:
         with db.atomic():
-            call = Call.create(
-                direction="inbound", status="ringing" if agents else MISSED, sid=sid,
-                from_number=caller, to_number=twilio_e164(called),
-                contact_id=(contact or {}).get("id"), owner_id=(contact or {}).get("owner_id"),
-                contact_card=contact, started_at=now, ended_at=None if agents else now,
-                created_at=now, updated_at=now)
-            if agents:
-                CallRing.insert_many([{"call": call.id, "agent": agent.id, "rung_at": now}
-                                      for agent in agents]).execute()
-            else:
-                _log_missed_in_hubspot(call)
+            return Call.create(direction="inbound", status=ROUTING, sid=sid, from_number=twilio_e164(caller),
+                               to_number=twilio_e164(called), started_at=now, created_at=now, updated_at=now)
     except IntegrityError:  # Twilio's retry raced the first delivery: that one recorded it
-        call = Call.get(Call.sid == sid)
-        return call, _rung_agents(call)
+        return Call.get(Call.sid == sid)
+
+
+def _route(call: Call) -> Call:
+    """Look the caller up, then ring the chosen agents (or record a missed call) exactly once."""
+    contact = find_contact(call.from_number)
+    agents = choose_agents(contact)
+    now = utcnow()
+    with db.atomic():
+        won = Call.update(status="ringing" if agents else MISSED, contact_id=(contact or {}).get("id"),
+                          owner_id=(contact or {}).get("owner_id"), contact_card=contact,
+                          ended_at=None if agents else now, updated_at=now).where(
+            Call.id == call.id, Call.status == ROUTING).execute()
+        call = Call.get_by_id(call.id)
+        if won and agents:
+            CallRing.insert_many([{"call": call.id, "agent": agent.id, "rung_at": now} for agent in agents]).execute()
+        elif won:
+            engagements.enqueue_call_sync(call)  # nobody rang: logged now, in the same transaction
+    if not won:  # another delivery of the same call routed it meanwhile
+        return call
     if agents:
         hub.notify([agent.id for agent in agents], events.incoming_call(call))
     else:
-        log.info("inbound: nobody available for call %s from %s; recorded as missed", call.id, caller)
-    return call, agents
-
-
-def _log_missed_in_hubspot(call: Call):
-    """No widget rang, so no SDK engagement exists: queue the missed call for the contact's timeline."""
-    try:
-        with db.atomic():
-            engagements.enqueue_call_sync(call)
-    except Exception:
-        log.exception("inbound: could not queue missed call %s for HubSpot", call.id)
+        log.info("inbound: nobody available for call %s from %s; recorded as missed", call.id, call.from_number)
+        missed.tell_viewers(call)
+    return call
 
 
 def dial_finished(sid: str, dial_status: str) -> bool:
@@ -119,16 +127,20 @@ def dial_finished(sid: str, dial_status: str) -> bool:
 
 
 def mark_missed(call: Call, unclaimed_only: bool = False) -> bool:
-    """Move a still-ringing call to missed exactly once and tell the agents it rang."""
+    """Move a still-ringing call to missed exactly once, queue it for HubSpot's timeline in the same
+    transaction, and tell the agents it rang."""
     now = utcnow()
     query = Call.update(status=MISSED, ended_at=now, updated_at=now).where(
         Call.id == call.id, Call.status.in_(RINGING))
     if unclaimed_only:
         query = query.where(Call.agent.is_null())
-    if not query.execute():
-        return False
-    call = Call.get_by_id(call.id)
+    with db.atomic():
+        if not query.execute():
+            return False
+        call = Call.get_by_id(call.id)
+        engagements.enqueue_call_sync(call)
     hub.notify(rung_agent_ids(call), events.call_status(call))
+    missed.tell_viewers(call)
     return True
 
 

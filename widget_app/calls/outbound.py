@@ -1,13 +1,16 @@
 """Calls: placing an outbound WhatsApp call, who may see and end it, and the checks Twilio's ask re-runs."""
 import logging
 
-from twilio.base.exceptions import TwilioRestException
+from peewee import IntegrityError
+from requests import RequestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from widget_app.calls.progress import FINAL_STATUSES, finish_locally, notify_call
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
+from widget_app.core.ids import parse_id
 from widget_app.core.phone import to_e164, twilio_e164
-from widget_app.models import Agent, Call
+from widget_app.models import Agent, Call, db
 from widget_app.permissions import ledger
 from widget_app.twilio.client import twilio_client
 
@@ -23,21 +26,27 @@ class CallRefused(Exception):
         self.code, self.spoken, self.call = code, spoken, call
 
 
+def _optional_id(record: dict, key: str) -> str | None:
+    """An id the widget may send, as ASCII digits (400 otherwise); absent or empty is None."""
+    value = record.get(key)
+    return None if value is None or value == "" else parse_id(value, key)
+
+
 def _contact_id(hubspot: dict) -> str | None:
     """HubSpot's contact id, from the record the agent dialed from or the callee HubSpot matched."""
-    if str(hubspot.get("objectType", "")).upper() == "CONTACT" and hubspot.get("objectId"):
-        return str(hubspot["objectId"])
+    object_id = _optional_id(hubspot, "objectId")
     callee = hubspot.get("calleeInfo")
-    if isinstance(callee, dict) and callee.get("calleeId") and \
-            str(callee.get("calleeObjectTypeId", "")) in (CONTACT_TYPE_ID, "CONTACT"):
-        return str(callee["calleeId"])
+    callee_id = _optional_id(callee, "calleeId") if isinstance(callee, dict) else None
+    if str(hubspot.get("objectType", "")).upper() == "CONTACT" and object_id:
+        return object_id
+    if callee_id and str(callee.get("calleeObjectTypeId", "")) in (CONTACT_TYPE_ID, "CONTACT"):
+        return callee_id
     return None
 
 
-
-
-def _id_or_none(value) -> str | None:
-    return None if value in (None, "") else str(value)
+def engagement_in_use() -> DomainError:
+    """An engagement belongs to one call: another call's id would overwrite that call on HubSpot."""
+    return DomainError("engagement_in_use", "This HubSpot engagement already belongs to another call.")
 
 
 def verdict_or_raise(phone: str):
@@ -50,14 +59,21 @@ def verdict_or_raise(phone: str):
 
 
 def start_outbound(agent: Agent, phone: str, sender: str, hubspot: dict) -> Call:
-    """Record the call before the browser dials, so Twilio's webhook can check it is this agent's."""
+    """Record the call before the browser dials, so Twilio's webhook can check it is this agent's. The
+    record reserves a place under the daily cap: calls to one contact are checked one at a time."""
     to = to_e164(phone)  # the agent dials: strict
-    verdict_or_raise(to)
-    return Call.create(
-        direction="outbound", status="queued", from_number=sender, to_number=to, agent=agent,
-        hubspot_portal_id=_id_or_none(hubspot.get("portalId")) or agent.hubspot_portal_id,
-        contact_id=_contact_id(hubspot), engagement_id=_id_or_none(hubspot.get("engagementId")),
-        owner_id=agent.hubspot_owner_id, started_at=utcnow())
+    contact_id, engagement_id = _contact_id(hubspot), _optional_id(hubspot, "engagementId")
+    try:
+        with db.atomic():
+            ledger.lock(to)
+            verdict_or_raise(to)
+            # The portal is the one this agent is bound to; the widget's portalId never picks a token.
+            return Call.create(
+                direction="outbound", status="queued", from_number=sender, to_number=to, agent=agent,
+                hubspot_portal_id=agent.hubspot_portal_id, contact_id=contact_id, engagement_id=engagement_id,
+                owner_id=agent.hubspot_owner_id, started_at=utcnow())
+    except IntegrityError:  # the unique engagement id: another call holds it
+        raise engagement_in_use() from None
 
 
 def voice_params(call: Call) -> dict:
@@ -96,12 +112,15 @@ def authorize_outbound(identity: str, leg_sid: str, call_id: str, dialed: str) -
         to = None
     if to != call.to_number:
         _refuse(call, "destination_mismatch", "The number dialed does not match this call. Please dial again.")
-    verdict = ledger.call_verdict(call.to_number)
+    with db.atomic():  # checked and claimed while no other call to this contact is being reserved
+        ledger.lock(call.to_number)
+        verdict = ledger.call_verdict(call.to_number, exclude_call=call.id)
+        claimed = verdict.can_call and (
+            Call.update(parent_sid=leg_sid, updated_at=utcnow())
+            .where((Call.id == call.id) & (Call.status == "queued") &
+                   (Call.parent_sid.is_null() | (Call.parent_sid == leg_sid))).execute())
     if not verdict.can_call:
         _refuse(call, verdict.code or "permission_required", verdict.reason)
-    claimed = (Call.update(parent_sid=leg_sid, updated_at=utcnow())
-               .where((Call.id == call.id) & (Call.status == "queued") &
-                      (Call.parent_sid.is_null() | (Call.parent_sid == leg_sid))).execute())
     if not claimed:
         raise CallRefused("call_already_started", "This call has already been placed. Please dial again.")
     return Call.get_by_id(call.id)
@@ -125,13 +144,21 @@ def hang_up(call: Call) -> Call:
     except TwilioRestException as exc:
         log.warning("hanging up %s failed: %s %s", leg, exc.code, exc.msg)
         raise DomainError("twilio_error", exc.msg or "Twilio could not end the call.",
-                       twilio_code=exc.code) from None
+                          twilio_code=exc.code) from None
+    except (TwilioException, RequestException) as exc:  # unreachable, timed out, or an unreadable answer
+        log.warning("hanging up %s failed: Twilio unreachable (%s)", leg, exc.__class__.__name__)
+        raise DomainError("twilio_unreachable", "Twilio could not be reached to end the call. "
+                          "Please try again in a moment.") from None
     return Call.get_by_id(call.id)
 
 
-def set_engagement(call: Call, engagement_id) -> Call:
-    """Keep the engagement HubSpot created for this call, so notes and outcome land on it."""
-    call.engagement_id, call.updated_at = str(engagement_id), utcnow()
-    call.save(only=[Call.engagement_id, Call.updated_at])
+def set_engagement(call: Call, engagement_id: str) -> Call:
+    """Keep the engagement HubSpot created for this call, so notes and outcome land on it (one call each)."""
+    try:
+        with db.atomic():
+            Call.update(engagement_id=engagement_id, updated_at=utcnow()).where(Call.id == call.id).execute()
+    except IntegrityError:  # the unique index decides, also between two workers at once
+        raise engagement_in_use() from None
+    call = Call.get_by_id(call.id)
     notify_call(call)
     return call

@@ -2,10 +2,11 @@
 our senders and the browser's voice token."""
 from flask import Blueprint, jsonify
 
-from widget_app.calls import inbound
+from widget_app.calls import inbound, missed
 from widget_app.calls import outbound as calls
 from widget_app.calls.senders import all_senders, resolve_sender
 from widget_app.core.errors import DomainError
+from widget_app.core.ids import parse_id
 from widget_app.models import Agent
 from widget_app.realtime import events
 from widget_app.twilio.tokens import voice_token
@@ -47,10 +48,7 @@ def end():
 @login_required
 def engagement(call_id):
     """Store the engagement HubSpot created for the call (CREATE_ENGAGEMENT_SUCCEEDED)."""
-    engagement_id = str(json_body(engagementId=((int, str), ""))["engagementId"]).strip()
-    if not engagement_id.isdigit():
-        raise DomainError("invalid_field", "The field 'engagementId' must be HubSpot's numeric id.",
-                       field="engagementId")
+    engagement_id = parse_id(json_body(engagementId=(object, ""))["engagementId"], "engagementId")
     call = calls.call_for_agent(current_agent(), call_id)
     return jsonify({"call": calls.set_engagement(call, engagement_id).to_dict()})
 
@@ -74,6 +72,23 @@ def numbers():
 def ringing():
     """Calls ringing for this agent now, so a widget that reconnected does not lose a ring."""
     return {"calls": [events.incoming_call(call) for call in inbound.ringing_for(current_agent())]}
+
+
+@bp.get("/calls/missed")
+@login_required
+def missed_calls():
+    """Inbound calls nobody answered that this agent may call back, and how many they have not seen."""
+    agent = current_agent()
+    calls = list(missed.missed_for(agent).limit(50))
+    return {"calls": missed.missed_json(calls), "unseen": missed.unseen_count(agent)}
+
+
+@bp.post("/calls/missed/seen")
+@login_required
+def missed_seen():
+    """The agent opened the Missed list, up to the newest call it showed: the badge clears."""
+    up_to = json_body(up_to=int)["up_to"]
+    return {"unseen": missed.mark_seen(current_agent(), up_to)}
 
 
 @bp.post("/calls/<int:call_id>/accept")

@@ -4,7 +4,7 @@ Only ``create_app`` imports this package, and only in demo mode. It plugs into t
 seam the tests use: the HTTP client the Twilio REST client is built with, and the requests session
 of the HubSpot client. Everything from our webhooks inward is the live code path.
 """
-from widget_app.demo import inbound, messaging, pages, voice
+from widget_app.demo import faults, inbound, messaging, pages, voice
 from widget_app.demo.hubspot_cloud import DemoHubSpotAdapter
 from widget_app.demo.twilio_cloud import DemoTwilioHttpClient
 from widget_app.hubspot.client import session as hubspot_session
@@ -12,7 +12,7 @@ from widget_app.hubspot.client import session as hubspot_session
 
 def init_app(app):
     """Register the simulator's pages and endpoints and put the simulated clouds behind both clients."""
-    for blueprint in (pages.bp, messaging.bp, voice.bp, inbound.bp):
+    for blueprint in (pages.bp, messaging.bp, voice.bp, inbound.bp, faults.bp):
         app.register_blueprint(blueprint)
     if not app.config.get("TESTING_REAL_TWILIO_HTTP"):  # tests that mock Twilio at its real URLs
         app.extensions["twilio_http_client"] = DemoTwilioHttpClient(app)

@@ -16,10 +16,12 @@ from widget_app.agents.accounts import agent_from_token
 from widget_app.core.clock import parse_isoformat, utcnow
 from widget_app.core.errors import DomainError
 from widget_app.demo.blueprint import demo_blueprint
+from widget_app.demo.faults import delivery
 from widget_app.demo.inbound import leg_params, leg_sid
 from widget_app.demo.twilio_cloud import demo_route, new_sid, post_webhook
 from widget_app.demo.voice_steps import (
     ACTIONS,
+    FAILURES,
     advance,
     call_key,
     claim_next_behaviour,
@@ -35,6 +37,7 @@ bp = demo_blueprint("demo_voice", __name__)
 # for tests): initiated now, ringing after ~1 s, answered after ~2 s, "no-answer" after ~3 s.
 NEXT_STEP = {"initiate": ("ring", 1.0), "ring": ("answer", 1.0), "answer": ("give_up", 1.0)}
 HANG_UP_AFTER = 0.2
+HOLD_BACK = 0.5  # seconds an early callback is held back when the simulator delivers out of order
 RESERVED = {"From", "Caller", "CallSid", "AccountSid", "ApplicationSid", "Direction", "CallStatus", "ApiVersion"}
 
 
@@ -70,7 +73,11 @@ def send_status(app, state: dict, status: str, extra: dict):
               "To": state["to"], "Direction": "outbound-dial", "ApiVersion": "2010-04-01",
               "SequenceNumber": str(state["seq"]), "Timestamp": format_datetime(utcnow()),
               "CallbackSource": "call-progress-events", **extra}
-    post_webhook(app, urlparse(state["status_callback"]).path, params)
+    path, how = urlparse(state["status_callback"]).path, delivery(app)
+    late = how["out_of_order"] and status in ("initiated", "ringing")  # arrives after what follows it
+    app.extensions.setdefault("demo_twilio_callbacks", []).append(params)
+    for _ in range(2 if how["duplicate"] else 1):
+        post_webhook(app, path, params, delay=HOLD_BACK if late else 0.0)
 
 
 @bp.post("/voice/connect")
@@ -107,10 +114,17 @@ def connect():
 
 @bp.post("/contact/call-action")
 def call_action():
-    """Simulator buttons: the WhatsApp contact declines, lets it ring out, or hangs up."""
-    action = json_body(action=str)["action"]
+    """Simulator buttons: the WhatsApp contact declines, lets it ring out, or hangs up; or WhatsApp fails
+    the call with a Twilio ErrorCode (``error_code``, 37000 unless told)."""
+    body = json_body(action=str, error_code=(str, "37000"))
+    action = body["action"]
     if action not in ACTIONS:
         raise DomainError("invalid_field", f"action must be one of {', '.join(ACTIONS)}.", field="action")
+    if action == "fail":
+        if body["error_code"] not in FAILURES:
+            raise DomainError("invalid_field", f"error_code must be one of {', '.join(FAILURES)}.",
+                              field="error_code")
+        action = f"fail:{body['error_code']}"
     app, live = current_app._get_current_object(), current_calls()
     if not live:
         if action == "hang_up":
@@ -146,6 +160,22 @@ def update_call(app, match, form):
                                call.answered_at)
     return 404, {"code": 20404, "message": f"The requested resource /Calls/{sid}.json was not found",
                  "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404}
+
+
+@demo_route("GET", r"/Calls/(?P<sid>CA\w+)\.json$")
+def fetch_call(app, match, form):
+    """`calls(sid).fetch()`: the leg's state as Twilio's REST API reports it (the reconciler asks)."""
+    sid = match["sid"]
+    with app.app_context(), _connection():
+        call = Call.get_or_none((Call.sid == sid) | (Call.parent_sid == sid))
+        row = call and call.parent_sid and WebhookEvent.get_or_none(WebhookEvent.key == call_key(call.parent_sid))
+    if call is None:
+        return 404, {"code": 20404, "message": f"The requested resource /Calls/{sid}.json was not found",
+                     "more_info": "https://www.twilio.com/docs/errors/20404", "status": 404}
+    status = (row.payload.get("last_status") or "queued") if row else call.status
+    answer = _call_json(app, sid, call.parent_sid or sid, f"whatsapp:{call.from_number}",
+                        f"whatsapp:{call.to_number}", call.answered_at)
+    return 200, {**answer, "status": status}
 
 
 def _end_inbound(app, call: Call):

@@ -8,7 +8,18 @@ from datetime import timedelta
 from widget_app.core.clock import isoformat, parse_isoformat, utcnow
 from widget_app.models import WebhookEvent
 
-ACTIONS = ("decline", "no_answer", "hang_up")
+ACTIONS = ("decline", "no_answer", "hang_up", "fail")
+# What Twilio reports with a failed WhatsApp leg (reference §1.5), for the simulator's "fail with".
+FAILURES = {"37000": "Call permission has not been granted or was revoked by the user",
+            "37004": "Rate limit exceeded for calls to this user",
+            "37006": "The user has reached the limit of business-initiated calls",
+            "37007": "The business phone number's country cannot place WhatsApp calls",
+            "37008": "WhatsApp could not connect the call"}
+
+
+def failure(code: str) -> dict:
+    """The extra fields of a failed leg's callback: Twilio's ErrorCode and its message."""
+    return {"ErrorCode": code, "ErrorMessage": FAILURES.get(code, "The call failed"), "CallDuration": "0"}
 ACTIVE = ("dialing", "initiated", "ringing", "answered")
 NEXT_KEY = "demo-voice:contact-next"  # what the contact does with the next call (one-shot)
 
@@ -22,6 +33,12 @@ def _decide(state: dict, event: str) -> tuple[str | None, dict]:
     now, stage, behaviour = utcnow(), state["state"], state["behaviour"]
     if event == "decline" and stage == "answered":
         event = "hang_up"  # declining an answered call is hanging up
+    if event.startswith("fail:") and stage in ("dialing", "initiated", "ringing"):
+        state["state"] = "ended"
+        return "failed", failure(event.removeprefix("fail:"))
+    if event == "ring" and stage == "initiated" and behaviour.startswith("fail:"):
+        state["state"] = "ended"  # WhatsApp refuses before the phone rings (no permission, caps)
+        return "failed", failure(behaviour.removeprefix("fail:"))
     if event == "initiate" and stage == "dialing":
         state["state"] = "initiated"
         return "initiated", {}
@@ -63,6 +80,7 @@ def advance(parent_sid: str, event: str) -> tuple[dict, str, dict] | None:
         return None
     if status:
         state["seq"] += 1
+        state["last_status"] = status  # what Twilio's REST API says of the leg (GET /Calls/CA….json)
     won = (WebhookEvent.update(payload=state)
            .where((WebhookEvent.key == call_key(parent_sid)) & (WebhookEvent.payload == old)).execute())
     return (state, status, extra) if won and status else None

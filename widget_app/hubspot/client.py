@@ -59,9 +59,20 @@ def rate_limit_wait(response) -> float:
 class HubSpotClient:
     """One HubSpot account's API; ``request`` answers the JSON body or raises ``HubSpotError``."""
 
-    def __init__(self, base, session, token=None, sleep=time.sleep, max_retries=MAX_RETRIES, jitter=random.random):
+    def __init__(self, base, session, token=None, sleep=time.sleep, max_retries=MAX_RETRIES, jitter=random.random,
+                 deadline=None):
         self.base, self.session, self.token = base.rstrip("/"), session, token
         self.sleep, self.max_retries, self.jitter = sleep, max_retries, jitter
+        self.deadline = deadline  # time.monotonic() by which a caller that cannot wait needs the answer
+
+    def timeout(self):
+        """The (connect, read) timeouts of one attempt: ours, or what is left before the deadline."""
+        if self.deadline is None:
+            return TIMEOUT
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise HubSpotError("HubSpot did not answer in time", code="timeout", transient=True)
+        return (min(TIMEOUT[0], left), min(TIMEOUT[1], left))
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter, so many workers do not come back in step."""
@@ -72,6 +83,7 @@ class HubSpotClient:
         method = method.upper()
         # A POST that creates something may have landed before a 5xx or a timeout: never repeat it here.
         idempotent = method != "POST" if idempotent is None else idempotent
+        max_retries = self.max_retries if self.deadline is None else 0  # a deadline allows one attempt
         attempt = 0
         while True:
             headers = {"Accept": "application/json"}
@@ -79,12 +91,12 @@ class HubSpotClient:
                 headers["Authorization"] = f"Bearer {self.token()}"
             try:
                 response = self.session.request(method, self.base + path, json=json, params=params, data=data,
-                                                headers=headers, timeout=TIMEOUT)
+                                                headers=headers, timeout=self.timeout())
             except requests.RequestException as exc:
                 error = HubSpotError(f"HubSpot could not be reached ({exc.__class__.__name__})",
                                      code="network_error", transient=True)
                 wait = self.backoff(attempt)
-                if not idempotent or attempt >= self.max_retries:
+                if not idempotent or attempt >= max_retries:
                     raise error from exc
             else:
                 if response.status_code < 400:
@@ -96,12 +108,12 @@ class HubSpotClient:
                     if error.body.get("policyName") == "DAILY":
                         error.retry_after = max(wait, DAILY_LIMIT_RETRY_AFTER)
                         raise error
-                    if attempt >= self.max_retries:
+                    if attempt >= max_retries:
                         raise error
                 elif response.status_code >= 500 or response.status_code == 423:
                     error = HubSpotError.from_response(response, transient=True)
                     wait = 2.0 if response.status_code == 423 else self.backoff(attempt)
-                    if not idempotent or attempt >= self.max_retries:
+                    if not idempotent or attempt >= max_retries:
                         raise error
                 else:
                     raise HubSpotError.from_response(response, transient=False)
@@ -117,7 +129,7 @@ def session(app) -> requests.Session:
     return app.extensions["hubspot_session"]
 
 
-def unauthenticated_client(app) -> HubSpotClient:
+def unauthenticated_client(app, deadline=None) -> HubSpotClient:
     """For the OAuth endpoints, which take the client id and secret in the form instead of a Bearer token."""
     return HubSpotClient(app.config["HUBSPOT_API_BASE"], session(app), token=None,
-                         sleep=app.extensions.get("hubspot_sleep") or time.sleep)
+                         sleep=app.extensions.get("hubspot_sleep") or time.sleep, deadline=deadline)

@@ -63,15 +63,20 @@ def _cache(app) -> TTLCache:
     return app.extensions.setdefault("hubspot_contact_cache", TTLCache(CACHE_SECONDS))
 
 
-def find_contact_by_phone(e164: str, portal_id=None, raise_errors: bool = False) -> dict | None:
-    """The contact with this number, or None; HubSpot trouble answers None unless ``raise_errors``."""
+def find_contact_by_phone(e164: str, portal_id=None, raise_errors: bool = False,
+                          budget: float | None = None) -> dict | None:
+    """The contact with this number, or None; HubSpot trouble answers None unless ``raise_errors``.
+
+    ``budget`` (seconds) bounds the whole look-up for a caller that cannot wait: one attempt, no retries.
+    """
     app = current_app._get_current_object()
     key = (str(portal_id or ""), e164)
     found, value = _cache(app).get(key)
     if found:
         return value
+    deadline = None if budget is None else time.monotonic() + budget
     try:
-        answer = hubspot_client(portal_id, app=app).request(
+        answer = hubspot_client(portal_id, app=app, deadline=deadline).request(
             "POST", "/crm/v3/objects/contacts/search", json=search_body(e164), idempotent=True)
     except HubSpotError as exc:
         if raise_errors:

@@ -10,10 +10,12 @@ A row whose properties carry a new recording then tells HubSpot it is ready (rec
 if that fails the row retries with the outbox's backoff and, its revision already written, only that.
 """
 import logging
+from urllib.parse import quote
 
 from flask import current_app
 
 from widget_app.core.clock import isoformat, utcnow
+from widget_app.core.ids import is_id
 from widget_app.hubspot import outbox, recordings
 from widget_app.hubspot.client import HubSpotError
 from widget_app.hubspot.contacts import find_contact_by_phone
@@ -116,6 +118,14 @@ def _contact_id(call: Call, payload: dict) -> str | None:
     return None
 
 
+def engagement_path(engagement_id: str) -> str:
+    """The engagement's URL path: only an id of ASCII digits, and quoted as one path segment all the same."""
+    if not is_id(engagement_id):
+        raise HubSpotError(f"The call's HubSpot engagement id {engagement_id[:40]!r} is not an id; nothing was written.",
+                           code="invalid_engagement_id")
+    return f"{CALLS}/{quote(engagement_id, safe='')}"
+
+
 def write(client, call: Call, lease: outbox.Lease) -> str:
     """Write one outbox row to HubSpot: PATCH the engagement we know, else find or create it. Returns its id."""
     payload = lease.row.payload
@@ -129,7 +139,7 @@ def write(client, call: Call, lease: outbox.Lease) -> str:
             if lease.row.claimed_revision == lease.revision:
                 return engagement_id  # the lost attempt created it with exactly this state
     if engagement_id:
-        client.request("PATCH", f"{CALLS}/{engagement_id}", json={"properties": payload["properties"]})
+        client.request("PATCH", engagement_path(engagement_id), json={"properties": payload["properties"]})
         return engagement_id
     contact_id = _contact_id(call, payload)
     associations = [{"to": {"id": contact_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED",

@@ -28,11 +28,12 @@ def redirect_uri(app) -> str:
     return base.rstrip("/") + "/hubspot/oauth/callback"
 
 
-def _token_request(app, form: dict, idempotent: bool) -> dict:
+def _token_request(app, form: dict, idempotent: bool, deadline=None) -> dict:
     """POST the form-encoded token endpoint (no Bearer header; client id and secret in the form)."""
     form = {"client_id": app.config["HUBSPOT_CLIENT_ID"], "client_secret": app.config["HUBSPOT_CLIENT_SECRET"],
             **form}
-    return unauthenticated_client(app).request("POST", "/oauth/v1/token", data=form, auth=False, idempotent=idempotent)
+    return unauthenticated_client(app, deadline).request("POST", "/oauth/v1/token", data=form, auth=False,
+                                                         idempotent=idempotent)
 
 
 def _store_tokens(portal: Portal, tokens: dict):
@@ -43,23 +44,24 @@ def _store_tokens(portal: Portal, tokens: dict):
     portal.save()
 
 
-def exchange_code(app, code: str) -> Portal:
-    """Turn the callback's code into tokens and remember them under the portal (hub_id) they belong to."""
+def exchange_code(app, code: str, installed_by=None) -> Portal:
+    """Turn the callback's code into tokens and remember them under the portal (hub_id), with the admin who installed it."""
     tokens = _token_request(app, {"grant_type": "authorization_code", "redirect_uri": redirect_uri(app),
                                   "code": code}, idempotent=False)
     info = unauthenticated_client(app).request("GET", f"/oauth/v1/access-tokens/{quote(tokens['access_token'], safe='')}",
                                            auth=False)
     portal = Portal.get_or_none(Portal.portal_id == str(info["hub_id"])) or Portal(portal_id=str(info["hub_id"]))
+    portal.installed_by = installed_by
     _store_tokens(portal, tokens)
     log.info("HubSpot portal %s installed the app", portal.portal_id)
     return portal
 
 
-def refresh(app, portal: Portal) -> Portal:
+def refresh(app, portal: Portal, deadline=None) -> Portal:
     """Get a fresh access token; a dead refresh token marks the portal as needing a reinstall."""
     form = {"grant_type": "refresh_token", "redirect_uri": redirect_uri(app), "refresh_token": portal.refresh_token}
     try:
-        tokens = _token_request(app, form, idempotent=True)
+        tokens = _token_request(app, form, idempotent=True, deadline=deadline)
     except HubSpotError as exc:
         body = exc.body
         if exc.status == 400 and (body.get("status") == "BAD_REFRESH_TOKEN" or body.get("error") == "invalid_grant"):
@@ -76,30 +78,46 @@ def reinstall_error(portal_id, detail="") -> HubSpotError:
 
 
 def portal_for(app, portal_id=None) -> Portal | None:
-    """The installed portal whose token serves ``portal_id`` (None: the private-app token does)."""
-    portal = Portal.get_or_none(Portal.portal_id == str(portal_id)) if portal_id else None
-    if portal is None and not app.config.get("HUBSPOT_ACCESS_TOKEN") and portal_id is None:
-        portal = Portal.select().order_by(Portal.installed_at.desc()).first()
-    return portal
+    """The installed portal whose token serves ``portal_id`` (None: the private-app token does).
+
+    A call that came from no portal (an inbound call, an agent not yet linked) is served by the
+    private-app token, or by the one installed portal when there is exactly one: never by "the latest".
+    """
+    if portal_id:
+        return Portal.get_or_none(Portal.portal_id == str(portal_id))
+    if app.config.get("HUBSPOT_ACCESS_TOKEN"):
+        return None
+    only = list(Portal.select().limit(2))
+    return only[0] if len(only) == 1 else None
 
 
-def access_token(app, portal_id=None) -> str:
+def access_token(app, portal_id=None, deadline=None) -> str:
     """The Bearer token for a portal: its OAuth token (refreshed early), else HUBSPOT_ACCESS_TOKEN."""
     portal = portal_for(app, portal_id)
     if portal is None and app.config.get("HUBSPOT_ACCESS_TOKEN"):
         return app.config["HUBSPOT_ACCESS_TOKEN"]
+    if portal is None and portal_id:
+        raise HubSpotError(f"HubSpot portal {portal_id} has not installed the app: an admin installs it "
+                           "from /hubspot/oauth/install.", code="not_connected")
+    if portal is None and Portal.select().exists():
+        raise HubSpotError("This call came from no HubSpot portal and several are installed: it is logged nowhere. "
+                           "Link the agent in HubSpot first.", code="portal_unknown")
     if portal is None:
         raise HubSpotError("HubSpot is not connected: set HUBSPOT_ACCESS_TOKEN or install the app.",
                            code="not_connected")
     if portal.needs_reinstall:
         raise reinstall_error(portal.portal_id)
     if portal.expires_at is None or portal.expires_at - utcnow() < REFRESH_MARGIN:
-        portal = refresh(app, portal)
+        portal = refresh(app, portal, deadline)
     return portal.access_token
 
 
-def hubspot_client(portal_id=None, app=None, sleep=None) -> HubSpotClient:
-    """A client for a portal's OAuth token, else the private-app token (HUBSPOT_ACCESS_TOKEN)."""
+def hubspot_client(portal_id=None, app=None, sleep=None, deadline=None) -> HubSpotClient:
+    """A client for a portal's OAuth token, else the private-app token (HUBSPOT_ACCESS_TOKEN).
+
+    ``deadline`` (a ``time.monotonic()`` value) bounds everything a call does, token refresh included.
+    """
     app = app or current_app._get_current_object()
-    return HubSpotClient(app.config["HUBSPOT_API_BASE"], session(app), token=lambda: access_token(app, portal_id),
-                         sleep=sleep or app.extensions.get("hubspot_sleep") or time.sleep)
+    return HubSpotClient(app.config["HUBSPOT_API_BASE"], session(app),
+                         token=lambda: access_token(app, portal_id, deadline),
+                         sleep=sleep or app.extensions.get("hubspot_sleep") or time.sleep, deadline=deadline)

@@ -18,18 +18,22 @@ from flask import (
 )
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from widget_app.agents.signin import authenticate
 from widget_app.calls.senders import all_senders
 from widget_app.config import public_base_url
 from widget_app.core.errors import DomainError
 from widget_app.hubspot import portals, recordings
 from widget_app.hubspot.client import HubSpotError
 from widget_app.hubspot.signatures import request_is_signed
+from widget_app.models import Agent
 from widget_app.web.auth import current_agent, login_required
 from widget_app.web.errors import HttpError
 from widget_app.web.jsonbody import json_body
+from widget_app.web.security import content_security_policy, frame_ancestors
 
 bp = Blueprint("hubspot", __name__)
-AUTHORIZE_URL = "https://app.hubspot.com/oauth/authorize"
+AUTHORIZE_ORIGIN = "https://app.hubspot.com"
+AUTHORIZE_URL = f"{AUTHORIZE_ORIGIN}/oauth/authorize"
 SCOPES = "oauth crm.objects.contacts.read crm.objects.contacts.write crm.objects.owners.read"
 STATE_COOKIE, STATE_MAX_AGE = "hubspot_oauth_nonce", 600
 
@@ -97,34 +101,64 @@ def _state_serializer() -> URLSafeTimedSerializer:
 
 @bp.get("/hubspot/oauth/install")
 def install():
-    """Send a HubSpot admin to the consent screen with a state only this browser can bring back."""
-    if not (current_app.config.get("HUBSPOT_CLIENT_ID") and current_app.config.get("HUBSPOT_CLIENT_SECRET")):
-        raise DomainError("oauth_not_configured", "Set HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET to install.")
+    """The install page: an admin signs in here, in a window of our own, before HubSpot's consent screen."""
+    _require_oauth()
+    response = make_response(render_template("hubspot/install.html"))
+    # The form's answer redirects to HubSpot: form-action must allow it (browsers apply it to the redirect).
+    response.headers["Content-Security-Policy"] = content_security_policy(
+        frame_ancestors(current_app), form_action=f"'self' {AUTHORIZE_ORIGIN}")
+    return response
+
+
+@bp.post("/hubspot/oauth/install")
+def start_install():
+    """An admin's credentials start an install whose state names them; anyone else gets 401 or 403."""
+    _require_oauth()
+    email, password = request.form.get("email", ""), request.form.get("password", "")
+    agent = authenticate(email, password, request.remote_addr or "unknown")
+    if not agent.is_admin:
+        raise DomainError("admin_required", "Only an admin can install the app in a HubSpot account.")
     nonce = secrets.token_urlsafe(24)
+    state = _state_serializer().dumps({"n": nonce, "a": agent.id, "v": agent.token_version})
     query = urlencode({"client_id": current_app.config["HUBSPOT_CLIENT_ID"], "redirect_uri": portals.redirect_uri(current_app),
-                       "scope": SCOPES, "state": _state_serializer().dumps(nonce)}, quote_via=quote)
+                       "scope": SCOPES, "state": state}, quote_via=quote)
     response = redirect(f"{AUTHORIZE_URL}?{query}")
     response.set_cookie(STATE_COOKIE, nonce, max_age=STATE_MAX_AGE, secure=True, httponly=True,
                         samesite="Lax", path="/hubspot/oauth")
     return response
 
 
+def _require_oauth():
+    if not (current_app.config.get("HUBSPOT_CLIENT_ID") and current_app.config.get("HUBSPOT_CLIENT_SECRET")):
+        raise DomainError("oauth_not_configured", "Set HUBSPOT_CLIENT_ID and HUBSPOT_CLIENT_SECRET to install.")
+
+
+def _installing_admin(state: str) -> Agent:
+    """The admin who started this install in this browser, still signed in and still an admin; else 400."""
+    try:
+        data = _state_serializer().loads(state, max_age=STATE_MAX_AGE)
+    except BadSignature:  # includes SignatureExpired
+        raise DomainError("invalid_state", "The install link is invalid or expired; start again.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("n"), str) or \
+            not hmac.compare_digest(data["n"], request.cookies.get(STATE_COOKIE, "")):
+        raise DomainError("invalid_state", "The install was started in another browser; start again.")
+    admin = Agent.get_or_none(Agent.id == data.get("a")) if isinstance(data.get("a"), int) else None
+    if admin is None or not admin.active or not admin.is_admin or admin.token_version != data.get("v"):
+        raise DomainError("invalid_state", "The admin who started this install signed out; start again.")
+    return admin
+
+
 @bp.get("/hubspot/oauth/callback")
 def callback():
-    """HubSpot's redirect after consent: check the state, exchange the code, store the portal's tokens."""
+    """HubSpot's redirect after consent: check the state is this browser's admin's, store the portal's tokens."""
     if request.args.get("error"):
         raise DomainError("oauth_denied", request.args.get("error_description") or "The install was not approved.")
     code, state = request.args.get("code"), request.args.get("state")
     if not code or not state:
         raise DomainError("invalid_request", "The callback needs both code and state.")
+    admin = _installing_admin(state)
     try:
-        nonce = _state_serializer().loads(state, max_age=STATE_MAX_AGE)
-    except BadSignature:  # includes SignatureExpired
-        raise DomainError("invalid_state", "The install link is invalid or expired; start again.") from None
-    if not isinstance(nonce, str) or not hmac.compare_digest(nonce, request.cookies.get(STATE_COOKIE, "")):
-        raise DomainError("invalid_state", "The install was started in another browser; start again.")
-    try:
-        portal = portals.exchange_code(current_app._get_current_object(), code)
+        portal = portals.exchange_code(current_app._get_current_object(), code, installed_by=admin)
     except (HubSpotError, KeyError) as exc:
         raise DomainError("hubspot_error", f"HubSpot did not complete the install: {exc}") from None
     response = make_response(render_template("hubspot/installed.html", portal=portal))

@@ -1,25 +1,45 @@
-"""Who drains the outbox: `flask sync run [--once]`, and a thread in each web process (SYNC_WORKER)."""
+"""Who drains the outbox: `flask sync run [--once]`, and a thread in each web process (SYNC_WORKER).
+
+The same loop reconciles calls that went quiet with Twilio (``calls.reconcile``) once a minute.
+"""
 import logging
 import threading
+import time
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from widget_app.calls.reconcile import reconcile
+from widget_app.extensions import db
 from widget_app.hubspot.engagements import drain
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 2.0
+RECONCILE_SECONDS = 60.0
 sync_cli = AppGroup("sync", help="The HubSpot outbox.")
 
 
-def run_forever(app, stop: threading.Event, poll: float = POLL_SECONDS):
-    """Drain, sleep, repeat until ``stop`` is set; an error is logged and the loop goes on."""
+def reconcile_calls(app) -> int:
+    """One reconciler pass: calls without news for a few minutes get Twilio's word on them."""
+    with app.app_context(), db.connection_context():
+        return reconcile()
+
+
+def run_forever(app, stop: threading.Event, poll: float = POLL_SECONDS, every: float = RECONCILE_SECONDS):
+    """Drain (and now and then reconcile), sleep, repeat until ``stop`` is set; errors are logged."""
+    next_reconcile = time.monotonic()
     while not stop.is_set():
         try:
             drain(app)
         except Exception:
             log.exception("outbox pass failed")
+        if time.monotonic() >= next_reconcile:
+            next_reconcile = time.monotonic() + every
+            try:
+                reconcile_calls(app)
+            except Exception:
+                log.exception("reconcile pass failed")
         stop.wait(poll)
 
 
@@ -43,7 +63,7 @@ def run_command(once):
     """Write queued calls to HubSpot (runs until stopped, or once with --once)."""
     app = current_app._get_current_object()
     if once:
-        click.echo(f"Attempted {drain(app)} HubSpot write(s).")
+        click.echo(f"Attempted {drain(app)} HubSpot write(s); reconciled {reconcile_calls(app)} quiet call(s).")
         return
     click.echo("Writing queued calls to HubSpot; Ctrl+C stops.")
     try:

@@ -7,6 +7,7 @@ messages lives in ``permissions.messages``.
 """
 import contextlib
 import logging
+from datetime import timedelta
 
 from flask import current_app
 from peewee import SqliteDatabase
@@ -20,6 +21,10 @@ from widget_app.realtime import events, hub
 
 log = logging.getLogger(__name__)
 NOT_COUNTED = ("failed",)  # Twilio refused or never handed the message over: Meta never saw it
+PLACING = ("queued", "initiated", "ringing")  # a business call that may still connect
+# How long a call being placed holds its place under the cap: the browser dials within seconds and
+# WhatsApp stops ringing after about a minute; a queued call whose browser never dialed lets go.
+RESERVATION = timedelta(minutes=5)
 
 
 
@@ -49,19 +54,26 @@ def _requests(phone: str, now) -> list[PermissionRequest]:
                 .order_by(PermissionRequest.created_at.desc(), PermissionRequest.id.desc()))
 
 
-def _history(phone: str, now, row: Permission | None, requests: list[PermissionRequest]) -> rules.History:
-    answered = (Call.select(Call.answered_at)
-                .where((Call.direction == "outbound") & (Call.to_number == phone) &
-                       (Call.answered_at > now - rules.DAY)))
+def _history(phone: str, now, row: Permission | None, requests: list[PermissionRequest],
+             exclude_call: int | None = None) -> rules.History:
+    """The rules' view from rows in hand, plus one query for the contact's recent business calls:
+    connected in the last 24 h, or still being placed (but ``exclude_call``, the one asking)."""
+    connected = Call.answered_at > now - rules.DAY
+    placing = (Call.answered_at.is_null() & Call.status.in_(PLACING) & (Call.started_at > now - RESERVATION)
+               & (Call.id != (exclude_call or 0)))
+    calls = list(Call.select(Call.id, Call.answered_at, Call.started_at)
+                 .where((Call.direction == "outbound") & (Call.to_number == phone) & (connected | placing)))
     counted = [r.created_at for r in requests if r.status not in NOT_COUNTED and r.created_at > now - rules.WEEK]
     return rules.History(grant=grant_of(row), requests=tuple(reversed(counted)),
-                         connected_calls=tuple(c.answered_at for c in answered))
+                         connected_calls=tuple(c.answered_at for c in calls if c.answered_at is not None),
+                         reserved_calls=tuple(c.started_at for c in calls if c.answered_at is None))
 
 
-def history(phone: str, now, row: Permission | None = None) -> rules.History:
-    """What the rules need: the stored grant, requests of the last 7 days, connected calls of the last 24 h."""
+def history(phone: str, now, row: Permission | None = None, exclude_call: int | None = None) -> rules.History:
+    """What the rules need: the stored grant, requests of the last 7 days, connected calls of the last 24 h
+    and the calls being placed (but ``exclude_call``, the one asking)."""
     row = row if row is not None else Permission.get_or_none(Permission.phone == phone)
-    return _history(phone, now, row, _requests(phone, now))
+    return _history(phone, now, row, _requests(phone, now), exclude_call)
 
 
 def permission_json(phone: str, row: Permission | None = None) -> dict:
@@ -99,10 +111,11 @@ def latest_request(phone: str, sent_only: bool = False) -> PermissionRequest | N
     return query.order_by(PermissionRequest.created_at.desc(), PermissionRequest.id.desc()).first()
 
 
-def call_verdict(phone: str) -> rules.Verdict:
-    """May a business-initiated call go to this contact now (``.can_call``, ``.code``, ``.reason``)?"""
+def call_verdict(phone: str, exclude_call: int | None = None) -> rules.Verdict:
+    """May a business-initiated call go to this contact now (``.can_call``, ``.code``, ``.reason``)?
+    ``exclude_call``: the call asking, whose own place under the cap does not count against it."""
     phone, now = twilio_e164(phone), utcnow()
-    return rules.call_verdict(history(phone, now), now, limits())
+    return rules.call_verdict(history(phone, now, exclude_call=exclude_call), now, limits())
 
 
 def ensure_row(phone: str):
@@ -110,8 +123,10 @@ def ensure_row(phone: str):
     Permission.insert(phone=phone, updated_at=utcnow()).on_conflict_ignore().execute()
 
 
-def _locked_row(phone: str) -> Permission:
-    """The contact's row, locked on PostgreSQL until the transaction ends; created the first time."""
+def lock(phone: str) -> Permission:
+    """The contact's row, locked until the caller's transaction ends, so checks and writes about this
+    contact happen one at a time across workers (SQLite: the transaction's BEGIN IMMEDIATE already holds).
+    Created the first time; a contact we know costs one statement."""
     query = Permission.select().where(Permission.phone == phone)
     query = query if isinstance(db.obj, SqliteDatabase) else query.for_update()
     row = query.first()
@@ -134,7 +149,7 @@ def change(phone: str, transition, now=None, notify_widgets: bool = True) -> Per
     """
     now = now or utcnow()
     with _own_transaction():  # SQLite: BEGIN IMMEDIATE (db.py); PostgreSQL: the row is locked below
-        row = _locked_row(phone)
+        row = lock(phone)
         before = grant_of(row)
         after = transition(before, now)
         if after != before:

@@ -59,6 +59,7 @@ class History:
     grant: Grant = field(default_factory=Grant)
     requests: tuple[datetime, ...] = ()  # send times of requests Twilio accepted (failed ones never count)
     connected_calls: tuple[datetime, ...] = ()  # answer times of connected business-initiated calls
+    reserved_calls: tuple[datetime, ...] = ()  # start times of business calls being placed: each may connect
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,11 @@ def call_verdict(history: History, now: datetime, limits: Limits) -> Verdict:
         return Verdict(False, "call_limit_reached",
                        f"WhatsApp allows {limits.max_connected_per_day} connected calls to a contact per 24 hours; "
                        f"you can call again at {_when(full)}.", full)
+    placing = [t for t in history.reserved_calls if now - DAY < t <= now]
+    if len(connected) + len(placing) >= limits.max_connected_per_day:
+        return Verdict(False, "call_limit_reached",
+                       f"WhatsApp allows {limits.max_connected_per_day} connected calls to a contact per 24 hours, "
+                       "and a call being placed right now may take the last one; try again when it ends.", None)
     if grant.permanent:
         return Verdict(True, None, "The contact allows calls permanently.")
     end = grant_end(grant, limits)

@@ -19,3 +19,8 @@ def call_claimed(call_id: int) -> dict:
 def permission_updated(permission: dict) -> dict:
     """A contact's call permission changed; every widget may show it (permissions are team-wide)."""
     return {"type": "permission_updated", "permission": permission}
+
+
+def missed_call(call_id: int) -> dict:
+    """An inbound call nobody answered that this agent may call back: refresh the Missed badge."""
+    return {"type": "missed_call", "call_id": call_id}

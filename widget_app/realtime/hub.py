@@ -5,6 +5,11 @@ Each process keeps the sockets it holds in a ``Hub`` on ``app.extensions``. With
 thread per process (started on first use, so it lives in the gunicorn worker, not the master)
 delivers to the local sockets. Pub/sub is at-most-once: widgets re-fetch ringing calls on reconnect.
 Presence and the heartbeat live in the database, so every process agrees on who can take a call.
+
+When Redis fails (a publish, or the subscription), the hub is *degraded*: it delivers in this process
+only, and every second ``catch_up`` (set by the socket layer: the calls ringing for these agents, read
+from the database) hands each local socket the rings it has not been told about, so no widget misses
+a ring another process took in. Once the listener has resubscribed, one last catch-up closes the gap.
 """
 import contextlib
 import json
@@ -21,22 +26,34 @@ log = logging.getLogger(__name__)
 CHANNEL = "widget:realtime"
 
 
+CATCH_UP_SECONDS = 1.0  # while degraded, how often the database is asked what rings
+
+
+def _ring_id(message: dict):
+    """The call an ``incoming_call`` message rings for (None for any other message)."""
+    return message["call"].get("id") if message.get("type") == "incoming_call" and message.get("call") else None
+
+
 class Connection:
     """One open socket of one agent; sends are serialised because wsproto is not thread-safe."""
 
     def __init__(self, agent_id: int, ws):
         self.agent_id, self.ws, self.lock = agent_id, ws, threading.Lock()
+        self.announced = set()  # ids of the calls this socket has been rung for
 
-    def send(self, text: str):
+    def send(self, text: str, ring_id=None):
         with self.lock:
             self.ws.send(text)
+            if ring_id is not None:
+                self.announced.add(ring_id)
 
 
 class Hub:
     """The sockets this process holds, by agent id, and its bridge to Redis when REDIS_URL is set."""
 
-    def __init__(self, redis_url: str | None):
+    def __init__(self, redis_url: str | None, catch_up=None):
         self.redis_url, self.channel = redis_url, CHANNEL
+        self.catch_up = catch_up  # agent ids -> {agent id: [incoming_call messages ringing now]}
         self._fork_lock = threading.Lock()
         self._reset()
 
@@ -47,6 +64,7 @@ class Hub:
         self._listener_lock = threading.Lock()
         self._listener = None
         self._publisher = None
+        self.degraded = False  # Redis failed us and the listener has not resubscribed since
 
     def _local(self):
         """State copied into a forked worker belongs to the parent: start afresh once per process."""
@@ -55,6 +73,10 @@ class Hub:
                 if self.pid != os.getpid():
                     self._reset()
         return self
+
+    def is_degraded(self) -> bool:
+        """True while Redis has failed this process (delivery is local, rings come from the database)."""
+        return self._local().degraded
 
     def add(self, agent_id: int, ws) -> Connection:
         """Register a socket; with Redis, make sure this process is subscribed before it counts."""
@@ -75,13 +97,17 @@ class Hub:
             return len(conns)
 
     def publish(self, agent_ids: list[int] | None, message: dict):
-        """Send to every process (Redis) or just this one; a Redis failure falls back to local sockets."""
-        if self.redis_url:
+        """Send to every process (Redis) or just this one; a Redis failure falls back to local sockets
+        (the other processes' catch-up brings them the rings)."""
+        if self.redis_url and not self._local().degraded:
             try:
                 self._redis().publish(self.channel, json.dumps({"agents": agent_ids, "message": message}))
                 return
-            except Exception:
-                log.exception("realtime: Redis publish failed; delivering in this process only")
+            except Exception as exc:
+                log.warning("realtime: Redis publish failed (%s); delivering in this process only",
+                            exc.__class__.__name__)
+                self.degraded = True
+                self._ensure_listener()  # it resubscribes, and ends the degraded mode, when Redis is back
         self.deliver(agent_ids, message)
 
     def deliver(self, agent_ids: list[int] | None, message: dict) -> int:
@@ -91,14 +117,41 @@ class Hub:
         with self._local().lock:
             targets = [conn for agent_id, conns in self.sockets.items()
                        if wanted is None or agent_id in wanted for conn in conns]
+        ring_id = _ring_id(message)
+        return sum(self._send(conn, text, ring_id) for conn in targets)
+
+    def _send(self, conn: Connection, text: str, ring_id=None) -> bool:
+        try:
+            conn.send(text, ring_id)
+            return True
+        except (ConnectionClosed, OSError):
+            self.remove(conn)
+            return False
+
+    def catch_up_now(self) -> int:
+        """Ring each local socket for the calls ringing for its agent that it has not heard of; returns sends."""
+        with self._local().lock:
+            agent_ids = sorted(self.sockets)
+        if not agent_ids or self.catch_up is None:
+            return 0
         sent = 0
-        for conn in targets:
-            try:
-                conn.send(text)
-                sent += 1
-            except (ConnectionClosed, OSError):
-                self.remove(conn)
+        for agent_id, messages in self.catch_up(agent_ids).items():
+            with self.lock:
+                conns = list(self.sockets.get(agent_id, ()))
+            for message in messages:
+                ring_id = _ring_id(message)
+                for conn in conns:
+                    if ring_id not in conn.announced:
+                        sent += self._send(conn, json.dumps(message), ring_id)
+        if sent:
+            log.info("realtime: caught %s socket(s) up on rings from the database", sent)
         return sent
+
+    def _catch_up_safely(self):
+        try:
+            self.catch_up_now()
+        except Exception:
+            log.exception("realtime: catching up from the database failed")
 
     def _redis(self):
         if self._local()._publisher is None:
@@ -132,21 +185,30 @@ class Hub:
         raise TimeoutError("Redis did not confirm the subscription")
 
     def _listen(self, pubsub):
-        """The per-process listener: deliver what any process published; resubscribe after outages."""
+        """The per-process listener: deliver what any process published; resubscribe after outages,
+        catching the local sockets up from the database meanwhile and once more when back."""
         while True:
             try:
                 pubsub = pubsub or self._subscribe()
+                if self.degraded:
+                    self.degraded = False
+                    log.info("realtime: resubscribed to Redis")
+                    self._catch_up_safely()
                 for item in pubsub.listen():
                     if item["type"] == "message":
                         envelope = json.loads(item["data"])
                         self.deliver(envelope.get("agents"), envelope["message"])
-            except Exception:
-                log.exception("realtime: Redis listener failed; resubscribing in 1 s")
+            except Exception as exc:
+                if not self.degraded:
+                    log.warning("realtime: Redis listener failed (%s); delivering rings from the database "
+                                "until it is back", exc.__class__.__name__)
+                self.degraded = True
                 if pubsub is not None:
                     with contextlib.suppress(Exception):  # the connection is already broken
                         pubsub.close()
                 pubsub = None
-                time.sleep(1)
+                self._catch_up_safely()
+                time.sleep(CATCH_UP_SECONDS)
 
 
 def init_app(app):

@@ -8,9 +8,11 @@ import time
 from flask import current_app, request
 
 from widget_app.agents.accounts import agent_from_token
+from widget_app.calls import inbound
 from widget_app.core.clock import utcnow
 from widget_app.extensions import db, sock
 from widget_app.models import Agent
+from widget_app.realtime import events
 
 HEARTBEAT_SECONDS = 20  # last_seen_at refresh; routing calls an agent online for 60 s after it
 UNAUTHORIZED = 4401
@@ -79,7 +81,15 @@ def socket(ws):
             _touch(agent_id, last_seen_at=None)
 
 
+def ringing_messages(app, agent_ids: list[int]) -> dict[int, list[dict]]:
+    """What rings for these agents now, as /api/calls/ringing says it: the hub's catch-up without Redis."""
+    with app.app_context(), db.connection_context():
+        return {agent.id: [events.incoming_call(call) for call in inbound.ringing_for(agent)]
+                for agent in Agent.select().where(Agent.id.in_(agent_ids))}
+
+
 def init_app(app):
-    """Bind the socket route with keepalive pings."""
+    """Bind the socket route with keepalive pings; the hub catches sockets up from the database."""
     app.config.setdefault("SOCK_SERVER_OPTIONS", {"ping_interval": 25})
+    app.extensions["realtime"].catch_up = lambda agent_ids: ringing_messages(app, agent_ids)
     sock.init_app(app)

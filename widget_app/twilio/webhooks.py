@@ -89,8 +89,14 @@ def voice_status():
     apply_status_callback(StatusUpdate(
         sid=form.get("CallSid", ""), status=form.get("CallStatus", ""), parent_sid=form.get("ParentCallSid"),
         sequence=form.get("SequenceNumber", ""), duration=form.get("CallDuration"),
-        error_code=form.get("ErrorCode"), error_message=form.get("ErrorMessage"), raw=dict(form.items())))
+        error_code=form.get("ErrorCode"), error_message=form.get("ErrorMessage"),
+        client=_client_identity(form.get("To", "")), raw=dict(form.items())))
     return "", 204
+
+
+def _client_identity(to: str) -> str | None:
+    """The browser a <Client> leg rang: Twilio's ``To`` reads ``client:<identity>``."""
+    return to[len("client:"):] if to.startswith("client:") else None
 
 
 @bp.post("/voice/dial-done")

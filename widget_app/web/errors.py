@@ -7,6 +7,7 @@ their status, because the same code means 401 to HubSpot's webhooks and 403 to T
 import logging
 
 from flask import Blueprint, jsonify, render_template, request
+from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 
 from widget_app.core.errors import DomainError
@@ -26,15 +27,18 @@ STATUS_BY_CODE = {
     # who is asking
     "unauthorized": 401, "invalid_credentials": 401,
     "invalid_token": 403, "link_expired": 403, "wrong_identity": 403, "permission_required": 403,
+    "admin_required": 403, "owner_not_confirmed": 403, "portal_not_served": 403,
     # what it is about
     "not_found": 404, "call_not_found": 404, "recording_not_found": 404, "oauth_not_configured": 404,
     # the state does not allow it
     "already_granted": 409, "request_in_progress": 409, "already_claimed": 409, "call_not_ringing": 409,
     "not_claimed": 409, "no_active_call": 409, "no_sender": 409, "already_synced": 409,
+    "wrapup_closed": 409, "call_not_ended": 409,
+    "engagement_in_use": 409,
     # limits
     "too_many_attempts": 429, "permission_rate_limited": 429, "call_limit_reached": 429,
     # someone else failed
-    "twilio_error": 502, "hubspot_error": 502, "recording_unavailable": 502, "webhook_failed": 502,
+    "twilio_error": 502, "twilio_unreachable": 502, "hubspot_error": 502, "recording_unavailable": 502, "webhook_failed": 502,
 }
 
 
@@ -86,6 +90,16 @@ def handle_http_error(exc: HTTPException):
     if wants_json():
         return json_error(exc.code or 500, _code_for(exc), exc.description or exc.name)
     return render_template("error.html", code=exc.code, title=exc.name, message=exc.description), exc.code
+
+
+@bp.app_errorhandler(MaxConnectionsExceeded)
+def handle_pool_exhausted(exc: MaxConnectionsExceeded):
+    """Every pooled connection stayed busy past DATABASE_POOL_TIMEOUT: ask the caller to come back."""
+    log.warning("no database connection free on %s %s: %s", request.method, request.path, exc)
+    message = "The service is busy; please try again in a moment."
+    if wants_json():
+        return json_error(503, "database_busy", message)
+    return render_template("error.html", code=503, title="Busy", message=message), 503
 
 
 @bp.app_errorhandler(Exception)

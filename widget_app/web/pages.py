@@ -18,7 +18,10 @@ def widget():
 
 @bp.get("/healthz")
 def healthz():
-    """200 when the database (and Redis, when configured) answer; 503 naming what failed."""
+    """200 when the database (and Redis, when configured) answer; 503 naming what failed.
+
+    Redis counts as failed too while this process's real-time hub has lost its subscription.
+    """
     failed = {}
     try:
         db.connect(reuse_if_open=True)
@@ -27,9 +30,12 @@ def healthz():
         failed["database"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if current_app.config.get("REDIS_URL"):
         try:
-            redis.Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=2).ping()
+            redis.Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=2).ping()
         except Exception as exc:
             failed["redis"] = str(exc) or type(exc).__name__
+        else:
+            if current_app.extensions["realtime"].is_degraded():
+                failed["redis"] = "this process is not subscribed yet; rings reach its sockets from the database"
     if failed:
         log.warning("health check failed: %s", failed)
         return jsonify({"status": "unavailable", "failed": failed}), 503

@@ -19,12 +19,13 @@ WIDGET_MEDIA_SRC = "'self' mediastream: blob: https://*.twilio.com https://media
 
 
 def content_security_policy(frame_ancestors: str, frame_src: str | None = None, connect_src: str | None = None,
-                            media_src: str | None = None) -> str:
+                            media_src: str | None = None, form_action: str = "'self'") -> str:
     """Our CSP: scripts, styles and images only from us; the rest as the page needs."""
     directives = ["default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:"]
     directives += [f"{name} {value}" for name, value in (("frame-src", frame_src), ("connect-src", connect_src),
                                                          ("media-src", media_src)) if value]
-    directives += [f"frame-ancestors {frame_ancestors}", "base-uri 'self'", "form-action 'self'", "object-src 'none'"]
+    directives += [f"frame-ancestors {frame_ancestors}", "base-uri 'self'", f"form-action {form_action}",
+                   "object-src 'none'"]
     return "; ".join(directives)
 
 
