@@ -97,6 +97,13 @@ def percentile(values, pct):
     return statistics.quantiles(values, n=100, method="inclusive")[pct - 1] if len(values) > 1 else values[0]
 
 
+def worker_model(worker_class: str, agents: int) -> list[str]:
+    """gthread needs a thread per socket; gevent (the Procfile's) a connection slot per socket."""
+    if worker_class == "gthread":
+        return ["--worker-class", "gthread", "--threads", str(agents + 50)]
+    return ["--worker-class", "gevent", "--worker-connections", str(2 * agents + 100)]
+
+
 def run(label, args, workers, redis_url, tmp):
     """One configuration: fresh database, gunicorn, K sockets, N webhooks; returns a result row."""
     from widget_app import create_app
@@ -127,8 +134,8 @@ def run(label, args, workers, redis_url, tmp):
     channel = {"REALTIME_CHANNEL": f"bench:{uuid.uuid4().hex}"}
     errors = open(os.path.join(tmp, f"gunicorn-{port}.err"), "w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", f"widget_app:create_app({channel!r})", "--worker-class", "gthread",
-         "--workers", str(workers), "--threads", str(args.agents + 50), "--bind", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", f"widget_app:create_app({channel!r})", *worker_model(args.worker_class, args.agents),
+         "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
          "--graceful-timeout", "5", "--no-control-socket"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors)
     agents = []
     try:
@@ -200,6 +207,8 @@ def main():
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--redis", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
+    parser.add_argument("--worker-class", choices=("gevent", "gthread"), default="gevent",
+                        help="gevent as the Procfile runs it (psycopg2 made cooperative by wsgi.py's hook)")
     parser.add_argument("--database-url", default=None, help="default: a temp SQLite file per run")
     args = parser.parse_args()
     rows = []

@@ -8,6 +8,8 @@ import logging
 import os
 
 from flask import Flask
+from gevent import monkey
+from psycogreen.gevent import patch_psycopg
 
 from widget_app import config as config_module
 from widget_app import db
@@ -24,7 +26,7 @@ from widget_app.hubspot import worker as hubspot_worker
 from widget_app.permissions import routes as permission_routes
 from widget_app.realtime import hub, socket
 from widget_app.twilio import webhooks as twilio_webhooks
-from widget_app.web import auth, errors, pages, security
+from widget_app.web import assets, auth, errors, pages, security
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENDOR_BUNDLES = ("calling-extensions-sdk.js", "twilio.min.js")
@@ -39,11 +41,13 @@ def create_app(config: dict | None = None) -> Flask:
     if config and config.get("INSTANCE_PATH"):
         app.instance_path = config["INSTANCE_PATH"]
     app.config.update(config_module.load_settings(config, app.instance_path))
+    _cooperative_database_driver()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _check_vendor_bundles(app)
 
     db.init_app(app)
     senders.warn_senders_that_cannot_call_out(app)
+    assets.init_app(app)
     security.init_app(app)
     auth.init_app(app)
     for blueprint in BLUEPRINTS:
@@ -59,6 +63,13 @@ def create_app(config: dict | None = None) -> Flask:
         from widget_app import demo
         demo.init_app(app)
     return app
+
+
+def _cooperative_database_driver():
+    """Under gunicorn's gevent worker (the Procfile's), the standard library is already patched; psycopg2
+    is C and needs its own hook, or every query would stall every socket of the process."""
+    if monkey.is_module_patched("socket"):
+        patch_psycopg()
 
 
 def _check_vendor_bundles(app: Flask):

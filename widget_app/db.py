@@ -10,7 +10,7 @@ from playhouse.db_url import connect, schemes
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
 from widget_app.core.clock import utcnow
-from widget_app.models import ADMIN, AGENT, ALL_MODELS, Agent, Call, EngagementSync, UTCDateTimeField, db
+from widget_app.models import ADMIN, AGENT, ALL_MODELS, Agent, Call, CallRing, EngagementSync, PermissionRequest, UTCDateTimeField, db
 
 log = logging.getLogger(__name__)
 db_cli = AppGroup("db", help="Database schema commands.")
@@ -90,6 +90,16 @@ def _missed_call_follow_up(migrator):
                         closed_dates=TextField(null=True))
 
 
+def _list_indexes(migrator):
+    """Indexes that hand every list query its rows in ORDER BY order (history must not slow as it grows)."""
+    for index in (Call.index(Call.agent, Call.id), Call.index(Call.direction, Call.status, Call.started_at),
+                  CallRing.index(CallRing.call, CallRing.id),
+                  PermissionRequest.index(PermissionRequest.phone, PermissionRequest.kind,
+                                          PermissionRequest.created_at, PermissionRequest.id),
+                  Agent.index(Agent.active, Agent.available, Agent.last_seen_at.desc(), Agent.id)):
+        db.execute(index)  # CREATE INDEX IF NOT EXISTS: a fresh install already has them
+
+
 # Append (version, description, function(migrator)) to change the schema; never edit a shipped step.
 # A step that adds a column uses `migrate(migrator.add_column(table, name, field))`, keeping every row.
 MIGRATIONS = [
@@ -97,6 +107,7 @@ MIGRATIONS = [
     (2, "trust boundaries: roles, portal installers, one call per engagement", _trust_boundaries),
     (4, "inbound calls remember the answered leg; ring rows their leg's status", _inbound_legs),
     (6, "call wrap-up state and the agent's missed-calls mark", _wrapup_and_missed),
+    (8, "indexes in the order of every list query", _list_indexes),
     (9, "missed-call follow-up: callback grants, follow-up tasks, business hours", _missed_call_follow_up),
 ]
 

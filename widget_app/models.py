@@ -8,7 +8,6 @@ from peewee import (
     DateTimeField,
     ForeignKeyField,
     IntegerField,
-    IntegrityError,
     Model,
     TextField,
 )
@@ -87,6 +86,10 @@ class Agent(BaseModel):
                 "hubspot_user_id": self.hubspot_user_id, "hubspot_owner_id": self.hubspot_owner_id}
 
 
+# Who may take a call: the freshest heartbeats first, read in order (mixed directions need a DESC column).
+Agent.add_index(Agent.index(Agent.active, Agent.available, Agent.last_seen_at.desc(), Agent.id))
+
+
 class LoginAttempt(BaseModel):
     """Every sign-in attempt, so brute-force limits hold across processes."""
     email = CharField(index=True)
@@ -146,7 +149,8 @@ class PermissionRequest(BaseModel):
     answered_at = UTCDateTimeField(null=True)
 
     class Meta:
-        indexes = ((("phone", "created_at"), False),)
+        indexes = ((("phone", "created_at"), False),
+                   (("phone", "kind", "created_at", "id"), False))  # the latest request: read in order
 
 
 class Call(BaseModel):
@@ -182,7 +186,9 @@ class Call(BaseModel):
 
     class Meta:
         indexes = ((("agent", "created_at"), False), (("to_number", "created_at"), False),
-                   (("from_number", "created_at"), False))
+                   (("from_number", "created_at"), False),
+                   (("agent", "id"), False),  # history pages: newest first, whatever the table's size
+                   (("direction", "status", "started_at"), False))  # the calls ringing now, oldest first
 
     @property
     def contact_phone(self) -> str:
@@ -223,7 +229,8 @@ class CallRing(BaseModel):
     leg_status = CharField(null=True)  # that leg's latest status (a losing leg ends here, not on the call)
 
     class Meta:
-        indexes = ((("call", "agent"), True), (("agent", "rung_at"), False))
+        indexes = ((("call", "agent"), True), (("agent", "rung_at"), False),
+                   (("call", "id"), False))  # who a call rang, in the order they were rung
 
 
 class EngagementSync(BaseModel):
@@ -262,14 +269,12 @@ class WebhookEvent(BaseModel):
     def record_once(cls, key: str, source: str, payload=None) -> bool:
         """Remember a webhook by its idempotency key; False when it was already handled.
 
-        Runs in a savepoint, so the caller's transaction goes on after a duplicate.
+        One statement: a duplicate key inserts nothing (ON CONFLICT DO NOTHING) and raises nothing,
+        so the caller's transaction goes on without a savepoint.
         """
-        try:
-            with db.atomic():
-                cls.create(key=key, source=source, payload=payload)
-        except IntegrityError:
-            return False
-        return True
+        inserted = (cls.insert(key=key, source=source, payload=payload, received_at=utcnow())
+                    .on_conflict_ignore().as_rowcount().execute())
+        return inserted == 1
 
 
 class Portal(BaseModel):

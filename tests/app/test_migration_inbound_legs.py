@@ -16,8 +16,8 @@ def test_a_version_1_database_gains_the_leg_columns_and_keeps_its_rows(database_
                 db_module.migrator().drop_column("call_ring", "leg_status"),
                 db_module.migrator().drop_column("call", "wrapup"),  # migration 6's columns
                 db_module.migrator().drop_column("agent", "missed_seen_id"))
-        db.execute_sql('INSERT INTO agent (email, name, password_hash, active, available, token_version, created_at) '
-                       "VALUES ('old@example.com', 'Old', 'x', true, false, 1, '2025-05-01 12:00:00')")
+        db.execute_sql('INSERT INTO agent (email, name, password_hash, active, available, token_version, created_at, '
+                       "role) VALUES ('old@example.com', 'Old', 'x', true, false, 1, '2025-05-01 12:00:00', 'agent')")
         agent_id = db.execute_sql("SELECT id FROM agent WHERE email = 'old@example.com'").fetchone()[0]
         db.execute_sql("INSERT INTO call (direction, status, from_number, to_number, missed_counted, started_at, "
                        "created_at, updated_at) VALUES ('inbound', 'ringing', '+447911123456', '+442071838750', "

@@ -18,7 +18,8 @@ def version_one(database_url, tmp_path):
         db.execute_sql("DROP INDEX call_engagement_id")
         migrator = db_module.migrator()
         legacy = {"legacy": True} if isinstance(migrator, SqliteMigrator) else {}  # SQLite rebuilds the table
-        migrate(migrator.drop_column("agent", "role", **legacy), migrator.drop_column("portal", "installed_by_id", **legacy))
+        migrate(migrator.drop_column("agent", "role", **legacy), migrator.drop_column("portal", "installed_by_id", **legacy),
+                migrator.drop_column("agent", "missed_seen_id", **legacy))  # migration 6's column
     return database_url
 
 

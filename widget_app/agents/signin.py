@@ -5,6 +5,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from widget_app.agents import limits
 from widget_app.agents.accounts import find_agent, normalise_email
+from widget_app.core.blocking import run_blocking
 from widget_app.core.clock import isoformat
 from widget_app.core.errors import DomainError
 from widget_app.models import Agent
@@ -39,7 +40,8 @@ def authenticate(email: str, password: str, address: str) -> Agent:
         attempt.discard()
         raise TooManyAttempts(retry_at)
     agent = find_agent(email)
-    matches = check_password_hash(agent.password_hash if agent else _dummy_hash(), password)
+    # scrypt off gevent's event loop (core/blocking): other sockets and requests go on meanwhile
+    matches = run_blocking(check_password_hash, agent.password_hash if agent else run_blocking(_dummy_hash), password)
     if agent is None or not matches or not agent.active:
         raise DomainError("invalid_credentials", "The email or password is wrong.")
     attempt.succeeded()

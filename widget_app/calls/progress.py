@@ -31,7 +31,7 @@ ERROR_MESSAGES = {
 }
 # refused by WhatsApp or Twilio before the contact's phone rang: not an unanswered call
 NOT_MISSED_ERRORS = ("37000", "37004", "37006", "37007", "37008")
-# What a callback may change; `missed_counted` is only ever set by its own compare-and-set update.
+# What a callback may change; `missed_counted` is set with them only under the call's row lock (_find).
 PROGRESS_FIELDS = [Call.sid, Call.answered_leg_sid, Call.status, Call.answered_at, Call.ended_at, Call.duration_seconds,
                    Call.error_code, Call.error_message, Call.updated_at]
 
@@ -95,9 +95,12 @@ def apply_status_callback(update: StatusUpdate) -> Call | None:
             return None
         if not WebhookEvent.record_once(key, "twilio-voice-status", update.raw):
             return call  # the same callback again
-        changed = _advance(call, update, via_parent)
+        changed, permission = _advance(call, update, via_parent)
+    # Announced after the commit, from the rows in hand: a widget that reads back sees the same.
     if changed:
         notify_call(call)
+    if permission is not None:
+        ledger.notify(permission.phone, permission)
     return call
 
 
@@ -127,22 +130,23 @@ def _agent_leg_counts(call: Call, update: StatusUpdate) -> bool:
     return True
 
 
-def _advance(call: Call, update: StatusUpdate, via_parent: bool) -> bool:
-    """Move the call forward to ``update.status``; True when anything changed."""
+def _advance(call: Call, update: StatusUpdate, via_parent: bool) -> tuple[bool, object]:
+    """Move the call forward to ``update.status``: whether anything changed, and the contact's
+    Permission row if the call's end changed it (to announce once committed)."""
     changed, status, accepted = False, update.status, call.answered_leg_sid
     if call.direction == "inbound" and via_parent:
         if not _agent_leg_counts(call, update):
-            return False
+            return False, None
         changed = call.answered_leg_sid != accepted
     talked = via_parent and _talked(update)  # the answered agent's leg
     if call.direction == "inbound" and status in FINAL_STATUSES and call.answered_at is None and not talked:
-        return False  # an agent's leg nobody answered: the <Dial action> (routing) decides "missed"
+        return False, None  # an agent's leg nobody answered: the <Dial action> (routing) decides "missed"
     if call.sid is None and via_parent:
         call.sid, changed = update.sid, True  # the WhatsApp leg reports for the first time
     if rank(status) <= rank(call.status) or status in ("queued", "initiated"):
         if changed:
             call.save(only=PROGRESS_FIELDS)
-        return changed
+        return changed, None
     now = utcnow()
     if status == "in-progress":
         call.status, call.answered_at = status, call.answered_at or now
@@ -151,12 +155,16 @@ def _advance(call: Call, update: StatusUpdate, via_parent: bool) -> bool:
     else:
         call.status = status
     call.updated_at = now
-    call.save(only=PROGRESS_FIELDS)
-    if status in FINAL_STATUSES:
-        _record_result(call, count=str(call.error_code or "") not in NOT_MISSED_ERRORS)
-        if call.direction == "inbound":
-            engagements.enqueue_call_sync(call)  # the server logs every inbound call, once (issue 13 §9)
-    return True
+    if status not in FINAL_STATUSES:
+        call.save(only=PROGRESS_FIELDS)
+        return True, None
+    first = not call.missed_counted  # read under the row lock (_find): exactly one callback counts the call
+    call.missed_counted = True
+    call.save(only=PROGRESS_FIELDS + [Call.missed_counted])
+    permission = _record_result(call, first, count=str(call.error_code or "") not in NOT_MISSED_ERRORS)
+    if call.direction == "inbound":
+        engagements.enqueue_call_sync(call)  # the server logs every inbound call, once (issue 13 §9)
+    return True, permission
 
 
 def _finish(call: Call, status: str, now, duration=None, error_code=None, error_message=None):
@@ -178,22 +186,24 @@ def _finish(call: Call, status: str, now, duration=None, error_code=None, error_
         call.error_message = error_message
 
 
-def _record_result(call: Call, count: bool = True):
-    """Tell the permission ledger how the call ended, exactly once per call (even across processes)."""
-    phone = call.contact_phone
+def _record_result(call: Call, first: bool, count: bool = True):
+    """Tell the permission ledger how the call ended, exactly once per call (even across processes);
+    returns the contact's Permission row if that changed it, for the caller to announce after its commit."""
+    phone, revoked = call.contact_phone, None
     if call.error_code == "37000":
-        ledger.revoke(phone, "WhatsApp refused the call: the contact's permission is gone (37000).")
-    first = (Call.update(missed_counted=True)
-             .where((Call.id == call.id) & (Call.missed_counted == False)).execute())
-    call.missed_counted = True
+        revoked = ledger.revoke(phone, "WhatsApp refused the call: the contact's permission is gone (37000).",
+                                notify_widgets=False)
     if not first or not count:
-        return
+        return revoked
     connected = call.answered_at is not None
     if call.direction == "outbound":
-        ledger.record_call_result(phone, connected=connected, at=call.ended_at)
+        changed = ledger.record_call_result(phone, connected=connected, at=call.ended_at, notify_widgets=False)
         follow_up.called_back(call)  # issue 15: a connected callback completes the missed calls' tasks
-    elif connected:
-        ledger.record_call_result(phone, connected=True, business_initiated=False, at=call.ended_at)
+        return changed or revoked
+    if connected:
+        return ledger.record_call_result(phone, connected=True, business_initiated=False, at=call.ended_at,
+                                         notify_widgets=False) or revoked
+    return revoked
 
 
 def finish_locally(call: Call, status: str, error_code: str | None = None, error_message: str | None = None) -> Call:

@@ -5,6 +5,7 @@ change is stored in one transaction (the ``Permission`` row locked on PostgreSQL
 every widget as ``permission_updated``. Sending requests and applying replies over WhatsApp
 messages lives in ``permissions.messages``.
 """
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -41,33 +42,49 @@ def grant_of(row: Permission | None) -> rules.Grant:
                        revoked_reason=row.revoked_reason, source=row.grant_source, note=row.grant_note)
 
 
+def _requests(phone: str, now) -> list[PermissionRequest]:
+    """In one query, newest first: the requests of the last 7 days (what the limits count) and the
+    latest request whenever it was (what the widget shows)."""
+    mine = (PermissionRequest.phone == phone) & (PermissionRequest.kind == "request")
+    newest = PermissionRequest.select(PermissionRequest.id).where(mine).order_by(
+        PermissionRequest.created_at.desc(), PermissionRequest.id.desc()).limit(1)
+    return list(PermissionRequest.select(PermissionRequest.id, PermissionRequest.created_at, PermissionRequest.status,
+                                         PermissionRequest.error)
+                .where(mine & ((PermissionRequest.created_at > now - rules.WEEK) | (PermissionRequest.id == newest)))
+                .order_by(PermissionRequest.created_at.desc(), PermissionRequest.id.desc()))
+
+
+def _history(phone: str, now, row: Permission | None, requests: list[PermissionRequest],
+             exclude_call: int | None = None) -> rules.History:
+    """The rules' view from rows in hand, plus one query for the contact's recent business calls:
+    connected in the last 24 h, or still being placed (but ``exclude_call``, the one asking)."""
+    connected = Call.answered_at > now - rules.DAY
+    placing = (Call.answered_at.is_null() & Call.status.in_(PLACING) & (Call.started_at > now - RESERVATION)
+               & (Call.id != (exclude_call or 0)))
+    calls = list(Call.select(Call.id, Call.answered_at, Call.started_at)
+                 .where((Call.direction == "outbound") & (Call.to_number == phone) & (connected | placing)))
+    counted = [r.created_at for r in requests if r.status not in NOT_COUNTED and r.created_at > now - rules.WEEK]
+    return rules.History(grant=grant_of(row), requests=tuple(reversed(counted)),
+                         connected_calls=tuple(c.answered_at for c in calls if c.answered_at is not None),
+                         reserved_calls=tuple(c.started_at for c in calls if c.answered_at is None))
+
+
 def history(phone: str, now, row: Permission | None = None, exclude_call: int | None = None) -> rules.History:
     """What the rules need: the stored grant, requests of the last 7 days, connected calls of the last 24 h
     and the calls being placed (but ``exclude_call``, the one asking)."""
     row = row if row is not None else Permission.get_or_none(Permission.phone == phone)
-    sent = (PermissionRequest.select(PermissionRequest.created_at)
-            .where((PermissionRequest.phone == phone) & (PermissionRequest.kind == "request") &
-                   PermissionRequest.status.not_in(NOT_COUNTED) &
-                   (PermissionRequest.created_at > now - rules.WEEK)))
-    answered = (Call.select(Call.answered_at)
-                .where((Call.direction == "outbound") & (Call.to_number == phone) &
-                       (Call.answered_at > now - rules.DAY)))
-    placing = (Call.select(Call.started_at)
-               .where((Call.direction == "outbound") & (Call.to_number == phone) & Call.answered_at.is_null() &
-                      Call.status.in_(PLACING) & (Call.started_at > now - RESERVATION) &
-                      (Call.id != (exclude_call or 0))))
-    return rules.History(grant=grant_of(row), requests=tuple(r.created_at for r in sent),
-                         connected_calls=tuple(c.answered_at for c in answered),
-                         reserved_calls=tuple(c.started_at for c in placing))
+    return _history(phone, now, row, _requests(phone, now), exclude_call)
 
 
-def permission_json(phone: str) -> dict:
-    """The CONTRACT's permission object (plus the reasons), as of now."""
+def permission_json(phone: str, row: Permission | None = None) -> dict:
+    """The CONTRACT's permission object (plus the reasons), as of now; ``row``: the Permission row in hand."""
     phone, now, lim = twilio_e164(phone), utcnow(), limits()
-    past = history(phone, now)
+    row = row if row is not None else Permission.get_or_none(Permission.phone == phone)
+    requests = _requests(phone, now)
+    past = _history(phone, now, row, requests)
     status = rules.status(past, now, lim)
     call, ask = rules.call_verdict(past, now, lim), rules.request_verdict(past, now, lim)
-    latest = latest_request(phone)
+    latest = requests[0] if requests else None
     expires_at = None
     if status == "granted" and not past.grant.permanent:
         expires_at = rules.grant_end(past.grant, lim)
@@ -110,16 +127,30 @@ def ensure_row(phone: str):
 
 def lock(phone: str) -> Permission:
     """The contact's row, locked until the caller's transaction ends, so checks and writes about this
-    contact happen one at a time across workers (SQLite: the transaction's BEGIN IMMEDIATE already holds)."""
-    ensure_row(phone)
+    contact happen one at a time across workers (SQLite: the transaction's BEGIN IMMEDIATE already holds).
+    Created the first time; a contact we know costs one statement."""
     query = Permission.select().where(Permission.phone == phone)
-    return (query if isinstance(db.obj, SqliteDatabase) else query.for_update()).get()
+    query = query if isinstance(db.obj, SqliteDatabase) else query.for_update()
+    row = query.first()
+    if row is None:
+        ensure_row(phone)
+        row = query.get()
+    return row
 
 
-def change(phone: str, transition, now=None, notify_widgets: bool = True) -> bool:
-    """Apply ``transition(grant, now) -> grant`` to the locked row; store and announce any change."""
+def _own_transaction():
+    """A transaction of our own, or none inside the caller's (a savepoint would only add round trips)."""
+    return contextlib.nullcontext() if db.in_transaction() else db.atomic()
+
+
+def change(phone: str, transition, now=None, notify_widgets: bool = True) -> Permission | None:
+    """Apply ``transition(grant, now) -> grant`` to the locked row; store and announce any change.
+
+    Returns the changed row (None when nothing changed), so a caller whose transaction is still open
+    can announce it after its commit (``notify(phone, row)``) without reading it again.
+    """
     now = now or utcnow()
-    with db.atomic():  # SQLite: BEGIN IMMEDIATE (db.py); PostgreSQL: the row is locked below
+    with _own_transaction():  # SQLite: BEGIN IMMEDIATE (db.py); PostgreSQL: the row is locked below
         row = lock(phone)
         before = grant_of(row)
         after = transition(before, now)
@@ -132,17 +163,18 @@ def change(phone: str, transition, now=None, notify_widgets: bool = True) -> boo
                 row.revoked_at = now
             row.updated_at = now
             row.save()
-    if after != before:
-        log.info("permission %s: %s -> %s", phone, before.status, after.status)
-        if notify_widgets:
-            notify(phone)
-    return after != before
+    if after == before:
+        return None
+    log.info("permission %s: %s -> %s", phone, before.status, after.status)
+    if notify_widgets:
+        notify(phone, row)
+    return row
 
 
-def notify(phone: str):
+def notify(phone: str, row: Permission | None = None):
     """Tell every widget (the whole team shares permissions); realtime never raises, nor do we."""
     try:
-        hub.notify(None, events.permission_updated(permission_json(phone)))
+        hub.notify(None, events.permission_updated(permission_json(phone, row)))
     except Exception:  # a broken socket hub must not undo a stored permission change
         log.exception("could not announce the permission change of %s", phone)
 
@@ -155,13 +187,16 @@ def _contact(phone: str) -> str | None:
         return None
 
 
-def record_call_result(phone: str, *, connected: bool, business_initiated: bool = True, at=None):
+def record_call_result(phone: str, *, connected: bool, business_initiated: bool = True, at=None,
+                       notify_widgets: bool = True) -> Permission | None:
     """Once per finished call: connected resets the request limits and the missed count; misses revoke."""
     phone, lim = _contact(phone), limits()
-    if phone:
-        at = as_utc(at) or utcnow()
-        change(phone, lambda grant, now: rules.called(grant, connected=connected,
-                                                      business_initiated=business_initiated, at=at, limits=lim))
+    if not phone:
+        return None
+    at = as_utc(at) or utcnow()
+    return change(phone, lambda grant, now: rules.called(grant, connected=connected,
+                                                         business_initiated=business_initiated, at=at, limits=lim),
+                  notify_widgets=notify_widgets)
 
 
 def grant_callback(phone: str, call_sid: str, at) -> bool:
@@ -180,8 +215,8 @@ def grant_callback(phone: str, call_sid: str, at) -> bool:
     return True
 
 
-def revoke(phone: str, reason: str):
+def revoke(phone: str, reason: str, notify_widgets: bool = True) -> Permission | None:
     """WhatsApp said the permission is gone (e.g. error 37000): no more calls until the contact grants again."""
     phone = _contact(phone)
-    if phone:
-        change(phone, lambda grant, now: rules.revoked(grant, reason))
+    return change(phone, lambda grant, now: rules.revoked(grant, reason), notify_widgets=notify_widgets) \
+        if phone else None
