@@ -6,6 +6,7 @@ from twilio.base.exceptions import TwilioRestException
 from widget_app.calls.progress import FINAL_STATUSES, finish_locally, notify_call
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
+from widget_app.core.ids import is_id
 from widget_app.core.phone import to_e164, twilio_e164
 from widget_app.models import Agent, Call
 from widget_app.permissions import ledger
@@ -83,7 +84,7 @@ def authorize_outbound(identity: str, leg_sid: str, call_id: str, dialed: str) -
     ``dialed`` what it asked for. Returns the call with the browser leg's CallSid stored; raises
     ``CallRefused`` otherwise (the agent's own call is then marked failed so the widget can show why).
     """
-    call = Call.get_or_none(Call.id == int(call_id)) if call_id.isascii() and call_id.isdigit() else None
+    call = Call.get_or_none(Call.id == int(call_id)) if is_id(call_id) else None
     if call is None or call.direction != "outbound":
         raise CallRefused("call_not_found", "This call could not be found. Please dial again.")
     if call.agent is None or call.agent.voice_identity != identity:

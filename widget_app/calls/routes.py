@@ -6,6 +6,7 @@ from widget_app.calls import inbound
 from widget_app.calls import outbound as calls
 from widget_app.calls.senders import all_senders, resolve_sender
 from widget_app.core.errors import DomainError
+from widget_app.core.ids import parse_id
 from widget_app.models import Agent
 from widget_app.realtime import events
 from widget_app.twilio.tokens import voice_token
@@ -47,10 +48,7 @@ def end():
 @login_required
 def engagement(call_id):
     """Store the engagement HubSpot created for the call (CREATE_ENGAGEMENT_SUCCEEDED)."""
-    engagement_id = str(json_body(engagementId=((int, str), ""))["engagementId"]).strip()
-    if not engagement_id.isdigit():
-        raise DomainError("invalid_field", "The field 'engagementId' must be HubSpot's numeric id.",
-                       field="engagementId")
+    engagement_id = parse_id(str(json_body(engagementId=((int, str), ""))["engagementId"]).strip(), "engagementId")
     call = calls.call_for_agent(current_agent(), call_id)
     return jsonify({"call": calls.set_engagement(call, engagement_id).to_dict()})
 

@@ -21,6 +21,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from widget_app.calls.senders import all_senders
 from widget_app.config import public_base_url
 from widget_app.core.errors import DomainError
+from widget_app.core.ids import is_id
 from widget_app.hubspot import portals, recordings
 from widget_app.hubspot.client import HubSpotError
 from widget_app.hubspot.signatures import request_is_signed
@@ -70,7 +71,7 @@ def channel_connection():
 def recording_link(call_id):
     """HubSpot asks where to fetch a call's recording: a link of ours, valid for 15 minutes."""
     app_id = request.args.get("appId")
-    if app_id is not None and not app_id.isdigit():
+    if app_id is not None and not is_id(app_id):
         raise DomainError("invalid_field", "appId must be a number.", field="appId")
     call = recordings.call_for_external_id(call_id)
     path = url_for("hubspot.recording_audio", call_id=call_id, token=recordings.audio_token(call))

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 MAX_AGE_MS = 5 * 60 * 1000
 FUTURE_SKEW_MS = 5 * 1000
+MAX_TIMESTAMP_DIGITS = 16  # milliseconds since 1970 have 13 digits until the year 2286
 # The escapes HubSpot decodes before signing (reference §3); every other one (e.g. %20) stays.
 HUBSPOT_DECODED = {"%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "%24": "$", "%27": "'",
                    "%28": "(", "%29": ")", "%2A": "*", "%2C": ",", "%3B": ";"}
@@ -51,8 +52,8 @@ def sign_v1(secret: str, body: str) -> str:
 
 def timestamp_is_fresh(timestamp: str | None, now_ms: int | None = None) -> bool:
     """Within the last five minutes and not (beyond drift) in the future."""
-    if not timestamp or not timestamp.isdigit():
-        return False
+    if not timestamp or len(timestamp) > MAX_TIMESTAMP_DIGITS or not (timestamp.isascii() and timestamp.isdigit()):
+        return False  # "²".isdigit() is true and int("²") raises
     now_ms = int(utcnow().timestamp() * 1000) if now_ms is None else now_ms
     age = now_ms - int(timestamp)
     return -FUTURE_SKEW_MS <= age <= MAX_AGE_MS
