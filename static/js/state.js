@@ -23,7 +23,7 @@ export const state = {
   sentHeight: 0, // the widget's height as last told to HubSpot (widget.js)
   api: { token: null, onUnauthorized: null }, // api.js: the agent's token, and what a refused token calls
   sdk: { cti: null, ready: false }, // hubspot.js: HubSpot's CallingExtensions, and whether onReady came
-  socket: { ws: null, token: null, attempt: 0, retryTimer: null, openedAt: 0, handlers: new Map() }, // socket.js
+  socket: { ws: null, token: null, attempt: 0, retryTimer: null, openedAt: 0, opening: 0, handlers: new Map() }, // socket.js
   mirror: { channel: null }, // mirror.js: the BroadcastChannel of HubSpot's calling window
   showListeners: [], // screens.js: functions told about every screen change (the calling window's mirror)
 };
