@@ -10,7 +10,7 @@ from widget_app.core.ids import is_id
 from widget_app.core.phone import to_e164, twilio_e164
 from widget_app.models import Agent, Call
 from widget_app.permissions import ledger
-from widget_app.twilio.client import twilio_client
+from widget_app.twilio.client import refusal_text, twilio_client
 
 log = logging.getLogger(__name__)
 CONTACT_TYPE_ID = "0-1"  # HubSpot's object type id of contacts (calleeInfo.calleeObjectTypeId)
@@ -125,7 +125,7 @@ def hang_up(call: Call) -> Call:
         twilio_client().calls(leg).update(status="completed")
     except TwilioRestException as exc:
         log.warning("hanging up %s failed: %s %s", leg, exc.code, exc.msg)
-        raise DomainError("twilio_error", exc.msg or "Twilio could not end the call.",
+        raise DomainError("twilio_error", f"Twilio could not end the call. {refusal_text(exc)}",
                        twilio_code=exc.code) from None
     return Call.get_by_id(call.id)
 
