@@ -72,10 +72,12 @@ def request_uri() -> str:
     return f"{base}{path}" + (f"?{query}" if query else "")
 
 
-def request_is_signed(versions=("v3", "v2", "v1")) -> bool:
+def request_is_signed(versions=("v3",)) -> bool:
     """Check the current request against HUBSPOT_CLIENT_SECRET in the forms ``versions`` allows.
 
-    When a v3 header is present only v3 counts, so a request cannot be downgraded to a weaker form.
+    v3 by default: v1 and v2 carry no timestamp, so a route accepts them only where HubSpot sends no
+    v3. When a v3 header (or its timestamp) is present only v3 counts, always checked for age, so a
+    request cannot be downgraded to a weaker form.
     """
     secret = current_app.config.get("HUBSPOT_CLIENT_SECRET")
     if not secret:
@@ -83,16 +85,17 @@ def request_is_signed(versions=("v3", "v2", "v1")) -> bool:
         return False
     body = request.get_data(as_text=True)
     v3 = request.headers.get("X-HubSpot-Signature-v3")
-    if v3 is not None:
+    if v3 is not None or request.headers.get("X-HubSpot-Request-Timestamp") is not None:
         timestamp = request.headers.get("X-HubSpot-Request-Timestamp")
         if "v3" not in versions or not timestamp_is_fresh(timestamp):
             return False
         expected = sign_v3(secret, request.method, request_uri(), body, timestamp)
-        return hmac.compare_digest(expected.encode(), v3.encode())
+        return v3 is not None and hmac.compare_digest(expected.encode(), v3.encode())
     signature = request.headers.get("X-HubSpot-Signature")
     version = (request.headers.get("X-HubSpot-Signature-Version") or "v1").lower()
     if signature is None or version not in versions:
         return False
+    log.info("HubSpot request to %s signed %s (no timestamp)", request.path, version)  # what really arrives
     if version == "v2":
         expected = sign_v2(secret, request.method, request_uri(), body)
     elif version == "v1":
