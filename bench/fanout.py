@@ -108,7 +108,7 @@ def run(label, args, workers, redis_url, tmp):
     """One configuration: fresh database, gunicorn, K sockets, N webhooks; returns a result row."""
     from widget_app import create_app
     from widget_app import db as db_module
-    from widget_app.agents.accounts import issue_token
+    from widget_app.agents.tickets import issue_ticket
     from widget_app.models import Agent as AgentRow
     from widget_app.models import db
     from widget_app.twilio.signatures import sign
@@ -127,8 +127,6 @@ def run(label, args, workers, redis_url, tmp):
                                "hubspot_owner_id": f"owner{i}", "available": True}
                               for i in range(args.agents)]).execute()
         rows = list(AgentRow.select().order_by(AgentRow.id))
-    with app.test_request_context():
-        tokens = {row.id: issue_token(row) for row in rows}
 
     env = {**os.environ, **settings}
     channel = {"REALTIME_CHANNEL": f"bench:{uuid.uuid4().hex}"}
@@ -140,7 +138,9 @@ def run(label, args, workers, redis_url, tmp):
     agents = []
     try:
         wait_until(lambda: ping(port), 30, "gunicorn did not start")
-        agents = [Agent(row.id, f"ws://127.0.0.1:{port}/ws?token={tokens[row.id]}") for row in rows]
+        with app.test_request_context():  # tickets live seconds: issued just before the sockets open
+            tickets = {row.id: issue_ticket(row) for row in rows}
+        agents = [Agent(row.id, f"ws://127.0.0.1:{port}/ws?ticket={tickets[row.id]}") for row in rows]
         with db.connection_context():
             wait_until(lambda: AgentRow.select().where(AgentRow.last_seen_at.is_null()).count() == 0, 60,
                        "not every socket registered")

@@ -26,7 +26,7 @@ from widget_app.hubspot import worker as hubspot_worker
 from widget_app.permissions import routes as permission_routes
 from widget_app.realtime import hub, socket
 from widget_app.twilio import webhooks as twilio_webhooks
-from widget_app.web import assets, auth, errors, pages, security
+from widget_app.web import assets, auth, converters, errors, inputs, pages, security
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENDOR_BUNDLES = ("calling-extensions-sdk.js", "twilio.min.js")
@@ -46,9 +46,11 @@ def create_app(config: dict | None = None) -> Flask:
     _check_vendor_bundles(app)
 
     db.init_app(app)
+    converters.init_app(app)  # before any blueprint: rules bind their converters when added
     senders.warn_senders_that_cannot_call_out(app)
     assets.init_app(app)
     security.init_app(app)
+    inputs.init_app(app)
     auth.init_app(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

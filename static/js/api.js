@@ -18,7 +18,7 @@ export function setToken(value) {
   auth.token = value || null;
 }
 
-// The socket authenticates with the same token, in its query string (CONTRACT §6).
+// The socket trades this token for a single-use ticket before each connect (socket.js).
 export const currentToken = () => auth.token;
 
 // Called when a request that carried a token is refused: the session ended elsewhere.

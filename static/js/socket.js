@@ -1,13 +1,17 @@
-// Our live line to the server (GET /ws?token=…, CONTRACT §6): one JSON object per message.
+// Our live line to the server (GET /ws?ticket=…, CONTRACT §6 and §8): one JSON object per message.
+// The token never goes into the socket's URL (access logs keep URLs): every (re)connect first trades
+// it for a single-use ticket that lives a few seconds (POST /api/realtime/ticket).
 // It reconnects by itself with exponential backoff and jitter, and fires `open` after every
 // (re)connect, so the widget can ask what it missed (rings are not replayed by the server).
 // Events: every server message `type`, plus `open`, `close` and `unauthorized` (close code 4401).
+import { api } from './api.js';
 import { state } from './state.js';
 
 const UNAUTHORIZED = 4401;
 const BACKOFF = { firstMs: 500, maxMs: 30000, stableMs: 10000 }; // stable: open this long resets the backoff
 // This module's part of the state: ws, token, attempt (retries since the last stable open), retryTimer,
-// openedAt, and handlers (event -> Set of functions).
+// openedAt, opening (a ticket is being fetched: the number of that attempt, else 0), and handlers
+// (event -> Set of functions).
 const line = state.socket;
 
 export function onMessage(type, fn) {
@@ -35,22 +39,40 @@ export const isOpen = () => line.ws !== null && line.ws.readyState === WebSocket
 // Opens the socket for this token; the same token again is a no-op, a new one replaces the old socket.
 export function connect(newToken) {
   if (!newToken) return;
-  if (newToken === line.token && line.ws) return;
+  if (newToken === line.token && (line.ws || line.opening)) return;
   drop();
   line.token = newToken;
   line.attempt = 0;
   open();
 }
 
-function socketUrl() {
+function socketUrl(ticket) {
   const scheme = window.location.protocol === 'https:' ? 'wss' : 'ws';
-  return `${scheme}://${window.location.host}/ws?token=${encodeURIComponent(line.token)}`;
+  return `${scheme}://${window.location.host}/ws?ticket=${encodeURIComponent(ticket)}`;
 }
 
-function open() {
+let attempts = 0; // numbers each open(), so a ticket that arrives after drop() or a newer open() is discarded
+
+// A ticket, then the socket. A refused token signs the widget out (api.js); anything else retries later.
+async function open() {
   clearTimeout(line.retryTimer);
   line.retryTimer = null;
-  const socket = new WebSocket(socketUrl());
+  attempts += 1;
+  const mine = attempts;
+  line.opening = mine;
+  let ticket;
+  try {
+    ticket = (await api('POST', '/api/realtime/ticket')).ticket;
+  } catch (err) {
+    if (line.opening !== mine) return;
+    line.opening = 0;
+    if (err.status === 401) emit('unauthorized', { code: UNAUTHORIZED });
+    else retryLater();
+    return;
+  }
+  if (line.opening !== mine || !line.token) return; // dropped, or replaced by a newer connect()
+  line.opening = 0;
+  const socket = new WebSocket(socketUrl(ticket));
   line.ws = socket;
   socket.addEventListener('open', () => {
     if (line.ws !== socket) return;
@@ -88,12 +110,12 @@ function retryLater() {
   const cap = Math.min(BACKOFF.maxMs, BACKOFF.firstMs * 2 ** line.attempt);
   line.attempt += 1;
   const delay = cap / 2 + Math.random() * (cap / 2);
-  line.retryTimer = setTimeout(() => { if (line.token && !line.ws) open(); }, delay);
+  line.retryTimer = setTimeout(() => { if (line.token && !line.ws && !line.opening) open(); }, delay);
 }
 
 // The network came back: do not wait for the backoff timer.
 window.addEventListener('online', () => {
-  if (line.token && !line.ws) {
+  if (line.token && !line.ws && !line.opening) {
     line.attempt = 0;
     open();
   }
@@ -108,6 +130,7 @@ export function send(message) {
 function drop() {
   clearTimeout(line.retryTimer);
   line.retryTimer = null;
+  line.opening = 0;
   const socket = line.ws;
   line.ws = null;
   line.openedAt = 0;

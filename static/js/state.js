@@ -27,7 +27,7 @@ export const state = {
   api: { token: null, onUnauthorized: null, onReachable: null }, // api.js: the agent's token, what a refused
   // token calls, and what any answer from the server calls
   sdk: { cti: null, ready: false }, // hubspot.js: HubSpot's CallingExtensions, and whether onReady came
-  socket: { ws: null, token: null, attempt: 0, retryTimer: null, openedAt: 0, handlers: new Map() }, // socket.js
+  socket: { ws: null, token: null, attempt: 0, retryTimer: null, openedAt: 0, opening: 0, handlers: new Map() }, // socket.js
   mirror: { channel: null }, // mirror.js: the BroadcastChannel of HubSpot's calling window
   showListeners: [], // screens.js: functions told about every screen change (the calling window's mirror)
 };

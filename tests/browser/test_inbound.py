@@ -199,7 +199,7 @@ def test_a_ring_lost_with_the_socket_is_found_again_after_the_reconnect(page, li
         server.on_message(to_widget)
         ws.on_message(server.send)
 
-    page.context.route_web_socket("**/ws?token=*", through)
+    page.context.route_web_socket("**/ws?ticket=*", through)
     frame, errors = signed_in_and_available(page, live_server)
     assert len(sockets) == 1
 
@@ -362,7 +362,7 @@ def test_a_ring_whose_end_was_lost_stops_after_twilios_ring_time(page, live_serv
         ws.on_message(server.send)
 
     page.context.clock.install()
-    page.context.route_web_socket("**/ws?token=*", through)
+    page.context.route_web_socket("**/ws?ticket=*", through)
     frame, errors = signed_in_and_available(page, live_server)
     call = ring(page, frame)
     wait_for_message(page, "INCOMING_CALL")

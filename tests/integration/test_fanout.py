@@ -10,7 +10,7 @@ import requests
 from simple_websocket import Client, ConnectionClosed
 
 from tests.helpers import TEST_SETTINGS, wait_for
-from widget_app.agents.accounts import issue_token
+from widget_app.agents.tickets import issue_ticket
 from widget_app.models import Agent, Call
 from widget_app.twilio.signatures import sign
 
@@ -36,8 +36,8 @@ def cluster(redis_url, make_app, gunicorn, hubspot_stub, tmp_path):
 def open_socket(app, server, agent):
     """Connect, switch the availability toggle on, and wait until the database shows both."""
     with app.test_request_context():
-        token = issue_token(agent)
-    ws = Client.connect(f"ws://{server.address}/ws?token={token}")
+        ticket = issue_ticket(agent)
+    ws = Client.connect(f"ws://{server.address}/ws?ticket={ticket}")
     ws.send(json.dumps({"type": "presence", "available": True}))
     assert wait_for(lambda: (lambda a: a.available and a.last_seen_at is not None)(Agent.get_by_id(agent.id)))
     return ws
@@ -100,9 +100,9 @@ def test_incoming_call_crosses_workers_through_redis(cluster):
         ws.close()
 
 
-def test_bad_token_closes_with_4401_under_gunicorn(cluster):
+def test_bad_ticket_closes_with_4401_under_gunicorn(cluster):
     _, server = cluster
-    ws = Client.connect(f"ws://{server.address}/ws?token=forged")
+    ws = Client.connect(f"ws://{server.address}/ws?ticket=forged")
     with pytest.raises(ConnectionClosed) as closed:
         for _ in range(50):
             ws.receive(timeout=0.1)

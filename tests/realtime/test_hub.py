@@ -1,4 +1,4 @@
-"""The real-time hub over real WebSockets: token auth, delivery per agent, presence, heartbeat, Redis."""
+"""The real-time hub over real WebSockets: ticket auth, delivery per agent, presence, heartbeat, Redis."""
 import json
 import time
 import uuid
@@ -7,7 +7,7 @@ import pytest
 from simple_websocket import Client, ConnectionClosed
 
 from tests.helpers import wait_for
-from widget_app.agents.accounts import issue_token
+from widget_app.agents.tickets import issue_ticket
 from widget_app.models import Agent
 from widget_app.realtime import hub as realtime
 from widget_app.realtime import socket as realtime_socket
@@ -17,14 +17,14 @@ def reload(agent):
     return Agent.get_by_id(agent.id)
 
 
-def token_for(app, agent):
+def ticket_for(app, agent):
     with app.test_request_context():
-        return issue_token(agent)
+        return issue_ticket(agent)
 
 
 def connect(address, app, agent):
     """Open the agent's socket and wait until the hub has registered it (heartbeat written)."""
-    ws = Client.connect(f"ws://{address}/ws?token={token_for(app, agent)}")
+    ws = Client.connect(f"ws://{address}/ws?ticket={ticket_for(app, agent)}")
     assert wait_for(lambda: reload(agent).last_seen_at is not None)
     return ws
 
@@ -43,12 +43,12 @@ def close_code(ws, timeout=5.0) -> int:
     return int(closed.value.reason)
 
 
-@pytest.mark.parametrize("token", ["", "not-a-token", "revoked"])
-def test_bad_or_missing_token_closes_with_4401(app, agent, serve_app, token):
-    if token == "revoked":
-        token = token_for(app, agent)
+@pytest.mark.parametrize("ticket", ["", "not-a-ticket", "revoked"])
+def test_bad_or_missing_ticket_closes_with_4401(app, agent, serve_app, ticket):
+    if ticket == "revoked":
+        ticket = ticket_for(app, agent)
         Agent.update(token_version=Agent.token_version + 1).where(Agent.id == agent.id).execute()
-    ws = Client.connect(f"ws://{serve_app(app)}/ws?token={token}")
+    ws = Client.connect(f"ws://{serve_app(app)}/ws?ticket={ticket}")
     assert close_code(ws) == 4401
     assert reload(agent).last_seen_at is None
 

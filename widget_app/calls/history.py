@@ -4,6 +4,7 @@ from flask import Blueprint, jsonify, request
 from widget_app.calls import wrapup
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
+from widget_app.core.ids import is_id
 from widget_app.hubspot import outbox
 from widget_app.hubspot.engagements import enqueue_call_sync, retry_call_sync
 from widget_app.models import Call, EngagementSync, db
@@ -66,9 +67,9 @@ def discard(call_id):
 def history():
     """The agent's recent calls, newest first, each with where its HubSpot write stands."""
     limit, before = request.args.get("limit", str(DEFAULT_LIMIT)), request.args.get("before")
-    if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIMIT:
+    if not (limit.isascii() and limit.isdigit() and len(limit) <= 3) or not 1 <= int(limit) <= MAX_LIMIT:
         raise DomainError("invalid_field", f"limit must be a whole number from 1 to {MAX_LIMIT}.", field="limit")
-    if before is not None and not before.isdigit():
+    if before is not None and not is_id(before):
         raise DomainError("invalid_field", "before must be a call id.", field="before")
     query = Call.select().where(Call.agent == current_agent().id)
     if before is not None:

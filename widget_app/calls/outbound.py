@@ -8,11 +8,11 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from widget_app.calls.progress import FINAL_STATUSES, finish_locally, notify_call
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
-from widget_app.core.ids import parse_id
+from widget_app.core.ids import is_id, parse_id
 from widget_app.core.phone import to_e164, twilio_e164
 from widget_app.models import Agent, Call, db
 from widget_app.permissions import ledger
-from widget_app.twilio.client import twilio_client
+from widget_app.twilio.client import refusal_text, twilio_client
 
 log = logging.getLogger(__name__)
 CONTACT_TYPE_ID = "0-1"  # HubSpot's object type id of contacts (calleeInfo.calleeObjectTypeId)
@@ -99,7 +99,7 @@ def authorize_outbound(identity: str, leg_sid: str, call_id: str, dialed: str) -
     ``dialed`` what it asked for. Returns the call with the browser leg's CallSid stored; raises
     ``CallRefused`` otherwise (the agent's own call is then marked failed so the widget can show why).
     """
-    call = Call.get_or_none(Call.id == int(call_id)) if call_id.isascii() and call_id.isdigit() else None
+    call = Call.get_or_none(Call.id == int(call_id)) if is_id(call_id) else None
     if call is None or call.direction != "outbound":
         raise CallRefused("call_not_found", "This call could not be found. Please dial again.")
     if call.agent is None or call.agent.voice_identity != identity:
@@ -143,7 +143,7 @@ def hang_up(call: Call) -> Call:
         twilio_client().calls(leg).update(status="completed")
     except TwilioRestException as exc:
         log.warning("hanging up %s failed: %s %s", leg, exc.code, exc.msg)
-        raise DomainError("twilio_error", exc.msg or "Twilio could not end the call.",
+        raise DomainError("twilio_error", f"Twilio could not end the call. {refusal_text(exc)}",
                           twilio_code=exc.code) from None
     except (TwilioException, RequestException) as exc:  # unreachable, timed out, or an unreadable answer
         log.warning("hanging up %s failed: Twilio unreachable (%s)", leg, exc.__class__.__name__)

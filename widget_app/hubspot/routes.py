@@ -22,6 +22,7 @@ from widget_app.agents.signin import authenticate
 from widget_app.calls.senders import all_senders
 from widget_app.config import public_base_url
 from widget_app.core.errors import DomainError
+from widget_app.core.ids import is_id
 from widget_app.hubspot import portals, recordings
 from widget_app.hubspot.client import HubSpotError
 from widget_app.hubspot.signatures import request_is_signed
@@ -40,7 +41,7 @@ STATE_COOKIE, STATE_MAX_AGE = "hubspot_oauth_nonce", 600
 FRIENDLY_NAME_MAX = 24  # HubSpot cuts longer names; we cut them ourselves so the user sees ours
 
 
-def hubspot_verified(versions=("v3", "v2", "v1")):
+def hubspot_verified(versions=("v3",)):
     """Refuse (401, the same answer whatever was wrong) a request HubSpot did not sign."""
     def decorate(view):
         @wraps(view)
@@ -55,8 +56,10 @@ def hubspot_verified(versions=("v3", "v2", "v1")):
 # ---- requests HubSpot sends ---------------------------------------------------------------------
 
 
+# HubSpot's help desk signs this webhook with v3 (reference §3, §5.5): v1 and v2 carry no timestamp,
+# so a captured request would replay forever; they are refused here.
 @bp.post("/hubspot/channel-connection")
-@hubspot_verified(versions=("v3", "v2", "v1"))
+@hubspot_verified(versions=("v3",))
 def channel_connection():
     """HubSpot's help desk asks which of our WhatsApp numbers a user may connect as a phone channel."""
     json_body(appId=int, portalId=int, userId=int)
@@ -67,14 +70,15 @@ def channel_connection():
 
 
 # Whether HubSpot signs this GET is undocumented (reference §5.2). We require a signature anyway:
-# v3 (timestamped), or v2 as HubSpot signs its other GETs (CRM cards). Not v1: for a GET it signs
-# only the empty body, so one leaked header would open every recording.
+# v3 (timestamped), or v2 as HubSpot signs its other GETs (CRM cards), since it may send no v3 here.
+# v2 covers the path, so a replay only yields a fresh link to the same recording. Not v1: for a GET
+# it signs only the empty body, so one leaked header would open every recording.
 @bp.get("/hubspot/recordings/<call_id>")
 @hubspot_verified(versions=("v3", "v2"))
 def recording_link(call_id):
     """HubSpot asks where to fetch a call's recording: a link of ours, valid for 15 minutes."""
     app_id = request.args.get("appId")
-    if app_id is not None and not app_id.isdigit():
+    if app_id is not None and not is_id(app_id):
         raise DomainError("invalid_field", "appId must be a number.", field="appId")
     call = recordings.call_for_external_id(call_id)
     path = url_for("hubspot.recording_audio", call_id=call_id, token=recordings.audio_token(call))

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 MAX_AGE_MS = 5 * 60 * 1000
 FUTURE_SKEW_MS = 5 * 1000
+MAX_TIMESTAMP_DIGITS = 16  # milliseconds since 1970 have 13 digits until the year 2286
 # The escapes HubSpot decodes before signing (reference §3); every other one (e.g. %20) stays.
 HUBSPOT_DECODED = {"%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "%24": "$", "%27": "'",
                    "%28": "(", "%29": ")", "%2A": "*", "%2C": ",", "%3B": ";"}
@@ -51,8 +52,8 @@ def sign_v1(secret: str, body: str) -> str:
 
 def timestamp_is_fresh(timestamp: str | None, now_ms: int | None = None) -> bool:
     """Within the last five minutes and not (beyond drift) in the future."""
-    if not timestamp or not timestamp.isdigit():
-        return False
+    if not timestamp or len(timestamp) > MAX_TIMESTAMP_DIGITS or not (timestamp.isascii() and timestamp.isdigit()):
+        return False  # "²".isdigit() is true and int("²") raises
     now_ms = int(utcnow().timestamp() * 1000) if now_ms is None else now_ms
     age = now_ms - int(timestamp)
     return -FUTURE_SKEW_MS <= age <= MAX_AGE_MS
@@ -71,10 +72,12 @@ def request_uri() -> str:
     return f"{base}{path}" + (f"?{query}" if query else "")
 
 
-def request_is_signed(versions=("v3", "v2", "v1")) -> bool:
+def request_is_signed(versions=("v3",)) -> bool:
     """Check the current request against HUBSPOT_CLIENT_SECRET in the forms ``versions`` allows.
 
-    When a v3 header is present only v3 counts, so a request cannot be downgraded to a weaker form.
+    v3 by default: v1 and v2 carry no timestamp, so a route accepts them only where HubSpot sends no
+    v3. When a v3 header (or its timestamp) is present only v3 counts, always checked for age, so a
+    request cannot be downgraded to a weaker form.
     """
     secret = current_app.config.get("HUBSPOT_CLIENT_SECRET")
     if not secret:
@@ -82,16 +85,17 @@ def request_is_signed(versions=("v3", "v2", "v1")) -> bool:
         return False
     body = request.get_data(as_text=True)
     v3 = request.headers.get("X-HubSpot-Signature-v3")
-    if v3 is not None:
+    if v3 is not None or request.headers.get("X-HubSpot-Request-Timestamp") is not None:
         timestamp = request.headers.get("X-HubSpot-Request-Timestamp")
         if "v3" not in versions or not timestamp_is_fresh(timestamp):
             return False
         expected = sign_v3(secret, request.method, request_uri(), body, timestamp)
-        return hmac.compare_digest(expected.encode(), v3.encode())
+        return v3 is not None and hmac.compare_digest(expected.encode(), v3.encode())
     signature = request.headers.get("X-HubSpot-Signature")
     version = (request.headers.get("X-HubSpot-Signature-Version") or "v1").lower()
     if signature is None or version not in versions:
         return False
+    log.info("HubSpot request to %s signed %s (no timestamp)", request.path, version)  # what really arrives
     if version == "v2":
         expected = sign_v2(secret, request.method, request_uri(), body)
     elif version == "v1":

@@ -5,7 +5,6 @@ handed to WhatsApp, so it does not count against Meta's limits. ``undelivered`` 
 it but could not reach the phone: it still counts (Meta may have counted it; erring this way keeps
 the number safe), but nothing is pending any more. Either way a pending status goes back to none.
 """
-import json
 import logging
 from datetime import timedelta
 
@@ -20,7 +19,7 @@ from widget_app.core.phone import twilio_e164
 from widget_app.models import Permission, PermissionRequest, WebhookEvent, db
 from widget_app.permissions import ledger as store
 from widget_app.permissions import rules
-from widget_app.twilio.client import twilio_client
+from widget_app.twilio.client import refusal_text, twilio_client
 from widget_app.twilio.permission_reply import parse_reply
 
 log = logging.getLogger(__name__)
@@ -66,15 +65,15 @@ def _send(row: PermissionRequest):
             content_sid=config["TWILIO_PERMISSION_CONTENT_SID"],
             status_callback=public_base_url() + url_for("twilio.message_status"))
     except TwilioRestException as exc:
-        row.status, row.error = "failed", f"Twilio error {exc.code}: {exc.msg}"
+        row.status, row.error = "failed", refusal_text(exc)
         row.save()
-        log.warning("permission request to %s refused by Twilio: %s %s", row.phone, exc.code, exc.msg)
-        raise DomainError("twilio_error", f"Twilio refused the request: {exc.msg}",
+        log.warning("permission request %s refused by Twilio: %s %s", row.id, exc.code, exc.msg)
+        raise DomainError("twilio_error", f"Twilio refused the request. {refusal_text(exc)}",
                        twilio_code=exc.code, twilio_status=exc.status) from None
     except (TwilioException, RequestException) as exc:
-        row.status, row.error = "unknown", f"Twilio unreachable: {exc}"  # it may have gone out: it counts
+        row.status, row.error = "unknown", "Twilio unreachable"  # it may have gone out: it counts
         row.save()
-        log.warning("permission request to %s: Twilio unreachable: %s", row.phone, exc)
+        log.warning("permission request %s: Twilio unreachable: %s", row.id, exc)
         raise DomainError("twilio_error", "Twilio could not be reached; the request may or may not have been sent.",
                        twilio_code=None, twilio_status=None) from None
 
@@ -170,7 +169,9 @@ def apply_delivery_status(form) -> PermissionRequest | None:
     status = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
     if not sid or not status:
         raise DomainError("missing_field", "MessageSid and MessageStatus are required.")
-    log.info("twilio message status: %s", json.dumps(raw_form(form), sort_keys=True))
+    # Field names and the status only: the form also carries the contact's number (personal data).
+    log.info("twilio message status %s: %s ErrorCode=%s fields=%s", sid, status, form.get("ErrorCode"),
+             sorted(raw_form(form)))
     with db.atomic():
         row = PermissionRequest.get_or_none((PermissionRequest.message_sid == sid) &
                                             (PermissionRequest.kind == "request"))

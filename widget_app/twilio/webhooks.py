@@ -5,6 +5,7 @@ Every request is signature-verified. Twilio's wire format ends here: forms becom
 the call and permission services, and their plain results become TwiML (``twiml``).
 """
 import logging
+import re
 from functools import wraps
 
 from flask import Blueprint, Response, jsonify, request, url_for
@@ -13,6 +14,7 @@ from widget_app.calls import hours as business_hours
 from widget_app.calls import inbound, outbound, recordings
 from widget_app.calls.progress import StatusUpdate, apply_status_callback
 from widget_app.config import public_base_url
+from widget_app.core.text import is_storable
 from widget_app.permissions import messages
 from widget_app.twilio import twiml
 from widget_app.twilio.signatures import is_valid_twilio_request
@@ -20,17 +22,43 @@ from widget_app.web.errors import HttpError
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 log = logging.getLogger(__name__)
+# Twilio's SIDs are two letters and 32 hex digits (CA… calls, SM/MM… messages); we ask only for a
+# bounded run of ASCII letters and digits, enough to keep them out of trouble in a column or a URL.
+SID_RE = re.compile(r"[A-Za-z0-9]{2,64}")
+STORED_SIDS = ("CallSid", "ParentCallSid", "MessageSid", "SmsMessageSid", "SmsSid", "RecordingSid",
+               "OriginalRepliedMessageSid")
+# Fields that end up in (or are compared with) 255-character columns; Body and JSON fields are text.
+SHORT_FIELDS = ("From", "To", "Caller", "Called", "CallStatus", "DialCallStatus", "SequenceNumber", "CallDuration",
+                "ErrorCode", "CallId", "MessageStatus", "SmsStatus", "RecordingStatus", "MessageType",
+                "ButtonPayload")
+MAX_SHORT_FIELD = 255
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
 def twilio_verified(view):
-    """Reject (403, nothing changed) any request not signed with our Twilio auth token."""
+    """Reject (403, nothing changed) any request not signed with our Twilio auth token, and (400) a
+    signed one whose SIDs or fields could not be Twilio's."""
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not is_valid_twilio_request():
             raise HttpError(403, "invalid_signature", "The Twilio signature is missing or wrong.")
+        check_form(request.form)
         return view(*args, **kwargs)
     return wrapper
+
+
+def check_form(form):
+    """The SIDs we store and look up have Twilio's shape, short fields fit their columns, and no text holds
+    NUL or unpaired surrogates (400 otherwise)."""
+    if not all(is_storable(key) and is_storable(value) for key, value in form.items(multi=True)):
+        raise HttpError(400, "invalid_request", "The form holds text with NUL or unpaired surrogates.")
+    for field in STORED_SIDS:
+        value = form.get(field)
+        if value and not SID_RE.fullmatch(value):
+            raise HttpError(400, "invalid_field", f"{field} is not a Twilio SID.", field=field)
+    for field in SHORT_FIELDS:
+        if len(form.get(field, "")) > MAX_SHORT_FIELD:
+            raise HttpError(400, "invalid_field", f"{field} is too long.", field=field)
 
 
 # ---- voice -------------------------------------------------------------------------------------

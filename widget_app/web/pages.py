@@ -18,25 +18,27 @@ def widget():
 
 @bp.get("/healthz")
 def healthz():
-    """200 when the database (and Redis, when configured) answer; 503 naming what failed.
+    """200 when the database (and Redis, when configured) answer; 503 naming what failed, not where it lives.
 
-    Redis counts as failed too while this process's real-time hub has lost its subscription.
+    Anyone may ask, so the answer holds no host, port or driver message; the log keeps those. Redis
+    counts as failed too while this process's real-time hub has lost its subscription.
     """
     failed = {}
     try:
         db.connect(reuse_if_open=True)
         db.execute_sql("SELECT 1")
     except Exception as exc:
-        failed["database"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        failed["database"] = "unavailable"
+        log.warning("health check: the database failed: %s", str(exc).splitlines()[0] if str(exc) else type(exc))
     if current_app.config.get("REDIS_URL"):
         try:
             redis.Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=2).ping()
         except Exception as exc:
-            failed["redis"] = str(exc) or type(exc).__name__
+            failed["redis"] = "unavailable"
+            log.warning("health check: Redis failed: %s", str(exc) or type(exc))
         else:
             if current_app.extensions["realtime"].is_degraded():
                 failed["redis"] = "this process is not subscribed yet; rings reach its sockets from the database"
     if failed:
-        log.warning("health check failed: %s", failed)
         return jsonify({"status": "unavailable", "failed": failed}), 503
     return jsonify({"status": "ok"})

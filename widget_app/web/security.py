@@ -1,5 +1,6 @@
 """Response headers for a page that HubSpot frames cross-site (CSP, no X-Frame-Options)."""
 import re
+from urllib.parse import urlsplit
 
 from flask import request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -13,9 +14,21 @@ def frame_ancestors(app) -> str:
     return " ".join(dict.fromkeys(sources))
 
 
-# Twilio's Voice SDK talks to Twilio over https/wss and plays media streams.
-WIDGET_CONNECT_SRC = "'self' ws: wss: https://*.twilio.com wss://*.twilio.com"
+# Our own socket, and Twilio's Voice SDK (signalling and insights over https/wss to *.twilio.com).
+VOICE_SDK_CONNECT_SRC = "https://*.twilio.com wss://*.twilio.com"
+HSTS = "max-age=31536000"  # a year; not includeSubDomains: the operator's other hosts are not ours to decide
 WIDGET_MEDIA_SRC = "'self' mediastream: blob: https://*.twilio.com https://media.twiliocdn.com"
+
+
+def socket_origin(app) -> str:
+    """The origin of our own /ws: PUBLIC_BASE_URL's host (else the request's) over wss (ws for plain http)."""
+    parts = urlsplit(app.config.get("PUBLIC_BASE_URL") or request.host_url)
+    return f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}"
+
+
+def widget_connect_src(app) -> str:
+    """connect-src: ourselves, our socket's one origin, and what the Voice SDK needs; no other ws: or wss:."""
+    return f"'self' {socket_origin(app)} {VOICE_SDK_CONNECT_SRC}"
 
 
 def content_security_policy(frame_ancestors: str, frame_src: str | None = None, connect_src: str | None = None,
@@ -37,7 +50,9 @@ def init_app(app):
     @app.after_request
     def _headers(response):
         response.headers.setdefault("Content-Security-Policy", content_security_policy(
-            frame_ancestors(app), connect_src=WIDGET_CONNECT_SRC, media_src=WIDGET_MEDIA_SRC))
+            frame_ancestors(app), connect_src=widget_connect_src(app), media_src=WIDGET_MEDIA_SRC))
+        if (app.config.get("PUBLIC_BASE_URL") or "").startswith("https://"):
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         response.headers.setdefault("Permissions-Policy", "microphone=(self)")
