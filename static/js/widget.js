@@ -27,6 +27,9 @@ const BACK_SCREENS = ['permission', 'pending', 'denied', 'history', 'missed'];
 
 // For tests that bring their own phone.
 export const attachPhone = (phone) => { state.phone = phone; };
+// Tests import the bundle the page runs (one module graph, one state) and reach these through it.
+export { livePhone } from './phone.js';
+export { close as closeSocket } from './socket.js';
 
 // ---- HubSpot's messages ----------------------------------------------------------------------
 const sdkHandlers = {

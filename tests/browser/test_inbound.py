@@ -312,8 +312,8 @@ FAKE_TWILIO_DEVICE = """async () => {
         destroy() {}
         ring(callId) { this.incoming = new FakeIncoming(callId); (this.handlers.incoming || []).forEach((fn) => fn(this.incoming)); }
     }
-    const widget = await import('/static/js/widget.js');
-    const { livePhone } = await import('/static/js/phone.js');
+    const widget = await import(document.querySelector('script[type=module]').src);  // the bundle the page runs: its own state
+    const { livePhone } = widget;
     while (!widget.state.phone) await new Promise((resolve) => setTimeout(resolve, 50)); // the demo phone first
     widget.attachPhone(await livePhone({ Device: FakeDevice }));
 }"""

@@ -153,8 +153,8 @@ FAKE_TWILIO_PHONE = """async (denyMicrophone) => {
         async connect({ params }) { this.call = new FakeCall(params); return this.call; }
         destroy() { this.destroyed = true; }
     }
-    const { livePhone } = await import('/static/js/phone.js');
-    const widget = await import('/static/js/widget.js');
+    const widget = await import(document.querySelector('script[type=module]').src);  // the bundle the page runs: its own state
+    const { livePhone } = widget;
     widget.attachPhone(await livePhone({ Device: FakeDevice }));
 }"""
 

@@ -77,7 +77,7 @@ def test_the_request_limit_disables_the_button_with_the_reason_and_time(page, li
 def test_pending_screen_updates_by_polling_when_the_socket_is_gone(page, live_server):
     """permission_updated is the fast path; without a socket the pending screen still learns the answer."""
     frame, errors = signed_in_keypad(page, live_server)
-    frame.evaluate("() => import('/static/js/socket.js').then((socket) => socket.close())")
+    frame.evaluate("() => import(document.querySelector('script[type=module]').src).then((widget) => widget.closeSocket())")
     ask_for_permission(page, frame)
 
     page.click("#contact-accepts")
