@@ -81,7 +81,9 @@ def test_a_completed_callback_takes_few_statements(app, agent, answered_call, tw
         assert twilio_post("/twilio/voice/status", status_form("completed", 2, CallDuration="31")).status_code == 204
     assert Call.get_by_id(answered_call.id).status == "completed"
     assert Permission.get(Permission.phone == CONTACT_PHONE).consecutive_missed == 0
-    assert len(sent) <= 7, "\n".join(sent)
+    # 7 for the callback itself, plus one look-up of this contact's missed calls whose follow-up
+    # tasks a connected callback completes (issue 15)
+    assert len(sent) <= 8, "\n".join(sent)
 
 
 def test_a_completed_callback_tells_the_widgets_what_was_committed(app, agent, answered_call, twilio_post):
