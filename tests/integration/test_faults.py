@@ -80,7 +80,9 @@ class Widget:
         self.thread.start()
 
     def connect(self):
-        ws = Client.connect(f"ws://{self.server.address}/ws?token={self.token}")
+        ticket = requests.post(f"{self.server.base_url}/api/realtime/ticket", timeout=5,  # as the widget does
+                               headers={"Authorization": f"Bearer {self.token}"}).json()["ticket"]
+        ws = Client.connect(f"ws://{self.server.address}/ws?ticket={ticket}")
         ws.send(json.dumps({"type": "presence", "available": True}))
         return ws
 
