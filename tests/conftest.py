@@ -313,3 +313,13 @@ def app_ctx(app, db):
     """An application context around the test, as a request or the worker thread has."""
     with app.app_context() as ctx:
         yield ctx
+
+
+@pytest.fixture
+def postgres_url():
+    """PostgreSQL only (TEST_DATABASE_URL, emptied): for what SQLite has no server for, such as a pool's limit."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        require_or_skip("PostgreSQL (TEST_DATABASE_URL)")
+    _reset_postgres(url)
+    return url

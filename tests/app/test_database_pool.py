@@ -2,33 +2,21 @@
 however many requests run at once; a request that cannot get one in time answers 503, not 500.
 SQLite commits without an fsync of its own (WAL, synchronous=NORMAL), so two commits per inbound call stay cheap."""
 import json
-import os
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
-import pytest
 import requests
 
-from tests.conftest import _reset_postgres
-from tests.helpers import TWILIO_API, require_or_skip
+from tests.helpers import TWILIO_API
 from widget_app.agents.accounts import issue_token
 from widget_app.models import Agent, Call
 
 BROWSER_LEG = "CA" + "b" * 32
 HANG_UP_URL = f"{TWILIO_API}/Calls/{BROWSER_LEG}.json"
 
-
-@pytest.fixture
-def postgres_url():
-    """PostgreSQL only: SQLite has no server whose connection limit a pool protects."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        require_or_skip("PostgreSQL (TEST_DATABASE_URL)")
-    _reset_postgres(url)
-    return url
 
 
 def server_connections(url: str, application_name: str) -> int:

@@ -2,7 +2,6 @@
 Redis stopped mid-ring: every available agent's widget still shows the ring within 10 s. HubSpot
 hanging: the inbound webhook still answers TwiML within 3 s (ringing as an unknown caller)."""
 import json
-import os
 import threading
 import time
 import uuid
@@ -12,8 +11,7 @@ import pytest
 import requests
 from simple_websocket import Client, ConnectionClosed
 
-from tests.conftest import _reset_postgres
-from tests.helpers import TEST_SETTINGS, require_or_skip, running_in_thread, wait_for
+from tests.helpers import TEST_SETTINGS, running_in_thread, wait_for
 from tests.realtime.test_redis_outage import own_redis  # noqa: F401 - the fixture: a redis-server this test may stop
 from widget_app.agents.accounts import issue_token
 from widget_app.models import Agent, Call
@@ -44,14 +42,6 @@ def hanging_hubspot():
         yield server
         release.set()
 
-
-@pytest.fixture
-def postgres_url():
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        require_or_skip("PostgreSQL (TEST_DATABASE_URL)")
-    _reset_postgres(url)
-    return url
 
 
 @pytest.fixture
