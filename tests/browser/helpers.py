@@ -1,5 +1,7 @@
 """Helpers the browser tests share that are not fixtures."""
-from tests.helpers import wait_for
+import os
+
+from tests.helpers import require_or_skip, wait_for
 from widget_app.models import db as database_proxy
 
 
@@ -9,3 +11,25 @@ def wait_for_row(read, timeout=10.0):
         with database_proxy.connection_context():
             return read()
     return wait_for(fresh, timeout)
+
+
+AXE_SOURCE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                          "node_modules", "axe-core", "axe.min.js")
+
+
+def axe_violations(frame) -> list[dict]:
+    """axe-core's violations (every impact) on a page or frame as it is now: the library is evaluated from
+    node_modules into the frame (never served by the app, never from a CDN; evaluation is not subject to
+    the page's CSP). Each violation is reduced to its rule id, impact and the offending elements' selectors."""
+    if not os.path.exists(AXE_SOURCE):
+        require_or_skip("axe-core (npm ci installs it)")
+    with open(AXE_SOURCE, encoding="utf-8") as fh:
+        source = fh.read()
+    if not frame.evaluate("() => Boolean(window.axe)"):
+        frame.evaluate(source + "\n;undefined")  # an expression evaluated by the browser, not eval() in the page
+    result = frame.evaluate("""async () => {
+        const result = await window.axe.run(document, {resultTypes: ['violations']});
+        return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                             targets: v.nodes.map(n => n.target.join(' '))}));
+    }""")
+    return result
