@@ -61,6 +61,8 @@ def make_app(tmp_path):
         return app
 
     yield factory
+    for app in made:
+        app.extensions["realtime"].close()  # its Redis listener must not outlive the test's database
     if not database_proxy.is_closed():
         database_proxy.close()
 

@@ -154,3 +154,22 @@ def test_redis_fans_out_between_hubs(redis_url, make_app, make_agent, serve_app)
     assert receive_json(ws) == {"type": "call_status", "call": {"id": 9}}
     assert sender.extensions["realtime"].deliver([agent.id], {"type": "x"}) == 0  # not its socket
     ws.close()
+
+
+def test_a_closed_hub_stops_its_redis_listener(redis_url):
+    hub = realtime.Hub(redis_url)
+    hub.channel = f"test:{uuid.uuid4().hex}"
+    hub._ensure_listener()
+    assert hub._listener.is_alive()
+    hub.close()
+    hub._listener.join(timeout=10)
+    assert not hub._listener.is_alive()
+
+
+def test_a_closed_hub_stops_retrying_a_redis_that_is_gone():
+    hub = realtime.Hub("redis://127.0.0.1:1/0")  # nothing listens there: the listener retries every few seconds
+    hub._ensure_listener()
+    assert hub._listener.is_alive()
+    hub.close()
+    hub._listener.join(timeout=10)
+    assert not hub._listener.is_alive()

@@ -27,6 +27,7 @@ CHANNEL = "widget:realtime"
 
 
 CATCH_UP_SECONDS = 1.0  # while degraded, how often the database is asked what rings
+LISTEN_POLL_SECONDS = 1.0  # the listener checks for close() this often; a message never waits for it
 
 
 def _ring_id(message: dict):
@@ -55,6 +56,7 @@ class Hub:
         self.redis_url, self.channel = redis_url, CHANNEL
         self.catch_up = catch_up  # agent ids -> {agent id: [incoming_call messages ringing now]}
         self._fork_lock = threading.Lock()
+        self._closed = threading.Event()
         self._reset()
 
     def _reset(self):
@@ -153,6 +155,10 @@ class Hub:
         except Exception:
             log.exception("realtime: catching up from the database failed")
 
+    def close(self):
+        """Stop this process's listener within a second (an app torn down in tests; a worker shutting down)."""
+        self._closed.set()
+
     def _redis(self):
         if self._local()._publisher is None:
             self._publisher = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2, socket_timeout=2)
@@ -187,15 +193,16 @@ class Hub:
     def _listen(self, pubsub):
         """The per-process listener: deliver what any process published; resubscribe after outages,
         catching the local sockets up from the database meanwhile and once more when back."""
-        while True:
+        while not self._closed.is_set():
             try:
                 pubsub = pubsub or self._subscribe()
                 if self.degraded:
                     self.degraded = False
                     log.info("realtime: resubscribed to Redis")
                     self._catch_up_safely()
-                for item in pubsub.listen():
-                    if item["type"] == "message":
+                while not self._closed.is_set():  # a message is handed over as soon as it arrives
+                    item = pubsub.get_message(timeout=LISTEN_POLL_SECONDS)
+                    if item and item["type"] == "message":
                         envelope = json.loads(item["data"])
                         self.deliver(envelope.get("agents"), envelope["message"])
             except Exception as exc:
@@ -208,7 +215,7 @@ class Hub:
                         pubsub.close()
                 pubsub = None
                 self._catch_up_safely()
-                time.sleep(CATCH_UP_SECONDS)
+                self._closed.wait(CATCH_UP_SECONDS)
 
 
 def init_app(app):

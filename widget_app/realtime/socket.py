@@ -21,6 +21,9 @@ from widget_app.web.auth import current_agent, login_required
 
 bp = Blueprint("realtime", __name__, url_prefix="/api/realtime")
 
+# simple-websocket wakes a blocked receive() before it marks the socket closed, and never again: a
+# receive(timeout=20) can then sleep out its 20 s on a dead socket. Waking every few seconds bounds that.
+RECEIVE_WAKE_SECONDS = 3
 HEARTBEAT_SECONDS = 20  # last_seen_at refresh; routing calls an agent online for 60 s after it
 UNAUTHORIZED = 4401
 MAX_MESSAGE_BYTES = 4096  # the widget sends only presence (~40 bytes); a bigger frame closes with 1009
@@ -82,7 +85,7 @@ def socket(ws):
         _touch(agent_id, last_seen_at=utcnow())
         beat = time.monotonic()
         while True:
-            data = ws.receive(timeout=HEARTBEAT_SECONDS)
+            data = ws.receive(timeout=RECEIVE_WAKE_SECONDS)
             if data is not None:
                 _handle(agent_id, data)
             if time.monotonic() - beat >= HEARTBEAT_SECONDS:
