@@ -13,6 +13,7 @@ from itsdangerous import (
 
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
+from widget_app.hubspot.urls import paths
 from widget_app.models import Call
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,6 @@ WA_CALL_PREFIX = "wa-call-"  # hs_call_external_id of a call that has no Twilio 
 RELAYED_HEADERS = ("Content-Type", "Content-Length", "Content-Range", "Accept-Ranges", "ETag",
                    "Last-Modified")
 CHUNK = 64 * 1024
-READY_PATH = "/crm/v3/extensions/calling/recordings/ready"
 
 
 def media_url(call: Call) -> str:
@@ -34,7 +34,7 @@ def media_url(call: Call) -> str:
 
 def mark_ready(client, engagement_id: str):
     """Tell HubSpot the engagement's recording can be fetched and transcribed (reference §5.2; 204)."""
-    client.request("POST", READY_PATH, json={"engagementId": int(engagement_id)})
+    client.request("POST", paths().recordings_ready, json={"engagementId": int(engagement_id)})
 
 
 def call_for_external_id(external_id: str) -> Call:

@@ -35,7 +35,7 @@ from widget_app.web.security import content_security_policy, frame_ancestors
 bp = Blueprint("hubspot", __name__)
 AUTHORIZE_ORIGIN = "https://app.hubspot.com"
 AUTHORIZE_URL = f"{AUTHORIZE_ORIGIN}/oauth/authorize"
-SCOPES = "oauth crm.objects.contacts.read crm.objects.contacts.write crm.objects.owners.read"
+SCOPES = " ".join(("oauth",) + portals.REQUIRED_SCOPES)
 STATE_COOKIE, STATE_MAX_AGE = "hubspot_oauth_nonce", 600
 
 FRIENDLY_NAME_MAX = 24  # HubSpot cuts longer names; we cut them ourselves so the user sees ours
