@@ -5,7 +5,8 @@ HubSpot stops supporting its v1-v4 paths in 2027 and says to move straight to da
 setting, and ``tests/hubspot/test_urls.py`` greps the code for any HubSpot path left on v1 to v4.
 
 Associations are written inside the create body (``associations`` with type ids 194 and 204), so no
-separate associations path is called.
+separate associations path is called. Nor are token/revoke (there is no uninstall command) and
+inbound-call (the widget reports inbound calls through the SDK's incomingCall): no path is built for them.
 """
 from dataclasses import dataclass
 from urllib.parse import quote
