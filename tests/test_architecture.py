@@ -21,7 +21,7 @@ CORE, BASE, ADAPTER, SERVICE, WEB, DEMO, APP = range(7)
 LAYER_NAMES = ["core", "base", "adapter", "service", "web", "demo", "app"]
 BASE_MODULES = {"config", "extensions", "models", "db"}
 ADAPTERS = {"twilio.client", "twilio.signatures", "twilio.tokens", "twilio.twiml", "twilio.permission_reply",
-            "hubspot.client", "hubspot.portals", "hubspot.signatures", "hubspot.contacts",
+            "hubspot.client", "hubspot.portals", "hubspot.signatures", "hubspot.contacts", "hubspot.urls",
             "realtime.hub", "realtime.events"}
 WEB_MODULES = {"routes", "webhooks", "cli", "history", "socket", "worker"}
 

@@ -1,5 +1,6 @@
 """Settings from the environment (and `.env`), with safe defaults for demo mode (CONTRACT §1-2)."""
 import os
+import re
 import secrets
 import sys
 
@@ -48,6 +49,7 @@ DEFAULTS = {
     "HUBSPOT_APP_ID": None,
     "HUBSPOT_DEVELOPER_API_KEY": None,
     "HUBSPOT_API_BASE": "https://api.hubapi.com",
+    "HUBSPOT_API_VERSION": "2026-03",  # HubSpot's date-based API version of every path we call
     "PERMISSION_WINDOW_HOURS": 72,
     "PERMISSION_REQUESTS_PER_DAY": 1,
     "PERMISSION_REQUESTS_PER_WEEK": 2,
@@ -120,6 +122,9 @@ def load_settings(overrides: dict | None, instance_path: str) -> dict:
     settings["WIDGET_MODE"] = mode
     settings["DATABASE_URL"] = normalise_database_url(settings["DATABASE_URL"])
     settings["REDIS_URL"] = normalise_redis_url(settings["REDIS_URL"], settings["REDIS_TLS_VERIFY"])
+    if not re.fullmatch(r"\d{4}-\d{2}", str(settings["HUBSPOT_API_VERSION"])):
+        raise ConfigError(f"HUBSPOT_API_VERSION must be HubSpot's date-based version, e.g. 2026-03; "
+                          f"got {settings['HUBSPOT_API_VERSION']!r}")
     if mode == "live":
         missing = [name for name in LIVE_REQUIRED if not settings[name]]
         if not settings["HUBSPOT_ACCESS_TOKEN"] and not (settings["HUBSPOT_CLIENT_ID"] and settings["HUBSPOT_CLIENT_SECRET"]):

@@ -247,8 +247,8 @@ def test_hubspot_context_links_the_agent_to_their_hubspot_user(client, agent, au
 
 def hubspot_knows(http_mock, owner_email):
     """The private-app token's portal is 123, whose owner 789 (HubSpot user 456) has this email."""
-    http_mock.get(f"{HUBSPOT_API}/account-info/v3/details", json={"portalId": 123, "timeZone": "US/Eastern"})
-    http_mock.get(f"{HUBSPOT_API}/crm/v3/owners/789", json={
+    http_mock.get(f"{HUBSPOT_API}/account-info/2026-03/details", json={"portalId": 123, "timeZone": "US/Eastern"})
+    http_mock.get(f"{HUBSPOT_API}/crm/owners/2026-03/789", json={
         "id": "789", "email": owner_email, "userId": 456, "type": "PERSON", "archived": False,
         "createdAt": "2019-10-30T03:30:17.883Z", "updatedAt": "2019-12-07T16:50:06.678Z"})
 

@@ -10,7 +10,7 @@ from widget_app.core.clock import utcnow
 from widget_app.models import Agent, Portal
 
 CONTEXT = "/api/auth/hubspot-context"
-DETAILS = f"{HUBSPOT_API}/account-info/v3/details"
+DETAILS = f"{HUBSPOT_API}/account-info/2026-03/details"
 PRIVATE_APP_PORTAL = {"portalId": 62515, "accountType": "STANDARD", "timeZone": "US/Eastern",
                       "companyCurrency": "USD", "additionalCurrencies": [], "utcOffset": "-05:00",
                       "utcOffsetMilliseconds": -18000000, "uiDomain": "app.hubspot.com", "dataHostingLocation": "na1"}
@@ -23,7 +23,7 @@ def owner(owner_id, email, user_id):
 
 
 def hubspot_has_owner(http_mock, owner_id, email, user_id, token="test-hubspot-token"):
-    http_mock.get(f"{HUBSPOT_API}/crm/v3/owners/{owner_id}", json=owner(owner_id, email, user_id),
+    http_mock.get(f"{HUBSPOT_API}/crm/owners/2026-03/{owner_id}", json=owner(owner_id, email, user_id),
                   match=[matchers.header_matcher({"Authorization": f"Bearer {token}"}),
                          matchers.query_param_matcher({"idProperty": "id"})])
 
@@ -64,7 +64,7 @@ def test_an_owner_whose_email_is_mine_links_me_with_hubspots_user_id(client, age
 
 
 def test_an_owner_hubspot_does_not_know_is_403(client, agent, auth_headers, http_mock, private_app_portal):
-    http_mock.get(f"{HUBSPOT_API}/crm/v3/owners/555", status=404,
+    http_mock.get(f"{HUBSPOT_API}/crm/owners/2026-03/555", status=404,
                   json={"status": "error", "message": "Resource not found", "category": "OBJECT_NOT_FOUND",
                         "correlationId": "aeb5f871-7f07-4993-9211-075dc63e7cbf"})
     assert send(client, auth_headers, owner_id=555).status_code == 403
@@ -87,7 +87,7 @@ def test_an_installed_portal_is_asked_with_its_own_token(client, agent, auth_hea
 
 def test_hubspot_down_is_a_502_and_links_nothing(client, agent, auth_headers, http_mock, private_app_portal,
                                                 hubspot_sleeps):
-    http_mock.get(f"{HUBSPOT_API}/crm/v3/owners/555", status=503, json={"status": "error", "message": "down"})
+    http_mock.get(f"{HUBSPOT_API}/crm/owners/2026-03/555", status=503, json={"status": "error", "message": "down"})
     response = send(client, auth_headers, owner_id=555)
     assert response.status_code == 502 and response.get_json()["error"]["code"] == "hubspot_error"
     assert Agent.get_by_id(agent.id).hubspot_owner_id is None

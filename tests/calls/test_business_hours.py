@@ -36,7 +36,7 @@ def lisbon_hours(runner, db):
 @pytest.fixture
 def calls_in(http_mock, twilio_post, agent):
     """A WhatsApp call arrives while the agent's widget is open; returns the TwiML we answered."""
-    http_mock.add(responses.POST, f"{HUBSPOT_API}/crm/v3/objects/contacts/search", json={"total": 0, "results": []})
+    http_mock.add(responses.POST, f"{HUBSPOT_API}/crm/objects/2026-03/contacts/search", json={"total": 0, "results": []})
     count = iter(range(100))
 
     def call_in(moment):

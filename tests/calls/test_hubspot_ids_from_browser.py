@@ -13,7 +13,7 @@ from widget_app.core.clock import utcnow
 from widget_app.hubspot.engagements import drain, enqueue_call_sync
 from widget_app.models import Agent, Call, EngagementSync, Portal, db
 
-CALLS = f"{HUBSPOT_API}/crm/v3/objects/calls"
+CALLS = f"{HUBSPOT_API}/crm/objects/2026-03/calls"
 TRAVERSAL = "../../contacts/501?archived=true"
 BAD_IDS = ["²", "1" * 5000, "-1", "1.5", "0", " 12", "12/34", "%2e%2e", True, 1.5, -3, [1], {"id": 1}]
 

@@ -10,7 +10,7 @@ from widget_app.core.clock import utcnow
 from widget_app.models import Call, CallRing, EngagementSync
 from widget_app.twilio import webhooks
 
-SEARCH_URL = f"{HUBSPOT_API}/crm/v3/objects/contacts/search"
+SEARCH_URL = f"{HUBSPOT_API}/crm/objects/2026-03/contacts/search"
 CALLER = "+447400123456"
 SENDER = TEST_SETTINGS["TWILIO_WHATSAPP_NUMBER"]
 OWNER_ID = "789"

@@ -10,7 +10,7 @@ from widget_app.agents.accounts import issue_token
 from widget_app.hubspot.engagements import drain
 from widget_app.models import Call, CallRing, EngagementSync
 
-CALLS = f"{HUBSPOT_API}/crm/v3/objects/calls"
+CALLS = f"{HUBSPOT_API}/crm/objects/2026-03/calls"
 CALLER, SENDER = "+447400123456", TEST_SETTINGS["TWILIO_WHATSAPP_NUMBER"]
 INBOUND_LEG = "CA" + "i" * 32
 CONTACT = {"id": "501", "name": "Dana Demo", "owner_id": None}

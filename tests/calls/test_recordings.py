@@ -188,7 +188,9 @@ def test_a_token_dies_when_the_recording_is_replaced(hubspot_request, client, re
     assert client.get(path, base_url=PUBLIC_BASE_URL).status_code == 403
 
 
-def test_the_recording_link_requires_hubspots_signature(hubspot_request, recorded_call, client):
+def test_the_recording_link_without_a_signature_or_every_unsigned_proof_is_refused(hubspot_request, recorded_call,
+                                                                                   client):
+    # No externalAccountId in the query: unsigned (or forged) it is refused (tests/hubspot/test_recording_link.py).
     unsigned = hubspot_request("GET", f"/hubspot/recordings/{CALL_SID}?appId=123456", signed=False)
     assert unsigned.status_code == 401
     forged = hubspot_request("GET", f"/hubspot/recordings/{CALL_SID}?appId=123456", secret="not-ours")

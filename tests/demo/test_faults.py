@@ -10,7 +10,7 @@ from widget_app.hubspot.portals import hubspot_client
 from widget_app.models import Call, Permission, WebhookEvent
 from widget_app.twilio.client import twilio_client
 
-CALLS = "/crm/v3/objects/calls"
+CALLS = "/crm/objects/2026-03/calls"
 
 
 @pytest.fixture

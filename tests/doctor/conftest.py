@@ -19,9 +19,16 @@ CONTENT_SID = TEST_SETTINGS["TWILIO_PERMISSION_CONTENT_SID"]
 SENDER = TEST_SETTINGS["TWILIO_WHATSAPP_NUMBER"]
 SENDERS_URL = "https://messaging.twilio.com/v2/Channels/Senders"
 CONTENT_URL = f"https://content.twilio.com/v1/Content/{CONTENT_SID}"
-TOKEN_INFO_URL = f"{HUBSPOT_API}/oauth/v2/private-apps/get/access-token-info"
-SETTINGS_URL = f"{HUBSPOT_API}/crm/v3/extensions/calling/{TEST_SETTINGS['HUBSPOT_APP_ID']}/settings"
+INTROSPECT_URL = f"{HUBSPOT_API}/oauth/2026-03/token/introspect"
+ACCOUNT_DETAILS_URL = f"{HUBSPOT_API}/account-info/2026-03/details"
+SETTINGS_URL = f"{HUBSPOT_API}/crm/extensions/calling/2026-03/{TEST_SETTINGS['HUBSPOT_APP_ID']}/settings"
 SCOPES = ["oauth", "crm.objects.contacts.read", "crm.objects.contacts.write", "crm.objects.owners.read"]
+
+
+def introspection(**fields):
+    """token/introspect's answer for an active static token (reference §4.2; the fields a Service Key shows vary)."""
+    return {"active": True, "hub_id": 987654, "app_id": 111, "user_id": 4242, "scopes": SCOPES,
+            "token_type": "bearer", "token_use": "access_token", **fields}
 
 
 def twilio_error(status, code, message):
@@ -103,12 +110,14 @@ def live_cloud(http_mock):
         ("GET", SENDERS_URL): (200, senders_page(sender_body())),
         ("GET", CONTENT_URL): (200, content_body()),
         ("GET", f"{CONTENT_URL}/ApprovalRequests"): (200, approval_body()),
-        ("POST", TOKEN_INFO_URL): (200, {"userId": 4242, "hubId": 987654, "appId": 111, "scopes": SCOPES}),
+        ("POST", INTROSPECT_URL): (200, introspection()),
         ("GET", SETTINGS_URL): (200, calling_settings_body()),
     }
     extra_matchers = {
         SENDERS_URL: [matchers.query_param_matcher({"Channel": "whatsapp", "PageSize": "100"})],
-        TOKEN_INFO_URL: [matchers.json_params_matcher({"tokenKey": TEST_SETTINGS["HUBSPOT_ACCESS_TOKEN"]})],
+        INTROSPECT_URL: [matchers.urlencoded_params_matcher({
+            "token": TEST_SETTINGS["HUBSPOT_ACCESS_TOKEN"], "token_type_hint": "access_token",
+            "client_id": TEST_SETTINGS["HUBSPOT_CLIENT_ID"], "client_secret": TEST_SETTINGS["HUBSPOT_CLIENT_SECRET"]})],
         SETTINGS_URL: [matchers.query_param_matcher({"hapikey": TEST_SETTINGS["HUBSPOT_DEVELOPER_API_KEY"]})],
     }
     registered = {}
@@ -117,7 +126,7 @@ def live_cloud(http_mock):
 
     def replace(url, status, body):
         http_mock.remove(registered[url])
-        method = "POST" if url == TOKEN_INFO_URL else "GET"
+        method = "POST" if url == INTROSPECT_URL else "GET"
         registered[url] = http_mock.add(method, url, json=body, status=status, match=extra_matchers.get(url, []))
 
     return replace

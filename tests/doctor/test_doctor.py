@@ -1,19 +1,22 @@
 """`flask doctor` checks a live set-up against Twilio and HubSpot (mocked at their real URLs) and says what to fix."""
 import pytest
 import requests
+from responses import matchers
 
 from tests.doctor.conftest import (
+    ACCOUNT_DETAILS_URL,
     APP_SID,
     CONTENT_SID,
     CONTENT_URL,
+    INTROSPECT_URL,
     SCOPES,
     SENDERS_URL,
     SETTINGS_URL,
-    TOKEN_INFO_URL,
     application_body,
     approval_body,
     calling_settings_body,
     content_body,
+    introspection,
     sender_body,
     senders_page,
     twilio_error,
@@ -44,7 +47,7 @@ def test_a_correct_live_setup_passes_with_exit_0(app, live_cloud):
     assert fail_lines(result.output) == []
     for expected in ("ok    Twilio credentials: account AC", "ok    Twilio API key", f"ok    TwiML App: {APP_SID} sends calls to "
                      f"{PUBLIC_BASE_URL}/twilio/voice", "ok    WhatsApp sender +442071838750: online",
-                     "ok    Content template", "ok    Content approval", "ok    HubSpot token: valid for portal 987654",
+                     "ok    Content template", "ok    Content approval", "ok    HubSpot token: a static token, valid for portal 987654",
                      f"ok    HubSpot calling settings: url is {PUBLIC_BASE_URL}/widget", "ok    HubSpot isReady: true",
                      "ok    database: answers"):
         assert expected in result.output
@@ -54,7 +57,7 @@ def test_a_misconfigured_setup_prints_each_problem_with_its_fix_and_exits_1(app,
     live_cloud(f"{TWILIO_API}/Applications/{APP_SID}.json", 200, application_body(voice_url="https://old.example.com/voice"))
     live_cloud(SENDERS_URL, 200, senders_page(sender_body(voice_app=None, callback="https://old.example.com/sms")))
     live_cloud(CONTENT_URL, 200, content_body(actions=[{"type": "URL", "title": "Visit", "url": "https://example.com"}]))
-    live_cloud(TOKEN_INFO_URL, 200, {"userId": 1, "hubId": 2, "appId": 3, "scopes": ["oauth", "crm.objects.contacts.read"]})
+    live_cloud(INTROSPECT_URL, 200, introspection(scopes=["oauth", "crm.objects.contacts.read"]))
     live_cloud(SETTINGS_URL, 200, calling_settings_body(url="https://old.example.com/widget"))
     result = doctor(app)
     assert result.exit_code == 1
@@ -66,7 +69,7 @@ def test_a_misconfigured_setup_prints_each_problem_with_its_fix_and_exits_1(app,
     assert "messaging webhook is https://old.example.com/sms: permission replies never arrive" in out
     assert f"fix: set the sender's webhook URL to {PUBLIC_BASE_URL}/twilio/messaging" in out
     assert f"FAIL  Content template: {CONTENT_SID} has no VOICE_CALL_REQUEST action" in out
-    assert "FAIL  HubSpot token: missing scopes: crm.objects.contacts.write, crm.objects.owners.read" in out
+    assert "FAIL  HubSpot token: the static token is missing scopes: crm.objects.contacts.write, crm.objects.owners.read" in out
     assert f"fix: run `flask --app wsgi hubspot settings update --url {PUBLIC_BASE_URL}/widget`" in out
     assert len(fail_lines(out)) == 6
     assert all(line.strip().startswith("fix: ") for line in _lines_after_fails(out))
@@ -151,12 +154,63 @@ def test_the_templates_whatsapp_approval_is_reported(app, live_cloud, state, lin
     assert result.exit_code == exit_code
 
 
-def test_an_unknown_hubspot_token_fails(app, live_cloud):
-    live_cloud(TOKEN_INFO_URL, 401, {"status": "error", "message": "Authentication credentials not found.",
+def test_a_token_hubspot_neither_introspects_nor_accepts_fails(app, live_cloud, http_mock):
+    live_cloud(INTROSPECT_URL, 401, {"status": "error", "message": "Authentication credentials not found.",
                                      "correlationId": "c0ffee", "category": "INVALID_AUTHENTICATION"})
+    http_mock.get(ACCOUNT_DETAILS_URL, status=401, json={"status": "error", "message": "Authentication credentials not found.",
+                                                         "correlationId": "c0ffee", "category": "INVALID_AUTHENTICATION"})
     result = doctor(app)
     assert "FAIL  HubSpot token: HubSpot does not know HUBSPOT_ACCESS_TOKEN (401)" in result.output
     assert "crm.objects.owners.read" in result.output  # the fix names the scopes to grant
+    assert "Service Key" in result.output  # and what to create in 2026
+
+
+def test_a_service_key_is_named_and_its_missing_scopes_listed(app, live_cloud):
+    live_cloud(INTROSPECT_URL, 200, introspection(token_type="service_key", app_id=None,
+                                                  scopes=["crm.objects.contacts.read", "crm.objects.contacts.write"]))
+    result = doctor(app)
+    assert "FAIL  HubSpot token: the Service Key is missing scopes: crm.objects.owners.read" in result.output
+
+
+def test_a_service_key_with_every_scope_passes(app, live_cloud):
+    live_cloud(INTROSPECT_URL, 200, introspection(token_type="service_key", app_id=None,
+                                                  scope="crm.objects.contacts.read crm.objects.contacts.write "
+                                                        "crm.objects.owners.read", scopes=None))
+    result = doctor(app)
+    assert "ok    HubSpot token: a Service Key, valid for portal 987654, with the scopes we need" in result.output
+    assert result.exit_code == 0, result.output
+
+
+def test_a_legacy_private_app_token_still_works_and_is_named(make_app, live_cloud, http_mock):
+    app = make_app(HUBSPOT_ACCESS_TOKEN="pat-na1-11111111-2222-3333-4444-555555555555")
+    http_mock.add("POST", INTROSPECT_URL, json=introspection(), match=[matchers.urlencoded_params_matcher(
+        {"token": "pat-na1-11111111-2222-3333-4444-555555555555", "token_type_hint": "access_token",
+         "client_id": TEST_SETTINGS["HUBSPOT_CLIENT_ID"], "client_secret": TEST_SETTINGS["HUBSPOT_CLIENT_SECRET"]})])
+    result = doctor(app)
+    assert "ok    HubSpot token: a private-app token (legacy), valid for portal 987654" in result.output
+    assert "pat-na1-1111" not in result.output
+
+
+def test_a_token_hubspot_calls_inactive_fails(app, live_cloud):
+    live_cloud(INTROSPECT_URL, 200, {"active": False})
+    result = doctor(app)
+    assert "FAIL  HubSpot token: HubSpot says HUBSPOT_ACCESS_TOKEN is not active" in result.output
+
+
+def test_an_oauth_access_token_as_the_static_token_is_a_warning(app, live_cloud):
+    live_cloud(INTROSPECT_URL, 200, introspection(client_id="test-client-id", expires_in=1200))
+    result = doctor(app)
+    assert "warn  HubSpot token kind: HUBSPOT_ACCESS_TOKEN is an OAuth access token: it expires" in result.output
+
+
+def test_a_working_token_hubspot_will_not_introspect_is_a_warning_with_unchecked_scopes(app, live_cloud, http_mock):
+    live_cloud(INTROSPECT_URL, 400, {"status": "error", "message": "client_id is required", "correlationId": "c0ffee",
+                                     "category": "VALIDATION_ERROR"})
+    http_mock.get(ACCOUNT_DETAILS_URL, json={"portalId": 987654, "accountType": "STANDARD", "timeZone": "Europe/London"},
+                  match=[matchers.header_matcher({"Authorization": f"Bearer {TEST_SETTINGS['HUBSPOT_ACCESS_TOKEN']}"})])
+    result = doctor(app)
+    assert "warn  HubSpot token: valid for portal 987654, but HubSpot would not introspect it (400)" in result.output
+    assert result.exit_code == 0, result.output
 
 
 def test_oauth_without_an_installed_portal_says_how_to_install(make_app, live_cloud):
@@ -236,7 +290,7 @@ def test_twilio_not_answering_is_a_failure_not_a_traceback(app, live_cloud, http
 
 
 def test_hubspot_timing_out_is_a_failure_not_a_traceback(app, live_cloud, http_mock):
-    http_mock.replace("POST", TOKEN_INFO_URL, body=requests.ReadTimeout("read timed out"))
+    http_mock.replace("POST", INTROSPECT_URL, body=requests.ReadTimeout("read timed out"))
     result = doctor(app)
     assert "FAIL  HubSpot token: no answer (ReadTimeout)" in result.output
 

@@ -4,7 +4,7 @@ from responses import matchers
 
 from tests.helpers import HUBSPOT_API, PUBLIC_BASE_URL
 
-SETTINGS = f"{HUBSPOT_API}/crm/v3/extensions/calling/123456/settings"
+SETTINGS = f"{HUBSPOT_API}/crm/extensions/calling/2026-03/123456/settings"
 KEY = {"hapikey": "test-dev-key"}
 STAMPS = {"createdAt": "2025-05-01T12:00:00Z", "updatedAt": "2025-05-01T12:00:00Z"}
 DEFAULTS = {"name": "WhatsApp Calls", "url": f"{PUBLIC_BASE_URL}/widget", "width": 400, "height": 600,

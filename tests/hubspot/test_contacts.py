@@ -5,7 +5,7 @@ from responses import matchers
 from tests.helpers import HUBSPOT_API
 from widget_app.hubspot.contacts import find_contact_by_phone
 
-SEARCH = f"{HUBSPOT_API}/crm/v3/objects/contacts/search"
+SEARCH = f"{HUBSPOT_API}/crm/objects/2026-03/contacts/search"
 ANA = {"id": "104901", "properties": {"createdate": "2024-10-01T10:00:00.000Z", "email": "ana@example.com",
                                       "firstname": "Ana", "lastname": "Souza", "hs_object_id": "104901",
                                       "phone": "+55 11 98888-7777", "mobilephone": None,

@@ -12,9 +12,9 @@ from widget_app.hubspot import engagements, outbox
 from widget_app.hubspot.engagements import drain, enqueue_call_sync
 from widget_app.models import Call, EngagementSync
 
-CALLS = f"{HUBSPOT_API}/crm/v3/objects/calls"
-CONTACT_SEARCH = f"{HUBSPOT_API}/crm/v3/objects/contacts/search"
-READY = f"{HUBSPOT_API}/crm/v3/extensions/calling/recordings/ready"
+CALLS = f"{HUBSPOT_API}/crm/objects/2026-03/calls"
+CONTACT_SEARCH = f"{HUBSPOT_API}/crm/objects/2026-03/contacts/search"
+READY = f"{HUBSPOT_API}/crm/extensions/calling/2026-03/recordings/ready"
 CONNECTED = "f240bbac-87c9-4f6e-bf70-924b57d47db7"
 SID = "CA" + "c" * 32
 NOW = "2025-05-01 12:05:00"
@@ -209,6 +209,31 @@ def test_hubspot_refusal_fails_with_its_message_until_retried_after_a_fix(app, a
     drain(app)
     listed = client.get("/api/calls", headers=auth_headers).get_json()["calls"][0]
     assert listed["sync"] == {"status": "synced", "error": None, "attempts": 1, "next_attempt_at": None}
+
+
+def test_a_portal_validation_rule_refusing_the_create_is_shown_and_retried_after_the_admin_fixes_it(
+        app, app_ctx, client, make_call, auth_headers, http_mock, hubspot_sleeps):
+    """From API version 2026-09 HubSpot applies the portal's own rules (e.g. a property required on create) to our
+    writes: a 400 VALIDATION_ERROR. The rep sees HubSpot's words; nothing loops; a retry after the fix writes it."""
+    call = saved(make_call, contact_id="104901")
+    rule = "hs_call_disposition is required when creating a call in this account"
+    http_mock.post(CALLS, status=400, json={
+        "status": "error", "category": "VALIDATION_ERROR", "correlationId": "9b2d5c1e", "message": rule,
+        "errors": [{"message": rule, "code": "REQUIRED_PROPERTY", "context": {"propertyName": ["hs_call_disposition"]}}]})
+    drain(app)
+    row = EngagementSync.get(EngagementSync.call == call.id)
+    assert row.status == "failed" and rule in row.last_error and "9b2d5c1e" in row.last_error
+    listed = client.get("/api/calls", headers=auth_headers).get_json()["calls"][0]
+    assert listed["sync"]["status"] == "failed" and rule in listed["sync"]["error"]
+    drain(app)
+    assert len(http_mock.calls) == 1  # refused: it waits for a person, it is not resent on every pass
+
+    http_mock.replace("POST", CALLS, status=201, json=hubspot_call("17591596434"))
+    http_mock.post(f"{CALLS}/search", json={"total": 0, "results": []})  # the outbox looks before a second create
+    assert client.post(f"/api/calls/{call.id}/sync/retry", headers=auth_headers).status_code == 202
+    drain(app)
+    row = EngagementSync.get(EngagementSync.call == call.id)
+    assert row.status == "done" and row.last_error is None and row.engagement_id == "17591596434"
 
 
 def test_notes_saved_twice_before_the_sync_reach_hubspot_once_with_the_final_text(app, app_ctx, client, make_call,

@@ -15,9 +15,9 @@ from widget_app.hubspot.engagements import drain, enqueue_call_sync
 from widget_app.models import Call, EngagementSync
 from widget_app.models import db as database
 
-CALLS = f"{HUBSPOT_API}/crm/v3/objects/calls"
-TASKS = f"{HUBSPOT_API}/crm/v3/objects/tasks"
-CONTACT_SEARCH = f"{HUBSPOT_API}/crm/v3/objects/contacts/search"
+CALLS = f"{HUBSPOT_API}/crm/objects/2026-03/calls"
+TASKS = f"{HUBSPOT_API}/crm/objects/2026-03/tasks"
+CONTACT_SEARCH = f"{HUBSPOT_API}/crm/objects/2026-03/contacts/search"
 CALLER, SENDER = "+447400123456", TEST_SETTINGS["TWILIO_WHATSAPP_NUMBER"]
 MISSED_LEG, CALLBACK_LEG = "CA" + "m" * 32, "CA" + "b" * 32
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

@@ -13,11 +13,14 @@ from widget_app.hubspot.engagements import drain, enqueue_call_sync
 from widget_app.models import Agent, EngagementSync, Portal
 
 INSTALL = "/hubspot/oauth/install"
-TOKEN_URL = f"{HUBSPOT_API}/oauth/v1/token"
+TOKEN_URL = f"{HUBSPOT_API}/oauth/2026-03/token"
 TOKENS = {"token_type": "bearer", "refresh_token": "6f18f21e-a743-4509-b7fd-1a5e632fffa1",
           "access_token": "CN2zlYnmLBICAQIYgZXFLyCWp1Yoy_9GMhkAgddk", "expires_in": 1800}
-TOKEN_INFO = {"token": TOKENS["access_token"], "user": "admin@acme.com", "hub_domain": "acme.com", "scopes": ["oauth"],
-              "hub_id": 62515, "app_id": 123456, "expires_in": 1799, "user_id": 42607123, "token_type": "access"}
+INTROSPECT_URL = f"{HUBSPOT_API}/oauth/2026-03/token/introspect"
+# token/introspect's answer for an active access token (reference §4.2)
+TOKEN_INFO = {"active": True, "app_id": 123456, "client_id": "test-client-id", "expires_in": 1799, "hub_id": 62515,
+              "scopes": ["oauth", "crm.objects.contacts.read"], "token_type": "bearer", "token_use": "access_token",
+              "user_id": 42607123}
 PASSWORD = "correct horse"
 
 
@@ -41,7 +44,9 @@ def authorize_query(response) -> dict:
 
 def hubspot_answers_the_code(http_mock):
     http_mock.post(TOKEN_URL, json=TOKENS)
-    http_mock.get(f"{HUBSPOT_API}/oauth/v1/access-tokens/{TOKENS['access_token']}", json=TOKEN_INFO)
+    http_mock.post(INTROSPECT_URL, json=TOKEN_INFO, match=[matchers.urlencoded_params_matcher({
+        "token": TOKENS["access_token"], "token_type_hint": "access_token", "client_id": "test-client-id",
+        "client_secret": "test-client-secret"})])
 
 
 def test_anyone_opening_the_install_link_gets_a_sign_in_page_not_hubspots_consent_screen(client, db):
@@ -130,7 +135,7 @@ def test_a_call_from_its_portal_is_logged_with_that_portals_token(make_app, make
         _installed("666", "token-of-a-stranger", minutes_ago=1)
         call = make_call(hubspot_portal_id="62515", engagement_id="17591596434")
         enqueue_call_sync(call)
-    http_mock.patch(f"{HUBSPOT_API}/crm/v3/objects/calls/17591596434", json={"id": "17591596434", "properties": {}},
+    http_mock.patch(f"{HUBSPOT_API}/crm/objects/2026-03/calls/17591596434", json={"id": "17591596434", "properties": {}},
                     match=[matchers.header_matcher({"Authorization": "Bearer token-of-the-real-portal"})])
     drain(app)
     with app.app_context():
@@ -144,7 +149,7 @@ def test_a_call_from_no_portal_goes_to_the_only_installed_portal(make_app, make_
         _installed("62515", "token-of-the-real-portal", minutes_ago=60)
         call = make_call(hubspot_portal_id=None, engagement_id="17591596434")
         enqueue_call_sync(call)
-    http_mock.patch(f"{HUBSPOT_API}/crm/v3/objects/calls/17591596434", json={"id": "17591596434", "properties": {}},
+    http_mock.patch(f"{HUBSPOT_API}/crm/objects/2026-03/calls/17591596434", json={"id": "17591596434", "properties": {}},
                     match=[matchers.header_matcher({"Authorization": "Bearer token-of-the-real-portal"})])
     drain(app)
     with app.app_context():

@@ -13,12 +13,15 @@ from widget_app.hubspot.engagements import drain, enqueue_call_sync
 from widget_app.hubspot.portals import hubspot_client
 from widget_app.models import EngagementSync, Portal
 
-TOKEN_URL = f"{HUBSPOT_API}/oauth/v1/token"
+TOKEN_URL = f"{HUBSPOT_API}/oauth/2026-03/token"
 REDIRECT_URI = f"{PUBLIC_BASE_URL}/hubspot/oauth/callback"
 TOKENS = {"token_type": "bearer", "refresh_token": "6f18f21e-a743-4509-b7fd-1a5e632fffa1",
           "access_token": "CN2zlYnmLBICAQIYgZXFLyCWp1Yoy_9GMhkAgddk", "expires_in": 1800}
-TOKEN_INFO = {"token": TOKENS["access_token"], "user": "admin@acme.com", "hub_domain": "acme.com", "scopes": ["oauth"],
-              "hub_id": 62515, "app_id": 123456, "expires_in": 1799, "user_id": 42607123, "token_type": "access"}
+INTROSPECT_URL = f"{HUBSPOT_API}/oauth/2026-03/token/introspect"
+# token/introspect's answer for an active access token (reference §4.2)
+TOKEN_INFO = {"active": True, "app_id": 123456, "client_id": "test-client-id", "expires_in": 1799, "hub_id": 62515,
+              "scopes": ["oauth", "crm.objects.contacts.read"], "token_type": "bearer", "token_use": "access_token",
+              "user_id": 42607123}
 DEAD_REFRESH = {"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown refresh token",
                 "correlationId": "f5a1b9c2-0000-4000-8000-000000000000"}
 
@@ -51,7 +54,9 @@ def test_callback_exchanges_the_code_and_stores_the_portal_tokens(client, db, ht
     http_mock.post(TOKEN_URL, json=TOKENS, match=[matchers.urlencoded_params_matcher({
         "grant_type": "authorization_code", "client_id": "test-client-id", "client_secret": "test-client-secret",
         "redirect_uri": REDIRECT_URI, "code": "code-from-hubspot"})])
-    http_mock.get(f"{HUBSPOT_API}/oauth/v1/access-tokens/{TOKENS['access_token']}", json=TOKEN_INFO)
+    http_mock.post(INTROSPECT_URL, json=TOKEN_INFO, match=[matchers.urlencoded_params_matcher({
+        "token": TOKENS["access_token"], "token_type_hint": "access_token", "client_id": "test-client-id",
+        "client_secret": "test-client-secret"})])
     with freeze_time("2025-05-01 12:00:00"):
         state = start_install(client)["state"]
         response = client.get(f"/hubspot/oauth/callback?code=code-from-hubspot&state={state}",
@@ -60,6 +65,15 @@ def test_callback_exchanges_the_code_and_stores_the_portal_tokens(client, db, ht
         portal = Portal.get(Portal.portal_id == "62515")
         assert portal.access_token == TOKENS["access_token"] and portal.refresh_token == TOKENS["refresh_token"]
         assert portal.expires_at == utcnow() + timedelta(seconds=1800) and not portal.needs_reinstall
+
+
+def test_a_token_answer_that_names_its_portal_needs_no_introspection(client, db, http_mock):
+    http_mock.post(TOKEN_URL, json={**TOKENS, "hub_id": 62515, "token_use": "access_token"})
+    state = start_install(client)["state"]
+    response = client.get(f"/hubspot/oauth/callback?code=code-from-hubspot&state={state}", base_url=PUBLIC_BASE_URL)
+    assert response.status_code == 200
+    assert [c.request.url for c in http_mock.calls] == [TOKEN_URL]
+    assert Portal.get(Portal.portal_id == "62515").access_token == TOKENS["access_token"]
 
 
 @pytest.mark.parametrize("state", ["forged", None])
@@ -97,30 +111,30 @@ def test_token_is_refreshed_before_it_expires(app_ctx, http_mock):
     http_mock.post(TOKEN_URL, json={**TOKENS, "access_token": "new-access"}, match=[matchers.urlencoded_params_matcher({
         "grant_type": "refresh_token", "client_id": "test-client-id", "client_secret": "test-client-secret",
         "redirect_uri": REDIRECT_URI, "refresh_token": "refresh-1"})])
-    http_mock.get(f"{HUBSPOT_API}/crm/v3/owners", json={"results": []},
+    http_mock.get(f"{HUBSPOT_API}/crm/owners/2026-03", json={"results": []},
                   match=[matchers.header_matcher({"Authorization": "Bearer new-access"})])
-    hubspot_client("62515").request("GET", "/crm/v3/owners")
+    hubspot_client("62515").request("GET", "/crm/owners/2026-03")
     assert Portal.get(Portal.portal_id == "62515").access_token == "new-access"
 
 
 def test_a_fresh_token_is_used_as_is(app_ctx, http_mock):
     make_portal(expires_in_minutes=25)
-    http_mock.get(f"{HUBSPOT_API}/crm/v3/owners", json={"results": []},
+    http_mock.get(f"{HUBSPOT_API}/crm/owners/2026-03", json={"results": []},
                   match=[matchers.header_matcher({"Authorization": "Bearer old-access"})])
-    hubspot_client("62515").request("GET", "/crm/v3/owners")
-    assert [c.request.url for c in http_mock.calls] == [f"{HUBSPOT_API}/crm/v3/owners"]
+    hubspot_client("62515").request("GET", "/crm/owners/2026-03")
+    assert [c.request.url for c in http_mock.calls] == [f"{HUBSPOT_API}/crm/owners/2026-03"]
 
 
 def test_a_dead_refresh_token_marks_the_portal_for_reinstall(app_ctx, http_mock):
     make_portal(expires_in_minutes=-1)
     http_mock.post(TOKEN_URL, status=400, json=DEAD_REFRESH)
     with pytest.raises(HubSpotError) as caught:
-        hubspot_client("62515").request("GET", "/crm/v3/owners")
+        hubspot_client("62515").request("GET", "/crm/owners/2026-03")
     assert caught.value.code == "reinstall_required" and not caught.value.transient
     assert "reinstall" in str(caught.value)
     assert Portal.get(Portal.portal_id == "62515").needs_reinstall
     with pytest.raises(HubSpotError):  # no more refresh attempts until someone reinstalls
-        hubspot_client("62515").request("GET", "/crm/v3/owners")
+        hubspot_client("62515").request("GET", "/crm/owners/2026-03")
     assert len(http_mock.calls) == 1
 
 

@@ -11,8 +11,8 @@ from widget_app.core.clock import utcnow
 from widget_app.hubspot.engagements import drain, enqueue_call_sync
 from widget_app.models import Call, EngagementSync
 
-READY = f"{HUBSPOT_API}/crm/v3/extensions/calling/recordings/ready"
-ENGAGEMENT = f"{HUBSPOT_API}/crm/v3/objects/calls/17591596434"
+READY = f"{HUBSPOT_API}/crm/extensions/calling/2026-03/recordings/ready"
+ENGAGEMENT = f"{HUBSPOT_API}/crm/objects/2026-03/calls/17591596434"
 RE_SID, CALL_SID, PARENT_SID = "RE" + "a" * 32, "CA" + "b" * 32, "CA" + "c" * 32
 RECORDING_URL = f"{TWILIO_API}/Recordings/{RE_SID}"
 BEARER = {"Authorization": "Bearer test-hubspot-token"}
@@ -93,12 +93,12 @@ def test_a_failed_ready_retries_with_backoff_without_writing_the_engagement_agai
 def test_a_new_engagement_is_marked_ready_with_the_id_hubspot_gave(app, app_ctx, twilio_post, make_call,
                                                                    http_mock, hubspot_sleeps):
     make_call(sid=CALL_SID, parent_sid=PARENT_SID, contact_id="104901")
-    http_mock.post(f"{HUBSPOT_API}/crm/v3/objects/calls", status=201,
+    http_mock.post(f"{HUBSPOT_API}/crm/objects/2026-03/calls", status=201,
                    json={"id": "17591596434", "properties": {}, "archived": False})
     http_mock.post(READY, status=204, match=ready_matchers())
     recording_callback(twilio_post)
     drain(app)
-    assert sent(http_mock) == [("POST", f"{HUBSPOT_API}/crm/v3/objects/calls"), ("POST", READY)]
+    assert sent(http_mock) == [("POST", f"{HUBSPOT_API}/crm/objects/2026-03/calls"), ("POST", READY)]
 
 
 def test_a_call_without_a_recording_is_never_marked_ready(app, app_ctx, make_call, http_mock, hubspot_sleeps):

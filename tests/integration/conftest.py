@@ -93,7 +93,7 @@ def hubspot_stub():
                       "properties": {"firstname": "Caller", "lastname": cid, "phone": phone, "hubspot_owner_id": owner}}
                      for phone, (cid, owner) in contacts.items() if phone in values]
             data = json.dumps({"total": len(found), "results": found}).encode()
-            status = 200 if self.path == "/crm/v3/objects/contacts/search" else 404
+            status = 200 if self.path == "/crm/objects/2026-03/contacts/search" else 404
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))

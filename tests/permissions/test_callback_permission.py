@@ -23,7 +23,7 @@ def inbound_form(sid="CA" + "c" * 32):
 @pytest.fixture
 def calls_in(http_mock, twilio_post):
     """The contact calls our WhatsApp number (HubSpot does not know them)."""
-    http_mock.add(responses.POST, f"{HUBSPOT_API}/crm/v3/objects/contacts/search", json={"total": 0, "results": []})
+    http_mock.add(responses.POST, f"{HUBSPOT_API}/crm/objects/2026-03/contacts/search", json={"total": 0, "results": []})
 
     def call(sid="CA" + "c" * 32):
         assert twilio_post("/twilio/voice", inbound_form(sid)).status_code == 200

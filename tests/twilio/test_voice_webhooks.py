@@ -155,7 +155,7 @@ def test_recorded_calls_carry_twilios_recording_attributes_and_the_consent_whisp
 # --- POST /twilio/voice, inbound and dial-done (routing decides) ----------------------------
 
 def test_whatsapp_caller_is_handed_to_inbound_routing(twilio_post, db, http_mock):
-    http_mock.post(f"{HUBSPOT_API}/crm/v3/objects/contacts/search", json={"total": 0, "results": []})
+    http_mock.post(f"{HUBSPOT_API}/crm/objects/2026-03/contacts/search", json={"total": 0, "results": []})
     form = {"CallSid": "CA" + "i" * 32, "AccountSid": TEST_SETTINGS["TWILIO_ACCOUNT_SID"], "CallStatus": "ringing",
             "From": f"whatsapp:{CONTACT_PHONE}", "To": f"whatsapp:{SENDER}", "Direction": "inbound"}
     root = twiml(twilio_post("/twilio/voice", form))

@@ -20,6 +20,7 @@ from requests.models import Response
 
 from widget_app.core.clock import isoformat, utcnow
 from widget_app.hubspot.engagements import CALL_OUTCOMES
+from widget_app.hubspot.urls import HubSpotPaths
 
 DEMO_CONTACT = {"id": "1001", "firstname": "Dana", "lastname": "Demo", "email": "dana.demo@example.com",
                 "phone": "+447400123456", "mobilephone": None, "hubspot_owner_id": "789"}
@@ -53,7 +54,8 @@ CORRELATION_ID = "00000000-0000-4000-8000-000000000000"
 class DemoCloud:
     """HubSpot's side: the calls it holds and the one demo contact and owner."""
 
-    def __init__(self, search_lag: float = SEARCH_LAG_SECONDS, clock=time.monotonic):
+    def __init__(self, version: str, search_lag: float = SEARCH_LAG_SECONDS, clock=time.monotonic):
+        self.paths = HubSpotPaths(version)  # it answers only the API version the app calls, as HubSpot would
         self.calls, self.lock, self.ids = {}, threading.Lock(), itertools.count(50000001)
         self.search_lag, self.clock = search_lag, clock
         self.indexed_at = {}  # call id -> when the calls search starts to see it
@@ -82,12 +84,13 @@ class DemoCloud:
         if fault is not None:
             answer, headers = FAULTS[fault]
             return fault, {**answer, "correlationId": CORRELATION_ID}, headers
-        if path.startswith("/crm/v3/objects/calls") and method in ("POST", "PATCH") and \
+        paths = self.paths
+        if path.startswith(paths.calls) and method in ("POST", "PATCH") and \
                 not path.endswith("/search") and (invalid := _invalid(body.get("properties") or {})):
             return 400, invalid
-        if method == "POST" and path == "/crm/v3/objects/calls":
+        if method == "POST" and path == paths.calls:
             return 201, self.record(str(next(self.ids)), body.get("properties") or {})
-        if method == "POST" and path == "/crm/v3/objects/calls/search":
+        if method == "POST" and path == paths.calls_search:
             wanted = {f["value"] for g in body.get("filterGroups", []) for f in g.get("filters", [])
                       if f.get("propertyName") == "hs_call_external_id"}
             with self.lock:
@@ -95,31 +98,31 @@ class DemoCloud:
                 found = [c for c in self.calls.values() if c["properties"].get("hs_call_external_id") in wanted
                          and self.indexed_at.get(c["id"], 0) <= now]
             return 200, {"total": len(found), "results": found}
-        if match := re.fullmatch(r"/crm/v3/objects/calls/(\d+)", path):
+        if match := re.fullmatch(re.escape(paths.calls) + r"/(\d+)", path):
             if method == "PATCH":
                 return 200, self.record(match.group(1), body.get("properties") or {})
             with self.lock:
                 call = self.calls.get(match.group(1))
             return (200, call) if call else _not_found(path)
-        if path.startswith("/crm/v3/objects/tasks"):
+        if path.startswith(paths.tasks):
             return self.handle_task(method, path, body)
-        if method == "POST" and path == "/crm/v3/extensions/calling/recordings/ready":
+        if method == "POST" and path == paths.recordings_ready:
             with self.lock:
                 known = str(body.get("engagementId")) in self.calls
             return (204, None) if known else _not_found(path)
-        if method == "POST" and path == "/crm/v3/objects/contacts/search":
+        if method == "POST" and path == paths.contacts_search:
             values = {f.get("value") for g in body.get("filterGroups", []) for f in g.get("filters", [])}
             hit = bool(values & {DEMO_CONTACT["phone"], DEMO_CONTACT["phone"][3:]})
             return 200, {"total": int(hit), "results": [_contact()] if hit else []}
-        if method == "GET" and path == f"/crm/v3/objects/contacts/{DEMO_CONTACT['id']}":
+        if method == "GET" and path == f"{paths.objects('contacts')}/{DEMO_CONTACT['id']}":
             return 200, _contact()
-        if method == "GET" and path == "/account-info/v3/details":
+        if method == "GET" and path == paths.account_details:
             return 200, {"portalId": DEMO_PORTAL_ID, "accountType": "STANDARD", "timeZone": "Europe/London",
                          "companyCurrency": "GBP", "additionalCurrencies": [], "utcOffset": "+00:00",
                          "utcOffsetMilliseconds": 0, "uiDomain": "app.hubspot.com", "dataHostingLocation": "na1"}
-        if method == "GET" and path.rstrip("/") == "/crm/v3/owners":
+        if method == "GET" and path.rstrip("/") == paths.owners:
             return 200, {"results": [DEMO_OWNER]}
-        if method == "GET" and path.rstrip("/") in ("/crm/v3/owners/789", "/crm/v3/owners/456"):
+        if method == "GET" and path.rstrip("/") in (paths.owner("789"), paths.owner("456")):
             return 200, DEMO_OWNER
         return _not_found(path)
 
@@ -128,17 +131,17 @@ class DemoCloud:
         """Tasks: create, search by subject (the outbox's look-up after a lost answer), complete."""
         now = isoformat(utcnow())
         with self.lock:
-            if method == "POST" and path == "/crm/v3/objects/tasks":
+            if method == "POST" and path == self.paths.tasks:
                 task_id = str(next(self.ids))
                 self.tasks[task_id] = {"id": task_id, "properties": dict(body.get("properties") or {}),
                                        "createdAt": now, "updatedAt": now, "archived": False}
                 return 201, self.tasks[task_id]
-            if method == "POST" and path == "/crm/v3/objects/tasks/search":
+            if method == "POST" and path == self.paths.tasks_search:
                 subjects = {f["value"] for g in body.get("filterGroups", []) for f in g.get("filters", [])
                             if f.get("propertyName") == "hs_task_subject"}
                 found = [t for t in self.tasks.values() if t["properties"].get("hs_task_subject") in subjects]
                 return 200, {"total": len(found), "results": found}
-            match = re.fullmatch(r"/crm/v3/objects/tasks/(\d+)", path)
+            match = re.fullmatch(re.escape(self.paths.tasks) + r"/(\d+)", path)
             if method == "PATCH" and match and match.group(1) in self.tasks:
                 self.tasks[match.group(1)]["properties"].update(body.get("properties") or {})
                 return 200, self.tasks[match.group(1)]
@@ -177,7 +180,8 @@ class DemoHubSpotAdapter(BaseAdapter):
     def __init__(self, app):
         super().__init__()
         lag = float(app.config.get("DEMO_HUBSPOT_SEARCH_LAG", SEARCH_LAG_SECONDS))
-        self.cloud = app.extensions.setdefault("hubspot_demo_cloud", DemoCloud(search_lag=lag))
+        self.cloud = app.extensions.setdefault("hubspot_demo_cloud",
+                                               DemoCloud(app.config["HUBSPOT_API_VERSION"], search_lag=lag))
 
     def send(self, request, **kwargs):
         body = json.loads(request.body) if request.body and request.headers.get("Content-Type", "").startswith(

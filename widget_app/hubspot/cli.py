@@ -6,6 +6,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from widget_app.config import DEMO_HUBSPOT
+from widget_app.hubspot.urls import paths
 
 hubspot_cli = AppGroup("hubspot", help="Register the calling extension with HubSpot (developer API key).")
 settings_cli = AppGroup("settings", help="Calling-extension settings: name, widget URL, size, flags.")
@@ -38,10 +39,10 @@ def _public_url(path: str) -> str:
     return base.rstrip("/") + path
 
 
-def call_hubspot(method: str, suffix: str, body: dict | None = None) -> dict | None:
+def call_hubspot(method: str, part: str, body: dict | None = None) -> dict | None:
     """One settings request; HubSpot's own error message is shown as it is, exit code 1."""
     app_id, key = _setting("HUBSPOT_APP_ID"), _setting("HUBSPOT_DEVELOPER_API_KEY")
-    url = f"{current_app.config['HUBSPOT_API_BASE'].rstrip('/')}/crm/v3/extensions/calling/{app_id}/settings{suffix}"
+    url = current_app.config["HUBSPOT_API_BASE"].rstrip("/") + paths().calling_settings(app_id, part)
     try:
         response = requests.request(method, url, params={"hapikey": key}, json=body, timeout=30)
     except requests.RequestException as exc:
@@ -128,7 +129,7 @@ def settings_delete():
 @channel_cli.command("get")
 def channel_get():
     """Show the help desk channel-connection webhook."""
-    show(call_hubspot("GET", "/channel-connection"), "No channel-connection settings.")
+    show(call_hubspot("GET", "channel-connection"), "No channel-connection settings.")
 
 
 @channel_cli.command("create")
@@ -137,7 +138,7 @@ def channel_get():
 def channel_create(url, ready):
     """Register our channel-connection webhook with HubSpot."""
     body = {"url": url or _public_url("/hubspot/channel-connection"), "isReady": ready}
-    show(call_hubspot("POST", "/channel-connection", body), "Created.")
+    show(call_hubspot("POST", "channel-connection", body), "Created.")
 
 
 @channel_cli.command("update")
@@ -148,13 +149,13 @@ def channel_update(url, ready):
     body = {key: value for key, value in {"url": url, "isReady": ready}.items() if value is not None}
     if not body:
         raise click.UsageError("Nothing to update: pass --url or --ready/--not-ready.")
-    show(call_hubspot("PATCH", "/channel-connection", body), "Updated.")
+    show(call_hubspot("PATCH", "channel-connection", body), "Updated.")
 
 
 @channel_cli.command("delete")
 def channel_delete():
     """Remove the channel-connection webhook."""
-    show(call_hubspot("DELETE", "/channel-connection"), "Deleted the channel-connection settings.")
+    show(call_hubspot("DELETE", "channel-connection"), "Deleted the channel-connection settings.")
 
 
 def recording_body(url: str | None) -> dict:
@@ -168,21 +169,21 @@ def recording_body(url: str | None) -> dict:
 @recording_cli.command("get")
 def recording_get():
     """Show where HubSpot fetches authenticated recordings."""
-    show(call_hubspot("GET", "/recording"), "No recording settings.")
+    show(call_hubspot("GET", "recording"), "No recording settings.")
 
 
 @recording_cli.command("create")
 @click.option("--url", help="[default: PUBLIC_BASE_URL/hubspot/recordings/%s]")
 def recording_create(url):
     """Register our authenticated-recording endpoint."""
-    show(call_hubspot("POST", "/recording", recording_body(url)), "Created.")
+    show(call_hubspot("POST", "recording", recording_body(url)), "Created.")
 
 
 @recording_cli.command("update")
 @click.option("--url", help="[default: PUBLIC_BASE_URL/hubspot/recordings/%s]")
 def recording_update(url):
     """Point HubSpot at a new recording endpoint (e.g. after moving host)."""
-    show(call_hubspot("PATCH", "/recording", recording_body(url)), "Updated.")
+    show(call_hubspot("PATCH", "recording", recording_body(url)), "Updated.")
 
 
 def init_app(app):

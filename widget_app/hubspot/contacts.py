@@ -8,6 +8,7 @@ from flask import current_app
 from widget_app.core.phone import national_digits
 from widget_app.hubspot.client import HubSpotError
 from widget_app.hubspot.portals import hubspot_client
+from widget_app.hubspot.urls import paths
 
 log = logging.getLogger(__name__)
 PROPERTIES = ["firstname", "lastname", "email", "phone", "mobilephone", "hubspot_owner_id"]
@@ -77,7 +78,7 @@ def find_contact_by_phone(e164: str, portal_id=None, raise_errors: bool = False,
     deadline = None if budget is None else time.monotonic() + budget
     try:
         answer = hubspot_client(portal_id, app=app, deadline=deadline).request(
-            "POST", "/crm/v3/objects/contacts/search", json=search_body(e164), idempotent=True)
+            "POST", paths(app).contacts_search, json=search_body(e164), idempotent=True)
     except HubSpotError as exc:
         if raise_errors:
             raise

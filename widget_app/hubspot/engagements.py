@@ -10,7 +10,6 @@ A row whose properties carry a new recording then tells HubSpot it is ready (rec
 if that fails the row retries with the outbox's backoff and, its revision already written, only that.
 """
 import logging
-from urllib.parse import quote
 
 from flask import current_app
 
@@ -20,10 +19,10 @@ from widget_app.hubspot import outbox, recordings, tasks
 from widget_app.hubspot.client import HubSpotError
 from widget_app.hubspot.contacts import find_contact_by_phone
 from widget_app.hubspot.portals import hubspot_client
+from widget_app.hubspot.urls import paths
 from widget_app.models import Call, EngagementSync, db
 
 log = logging.getLogger(__name__)
-CALLS = "/crm/v3/objects/calls"
 CALL_TO_CONTACT = 194
 # HubSpot's default call outcomes (hs_call_disposition GUIDs, reference §1.3), in the order the
 # wrap-up picker offers them, with the hs_call_status whose end pre-selects it. The widget reads
@@ -107,7 +106,7 @@ def _find_created(client, payload: dict) -> str | None:
                            {"propertyName": "hs_call_external_account_id", "operator": "EQ", "value": account}]}
               for value in payload["external_ids"]]
     body = {"filterGroups": groups, "properties": ["hs_call_external_id"], "sorts": [], "limit": 10, "after": "0"}
-    results = client.request("POST", f"{CALLS}/search", json=body, idempotent=True).get("results") or []
+    results = client.request("POST", paths().calls_search, json=body, idempotent=True).get("results") or []
     return str(results[0]["id"]) if results else None
 
 
@@ -127,7 +126,7 @@ def engagement_path(engagement_id: str) -> str:
     if not is_id(engagement_id):
         raise HubSpotError(f"The call's HubSpot engagement id {engagement_id[:40]!r} is not an id; nothing was written.",
                            code="invalid_engagement_id")
-    return f"{CALLS}/{quote(engagement_id, safe='')}"
+    return paths().call(engagement_id)
 
 
 def write(client, call: Call, lease: outbox.Lease) -> str:
@@ -148,7 +147,7 @@ def write(client, call: Call, lease: outbox.Lease) -> str:
     contact_id = _contact_id(call, payload)
     associations = [{"to": {"id": contact_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED",
                                                           "associationTypeId": CALL_TO_CONTACT}]}] if contact_id else []
-    created = client.request("POST", CALLS, json={"properties": payload["properties"], "associations": associations})
+    created = client.request("POST", paths().calls, json={"properties": payload["properties"], "associations": associations})
     _remember(call, lease.row.id, str(created["id"]))
     return str(created["id"])
 

@@ -1,7 +1,6 @@
 """Which HubSpot portal and owner an agent is: bound only to a portal we serve, and an owner HubSpot confirms
 (its email, or the HubSpot user we already hold, is this agent's) or an admin set. Inbound calls route on it."""
 import logging
-from urllib.parse import quote
 
 from flask import current_app
 
@@ -9,10 +8,10 @@ from widget_app.agents.accounts import normalise_email
 from widget_app.core.errors import DomainError
 from widget_app.hubspot.client import HubSpotError
 from widget_app.hubspot.portals import hubspot_client
+from widget_app.hubspot.urls import paths
 from widget_app.models import Agent, Portal, db
 
 log = logging.getLogger(__name__)
-ACCOUNT_DETAILS = "/account-info/v3/details"  # {"portalId": ...} of the token's own portal
 PRIVATE_PORTAL_KEY = "hubspot_private_app_portal"
 
 
@@ -25,7 +24,7 @@ def private_app_portal(app) -> str | None:
     if not app.config.get("HUBSPOT_ACCESS_TOKEN"):
         return None
     if PRIVATE_PORTAL_KEY not in app.extensions:
-        details = hubspot_client(None, app=app).request("GET", ACCOUNT_DETAILS, idempotent=True)
+        details = hubspot_client(None, app=app).request("GET", paths(app).account_details, idempotent=True)
         app.extensions[PRIVATE_PORTAL_KEY] = str(details["portalId"])
     return app.extensions[PRIVATE_PORTAL_KEY]
 
@@ -43,7 +42,7 @@ def serves(app, portal_id: str) -> bool:
 def confirmed_owner(app, agent: Agent, portal_id: str, owner_id: str) -> dict:
     """HubSpot's owner record, when its email (or the HubSpot user we hold for the agent) is this agent's; else 403."""
     try:
-        owner = hubspot_client(portal_id, app=app).request("GET", f"/crm/v3/owners/{quote(owner_id, safe='')}",
+        owner = hubspot_client(portal_id, app=app).request("GET", paths(app).owner(owner_id),
                                                            params={"idProperty": "id"}, idempotent=True)
     except HubSpotError as exc:
         if exc.status == 404:

@@ -5,7 +5,6 @@
 import logging
 import time
 from datetime import timedelta
-from urllib.parse import quote
 
 from flask import current_app, has_request_context, request
 
@@ -16,9 +15,13 @@ from widget_app.hubspot.client import (
     session,
     unauthenticated_client,
 )
+from widget_app.hubspot.urls import paths
 from widget_app.models import Portal
 
 log = logging.getLogger(__name__)
+# What the code calls needs (reference §4.5): calls, tasks, contact search and recordings/ready are governed
+# by the contact scopes; owners by their own. The same list is in hubspot-app/src/app/app-hsmeta.json.
+REQUIRED_SCOPES = ("crm.objects.contacts.read", "crm.objects.contacts.write", "crm.objects.owners.read")
 REFRESH_MARGIN = timedelta(minutes=5)  # refresh this long before HubSpot's expiry, never after a 401
 
 
@@ -32,8 +35,20 @@ def _token_request(app, form: dict, idempotent: bool, deadline=None) -> dict:
     """POST the form-encoded token endpoint (no Bearer header; client id and secret in the form)."""
     form = {"client_id": app.config["HUBSPOT_CLIENT_ID"], "client_secret": app.config["HUBSPOT_CLIENT_SECRET"],
             **form}
-    return unauthenticated_client(app, deadline).request("POST", "/oauth/v1/token", data=form, auth=False,
+    return unauthenticated_client(app, deadline).request("POST", paths(app).oauth_token, data=form, auth=False,
                                                          idempotent=idempotent)
+
+
+def introspect(app, token: str, hint: str = "access_token") -> dict:
+    """HubSpot's view of a token (token/introspect, reference §4.2): active, hub_id, scopes, token_type, …
+
+    The token travels in the form body, never in a URL; the app's client id and secret go with it when set.
+    """
+    form = {"token": token, "token_type_hint": hint}
+    if app.config.get("HUBSPOT_CLIENT_ID") and app.config.get("HUBSPOT_CLIENT_SECRET"):
+        form.update(client_id=app.config["HUBSPOT_CLIENT_ID"], client_secret=app.config["HUBSPOT_CLIENT_SECRET"])
+    return unauthenticated_client(app).request("POST", paths(app).token_introspect, data=form, auth=False,
+                                               idempotent=True)
 
 
 def _store_tokens(portal: Portal, tokens: dict):
@@ -48,9 +63,8 @@ def exchange_code(app, code: str, installed_by=None) -> Portal:
     """Turn the callback's code into tokens and remember them under the portal (hub_id), with the admin who installed it."""
     tokens = _token_request(app, {"grant_type": "authorization_code", "redirect_uri": redirect_uri(app),
                                   "code": code}, idempotent=False)
-    info = unauthenticated_client(app).request("GET", f"/oauth/v1/access-tokens/{quote(tokens['access_token'], safe='')}",
-                                           auth=False)
-    portal = Portal.get_or_none(Portal.portal_id == str(info["hub_id"])) or Portal(portal_id=str(info["hub_id"]))
+    hub_id = tokens.get("hub_id") or introspect(app, tokens["access_token"])["hub_id"]
+    portal = Portal.get_or_none(Portal.portal_id == str(hub_id)) or Portal(portal_id=str(hub_id))
     portal.installed_by = installed_by
     _store_tokens(portal, tokens)
     log.info("HubSpot portal %s installed the app", portal.portal_id)

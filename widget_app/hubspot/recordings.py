@@ -1,6 +1,8 @@
 """Call recordings on HubSpot's side: the media URL we give it, telling it a recording is ready, and the
 short-lived link of ours that streams the audio from Twilio with our credentials."""
+import hmac
 import logging
+import re
 
 import requests
 from flask import current_app
@@ -13,17 +15,20 @@ from itsdangerous import (
 
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
+from widget_app.hubspot.urls import paths
 from widget_app.models import Call
 
 log = logging.getLogger(__name__)
 
 LINK_MAX_AGE = 15 * 60  # seconds an authenticatedUrl stays valid
 WA_CALL_PREFIX = "wa-call-"  # hs_call_external_id of a call that has no Twilio sid
+# A Twilio CallSid: 128 bits Twilio draws for each call leg, never sequential. Every recorded call is known to
+# HubSpot by one (hs_call_external_id), unlike wa-call-<our id>, which is guessable and needs a signature.
+TWILIO_CALL_SID = re.compile(r"CA[0-9a-f]{32}")
 # Headers of Twilio's media answer that matter to a player seeking through the file (206 Range).
 RELAYED_HEADERS = ("Content-Type", "Content-Length", "Content-Range", "Accept-Ranges", "ETag",
                    "Last-Modified")
 CHUNK = 64 * 1024
-READY_PATH = "/crm/v3/extensions/calling/recordings/ready"
 
 
 def media_url(call: Call) -> str:
@@ -34,7 +39,7 @@ def media_url(call: Call) -> str:
 
 def mark_ready(client, engagement_id: str):
     """Tell HubSpot the engagement's recording can be fetched and transcribed (reference §5.2; 204)."""
-    client.request("POST", READY_PATH, json={"engagementId": int(engagement_id)})
+    client.request("POST", paths().recordings_ready, json={"engagementId": int(engagement_id)})
 
 
 def call_for_external_id(external_id: str) -> Call:
@@ -47,6 +52,28 @@ def call_for_external_id(external_id: str) -> Call:
     if call is None or not call.recording_url:
         raise DomainError("recording_not_found", "There is no recording for this call.")
     return call
+
+
+def unsigned_refusal(external_id: str, app_id: str | None, account_id: str | None, portal_id: str | None) -> str | None:
+    """Why HubSpot's unsigned GET for a recording link is refused, or None when it may have one.
+
+    Whether HubSpot signs that GET is undocumented (reference §5.2). Without a signature the path must name
+    the call by its unguessable Twilio CallSid, and the query must carry our appId and our account (the
+    hs_call_external_account_id we wrote: the Twilio account sid); a portalId, if sent, must be the call's.
+    The reason names no call and no number.
+    """
+    config = current_app.config
+    if not TWILIO_CALL_SID.fullmatch(external_id or ""):
+        return "the id is not a Twilio CallSid"
+    if not config.get("HUBSPOT_APP_ID") or app_id != str(config["HUBSPOT_APP_ID"]):
+        return "appId is missing or not ours"
+    ours = str(config.get("TWILIO_ACCOUNT_SID") or "")
+    if not ours or not account_id or not hmac.compare_digest(account_id.encode(), ours.encode()):
+        return "externalAccountId is missing or not ours"
+    call = Call.by_twilio_sid(external_id)
+    if portal_id is not None and call is not None and call.hubspot_portal_id and portal_id != call.hubspot_portal_id:
+        return "portalId is not the call's portal"
+    return None
 
 
 class _ClockSigner(TimestampSigner):

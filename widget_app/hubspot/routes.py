@@ -1,6 +1,7 @@
 """HubSpot's side of the web: installing the app in a portal (OAuth), and the requests HubSpot sends
 us (help desk channel connection, authenticated call recordings), each verified by its signature."""
 import hmac
+import logging
 import secrets
 from functools import wraps
 from urllib.parse import quote, urlencode
@@ -35,8 +36,11 @@ from widget_app.web.security import content_security_policy, frame_ancestors
 bp = Blueprint("hubspot", __name__)
 AUTHORIZE_ORIGIN = "https://app.hubspot.com"
 AUTHORIZE_URL = f"{AUTHORIZE_ORIGIN}/oauth/authorize"
-SCOPES = "oauth crm.objects.contacts.read crm.objects.contacts.write crm.objects.owners.read"
+SCOPES = " ".join(("oauth",) + portals.REQUIRED_SCOPES)
 STATE_COOKIE, STATE_MAX_AGE = "hubspot_oauth_nonce", 600
+
+SIGNATURE_HEADERS = ("X-HubSpot-Signature-v3", "X-HubSpot-Request-Timestamp", "X-HubSpot-Signature")
+log = logging.getLogger(__name__)
 
 FRIENDLY_NAME_MAX = 24  # HubSpot cuts longer names; we cut them ourselves so the user sees ours
 
@@ -69,18 +73,41 @@ def channel_connection():
     return jsonify(phoneNumbers=numbers)
 
 
-# Whether HubSpot signs this GET is undocumented (reference §5.2). We require a signature anyway:
-# v3 (timestamped), or v2 as HubSpot signs its other GETs (CRM cards), since it may send no v3 here.
-# v2 covers the path, so a replay only yields a fresh link to the same recording. Not v1: for a GET
-# it signs only the empty body, so one leaked header would open every recording.
+def _signed_as() -> str | None:
+    """The signature form a request verifies under: "v3", "v2" (HubSpot's GETs elsewhere), or None.
+
+    Not v1: for a GET it signs only the empty body, so one leaked header would open every recording.
+    A request carrying v3's headers is judged as v3 only (checked for age), never downgraded to v2.
+    """
+    for version in ("v3", "v2"):
+        if request_is_signed((version,)):
+            return version
+    return None
+
+
+# Whether HubSpot signs this GET is undocumented (reference §5.2). A valid signature is enough; without one
+# the path must name the call by its unguessable Twilio CallSid and the query carry our appId and account
+# (recordings.unsigned_refusal). Which case happened is logged, so the first real portal shows what it sends.
 @bp.get("/hubspot/recordings/<call_id>")
-@hubspot_verified(versions=("v3", "v2"))
 def recording_link(call_id):
     """HubSpot asks where to fetch a call's recording: a link of ours, valid for 15 minutes."""
     app_id = request.args.get("appId")
     if app_id is not None and not is_id(app_id):
         raise DomainError("invalid_field", "appId must be a number.", field="appId")
+    signed = _signed_as()
+    if signed is None:
+        refusal = recordings.unsigned_refusal(call_id, app_id, request.args.get("externalAccountId"),
+                                              request.args.get("portalId"))
+        attempted = any(name in request.headers for name in SIGNATURE_HEADERS)
+        if refusal:
+            log.warning("recording link refused: %s request, %s", "badly signed" if attempted else "unsigned", refusal)
+            raise HttpError(401, "invalid_signature", "The HubSpot signature is missing, invalid or expired.")
     call = recordings.call_for_external_id(call_id)
+    if signed:
+        log.info("recording link for call %s: signed %s", call.id, signed)
+    else:
+        log.info("recording link for call %s: %s, by CallSid with our appId and account", call.id,
+                 "signature invalid" if attempted else "unsigned")
     path = url_for("hubspot.recording_audio", call_id=call_id, token=recordings.audio_token(call))
     return jsonify(authenticatedUrl=public_base_url() + path)
 

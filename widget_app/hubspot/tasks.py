@@ -14,10 +14,10 @@ from flask import current_app
 
 from widget_app.core.clock import isoformat
 from widget_app.hubspot import outbox
+from widget_app.hubspot.urls import paths
 from widget_app.models import Call
 
 log = logging.getLogger(__name__)
-TASKS = "/crm/v3/objects/tasks"
 TASK_TO_CONTACT = 204  # HUBSPOT_DEFINED task -> contact (reference: tasks guide)
 MISSED = ("no-answer", "busy", "failed", "canceled")
 
@@ -53,7 +53,7 @@ def _find_created(client, properties: dict) -> str | None:
         {"propertyName": "hs_task_subject", "operator": "EQ", "value": properties["hs_task_subject"]},
         {"propertyName": "hs_timestamp", "operator": "EQ", "value": due_ms}]}],
         "properties": ["hs_task_status"], "sorts": [], "limit": 1, "after": "0"}
-    results = client.request("POST", f"{TASKS}/search", json=body, idempotent=True).get("results") or []
+    results = client.request("POST", paths().tasks_search, json=body, idempotent=True).get("results") or []
     return str(results[0]["id"]) if results else None
 
 
@@ -73,10 +73,10 @@ def write(client, call: Call, lease: outbox.Lease, contact_id: str | None):
         outbox.remember_task(lease, None, "creating")
         associations = [{"to": {"id": contact_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED",
                                                               "associationTypeId": TASK_TO_CONTACT}]}] if contact_id else []
-        created = client.request("POST", TASKS, json={"properties": properties, "associations": associations})
+        created = client.request("POST", paths().tasks, json={"properties": properties, "associations": associations})
         state = "completed" if properties["hs_task_status"] == "COMPLETED" else "created"
         outbox.remember_task(lease, str(created["id"]), state)
         return
     if properties["hs_task_status"] == "COMPLETED" and lease.row.task_state != "completed":
-        client.request("PATCH", f"{TASKS}/{task_id}", json={"properties": {"hs_task_status": "COMPLETED"}})
+        client.request("PATCH", paths().task(task_id), json={"properties": {"hs_task_status": "COMPLETED"}})
         outbox.remember_task(lease, task_id, "completed")
