@@ -50,3 +50,12 @@ def console(client, admin):
 def actions() -> list[tuple[str, str, str | None]]:
     """The audit log as (who, what, target), oldest first."""
     return [(a.admin_email, a.action, a.target) for a in AdminAction.select().order_by(AdminAction.id)]
+
+
+@pytest.fixture
+def admin_console(client, make_agent):
+    """The console signed in as an admin, for tests that make their own app (another database)."""
+    make_agent(email=ADMIN_EMAIL, name="Bea Boss", password=ADMIN_PASSWORD, role="admin")
+    browser = AdminBrowser(client)
+    assert browser.sign_in().status_code == 302
+    return browser

@@ -33,7 +33,7 @@ def open_route(client, app, endpoint, arguments, method, data=None):
 
 def test_the_map_has_admin_routes_and_only_sign_in_and_set_password_are_public():
     endpoints = {route.values[0] for route in ROUTES}
-    assert {"admin.agents", "admin.invite", "admin.audit_log", "admin.insights"} <= endpoints
+    assert {"admin.agents", "admin.invite", "admin.audit_log", "admin.insights_page", "admin.insights_csv"} <= endpoints
     assert {"admin.signin", "admin.start_signin", "admin.set_password",
                                         "admin.save_password"} == session.PUBLIC_ENDPOINTS
     assert endpoints >= session.PUBLIC_ENDPOINTS

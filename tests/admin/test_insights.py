@@ -207,3 +207,31 @@ def test_a_query_the_form_cannot_mean_is_a_400(start, end, tz, agent, group):
 
 def test_outcome_words_cover_every_outcome():
     assert set(insights.OUTCOME_WORDS) == set(insights.OUTCOMES)
+
+
+def test_the_page_shows_each_chart_as_svg_with_its_table_and_csv(db, team, admin_console):
+    a, b = team
+    generated_calls(a, b)
+    page = admin_console.get("/admin/insights?start=2026-03-02&end=2026-03-11&tz=Europe/Helsinki")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg"') == 3 and 'role="img"' in html
+    assert '<strong id="stat-answer-rate">66.7%</strong>' in html and '<strong id="stat-answer-time">12.5 s</strong>' in html
+    assert 'id="stat-callbacks">100 of 200<' in html
+    for chart in ("daily", "agents", "missed", "funnel"):
+        assert f"chart={chart}" in html
+    daily = admin_console.get("/admin/insights.csv?chart=daily&start=2026-03-02&end=2026-03-11")
+    assert daily.headers["Content-Disposition"] == 'attachment; filename="insights-daily-2026-03-02-2026-03-11.csv"'
+    lines = daily.get_data(as_text=True).splitlines()
+    assert lines[0] == "day,connected,missed,not answered,failed,other,total"
+    assert lines[1:] == [f"2026-03-{d:02d},60,20,10,10,0,100" for d in range(2, 12)]
+    missed = admin_console.get("/admin/insights.csv?chart=missed&start=2026-03-02&end=2026-03-11").get_data(as_text=True)
+    assert missed.splitlines()[1] == "Mon," + ",".join(["0"] * 8 + ["4"] * 10 + ["0"] * 6)
+    agents = admin_console.get("/admin/insights.csv?chart=agents&start=2026-03-02&end=2026-03-11").get_data(as_text=True)
+    assert "Agent A,400,300,0,100,0,0,200,0,1.0000,10,30,0,0,0,0" in agents.splitlines()
+
+
+def test_a_bad_range_or_chart_is_a_400_page(db, admin_console):
+    assert admin_console.get("/admin/insights?start=2026-13-01").status_code == 400
+    assert admin_console.get("/admin/insights?tz=Nowhere/Land").status_code == 400
+    assert admin_console.get("/admin/insights.csv?chart=pie").status_code == 400

@@ -5,13 +5,14 @@ the admin role and a CSRF token on every POST. Every POST that changes something
 `AdminAction` in the same transaction (`_act`), so the audit log cannot miss one nor show one that
 did not happen. Refusals render the console's error page with the status `web/errors.py` gives.
 """
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 
-from widget_app.admin import audit, session, team
+from widget_app.admin import audit, charts, insights, session, team
 from widget_app.admin.session import current_admin
 from widget_app.agents.cli import MIN_PASSWORD_LENGTH
 from widget_app.agents.signin import authenticate
 from widget_app.config import public_base_url
+from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
 from widget_app.models import db
 from widget_app.web.errors import status_for
@@ -76,7 +77,7 @@ def signout():
 
 @bp.get("/")
 def index():
-    return redirect(url_for("admin.agents"))
+    return redirect(url_for("admin.insights_page"))
 
 
 # ---- agents ------------------------------------------------------------------------------------
@@ -171,6 +172,38 @@ def audit_log():
 
 # ---- insights ----------------------------------------------------------------------------------
 
+def _insights() -> insights.Insights:
+    args = request.args
+    query = insights.parse_query(args.get("start"), args.get("end"), args.get("tz"), args.get("agent"),
+                                 args.get("group"), utcnow())
+    return insights.compute(query)
+
+
 @bp.get("/insights")
-def insights():
-    return render_template("admin/error.html", status=200, message="Insights are coming.")
+def insights_page():
+    result = _insights()
+    return render_template("admin/insights.html", result=result, charts=charts, outcomes=insights.OUTCOMES,
+                           words=insights.OUTCOME_WORDS, days=insights.DAYS, agents=team.team(),
+                           query_args=request.args.to_dict(), fmt_seconds=_fmt_seconds, fmt_rate=_fmt_rate)
+
+
+@bp.get("/insights.csv")
+def insights_csv():
+    chart = request.args.get("chart", "daily")
+    if chart not in charts.CHARTS:
+        raise DomainError("invalid_field", f"chart must be one of {', '.join(charts.CHARTS)}.", field="chart")
+    result = _insights()
+    name = f"insights-{chart}-{result.query.start}-{result.query.end}.csv"
+    return Response(charts.csv_for(result, chart), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
+def _fmt_seconds(value) -> str:
+    if value is None:
+        return "–"
+    minutes, seconds = divmod(round(value), 60)
+    return f"{minutes} min {seconds} s" if minutes else f"{value:g} s"
+
+
+def _fmt_rate(value) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
