@@ -18,8 +18,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from sockets import SETTINGS, reset_database  # noqa: E402 - bench/ is not a package
+from sockets import SETTINGS, reset_database
 
 NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
 DAYS = 90

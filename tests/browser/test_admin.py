@@ -1,0 +1,131 @@
+"""The admin console driven as an admin would (issue 18): sign in, read insights, manage agents, read the
+audit log, with axe-core finding no violation on any page."""
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.browser.helpers import axe_violations
+from widget_app.models import AdminAction, Agent, Call
+from widget_app.models import db as database_proxy
+
+pytestmark = pytest.mark.browser
+DAY = datetime(2026, 3, 2, tzinfo=UTC)
+
+
+def sign_in_admin(page, live_server):
+    page.goto(f"{live_server.widget_origin}/admin/")
+    page.wait_for_url("**/admin/signin")
+    assert axe_violations(page) == []
+    page.fill("#email", "demo@example.com")
+    page.fill("#password", "demo")
+    page.press("#password", "Enter")
+    page.wait_for_url("**/admin/insights")
+
+
+def seed_calls():
+    with database_proxy.connection_context():
+        demo = Agent.get(Agent.email == "demo@example.com")
+        rows = []
+        for k in range(40):
+            start = DAY + timedelta(hours=8, minutes=10 * k)
+            answered = k % 4 != 0
+            rows.append({"direction": "inbound", "status": "completed" if answered else "no-answer",
+                         "from_number": "+447911123456", "to_number": "+442071838750",
+                         "agent": demo.id if answered else None, "started_at": start, "created_at": start,
+                         "answered_at": start + timedelta(seconds=8) if answered else None,
+                         "duration_seconds": 90 if answered else None,
+                         "called_back_at": start + timedelta(minutes=20) if not answered and k % 8 == 0 else None})
+        Call.insert_many(rows).execute()
+
+
+def test_an_admin_reads_insights_and_downloads_their_numbers(page, live_server, tmp_path):
+    seed_calls()
+    sign_in_admin(page, live_server)
+    page.fill("input[name=start]", "2026-03-02")
+    page.fill("input[name=end]", "2026-03-02")
+    page.fill("input[name=tz]", "Europe/Helsinki")
+    page.click("form.filters button")
+    page.wait_for_url("**/admin/insights?*")
+    assert page.text_content("#stat-calls") == "40"
+    assert page.text_content("#stat-answer-rate") == "75.0%"
+    assert page.text_content("#stat-answer-time") == "8 s"
+    assert page.text_content("#stat-talk-time") == "1 min 30 s"
+    assert page.text_content("#stat-callbacks") == "5 of 10"
+    assert page.locator("figure.chart svg[role=img]").count() == 3
+    row = page.locator("#table-daily tbody tr").first
+    assert row.locator("th").text_content() == "2026-03-02"
+    assert axe_violations(page) == []
+
+    with page.expect_download() as download:
+        page.click("text=Download calls per day as CSV")
+    path = tmp_path / "daily.csv"
+    download.value.save_as(path)
+    assert path.read_text().splitlines()[1] == "2026-03-02,30,10,0,0,0,40"
+
+
+def test_an_admin_invites_an_agent_who_sets_their_password_then_manages_them(page, live_server, browser):
+    sign_in_admin(page, live_server)
+    page.click("nav >> text=Agents")
+    page.wait_for_url("**/admin/agents")
+    assert axe_violations(page) == []
+    page.fill("#invite-name", "Cy Caller")
+    page.fill("#invite-email", "cy@example.com")
+    page.click("form[aria-labelledby=invite-heading] button")
+    page.wait_for_selector("#invite-link")
+    assert axe_violations(page) == []
+    link = page.input_value("#invite-link")
+    assert "/admin/set-password#" in link
+
+    # The agent opens the link in a browser of their own (no admin cookie there).
+    other = browser.new_context()
+    agent_page = other.new_page()
+    agent_page.goto(link.replace("https://", "http://"))
+    assert "#" not in agent_page.url  # the token left the address bar once it was in the form
+    assert axe_violations(agent_page) == []
+    agent_page.fill("#new-password", "cy's own password")
+    agent_page.fill("#confirm-password", "cy's own password")
+    agent_page.click("#set-password button")
+    agent_page.wait_for_selector("text=Your password is set")
+    assert axe_violations(agent_page) == []
+    other.close()
+
+    page.goto(f"{live_server.widget_origin}/admin/agents")
+    with database_proxy.connection_context():
+        cy = Agent.get(Agent.email == "cy@example.com")
+    row = page.locator(f"#agent-{cy.id}")
+    row.locator("input[name=owner]").fill("4321")
+    row.locator("text=Save owner").click()
+    page.wait_for_url("**/admin/agents")
+    row = page.locator(f"#agent-{cy.id}")
+    row.locator("select[name=role]").select_option("admin")
+    row.locator("text=Set role").click()
+    page.wait_for_url("**/admin/agents")
+    page.locator(f"#agent-{cy.id}").get_by_role("button", name="Disable Cy Caller").click()
+    page.wait_for_url("**/admin/agents")
+    assert page.locator(f"#agent-{cy.id}").get_by_role("button", name="Enable Cy Caller").is_visible()
+    page.locator(f"#agent-{cy.id}").get_by_role("button", name="Unlock Cy Caller").click()
+    page.wait_for_selector("text=0 failed sign-ins forgotten")
+    assert axe_violations(page) == []
+    with database_proxy.connection_context():
+        cy = Agent.get_by_id(cy.id)
+        assert (cy.hubspot_owner_id, cy.role, cy.active) == ("4321", "admin", False)
+
+    page.click("nav >> text=Audit log")
+    page.wait_for_url("**/admin/audit")
+    actions = page.locator("#audit tbody tr td:nth-child(3)").all_text_contents()
+    assert actions[:7] == ["agent.unlock", "agent.disable", "agent.role", "agent.owner", "agent.password_set",
+                           "agent.invite", "admin.signin"]
+    assert axe_violations(page) == []
+    with database_proxy.connection_context():
+        assert AdminAction.select().count() == 7
+
+
+def test_a_stale_or_missing_link_says_so(page, live_server):
+    page.goto(f"{live_server.widget_origin}/admin/set-password")
+    assert page.locator("#no-token").is_visible()
+    page.goto(f"{live_server.widget_origin}/admin/set-password#not-a-token")
+    page.fill("#new-password", "long enough password")
+    page.fill("#confirm-password", "long enough password")
+    page.click("#set-password button")
+    page.wait_for_selector("text=expired or was already used")
+    assert axe_violations(page) == []
