@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.browser.helpers import axe_violations
-from widget_app.models import AdminAction, Agent, Call
+from widget_app.models import AdminAction, Agent, Call, EngagementSync
 from widget_app.models import db as database_proxy
 
 pytestmark = pytest.mark.browser
@@ -129,3 +129,21 @@ def test_a_stale_or_missing_link_says_so(page, live_server):
     page.click("#set-password button")
     page.wait_for_selector("text=expired or was already used")
     assert axe_violations(page) == []
+
+
+def test_an_admin_sees_a_failed_hubspot_write_and_retries_it(page, live_server):
+    with database_proxy.connection_context():
+        demo = Agent.get(Agent.email == "demo@example.com")
+        call = Call.create(direction="outbound", status="completed", from_number="+442071838750",
+                           to_number="+447911123456", agent=demo, started_at=DAY, answered_at=DAY, duration_seconds=30)
+        sync = EngagementSync.create(call=call, payload={"properties": {}}, status="failed", attempts=5,
+                                     last_error="HubSpot answered 400: hs_call_title is invalid")
+    sign_in_admin(page, live_server)
+    page.click("nav >> text=HubSpot")
+    page.wait_for_url("**/admin/hubspot")
+    assert "hs_call_title is invalid" in page.text_content(f"#sync-{sync.id}")
+    assert axe_violations(page) == []
+    page.get_by_role("button", name=f"Retry call {call.id}").click()
+    page.wait_for_url("**/admin/hubspot")
+    with database_proxy.connection_context():
+        assert EngagementSync.get_by_id(sync.id).status in ("pending", "done")  # the demo's worker may be quick

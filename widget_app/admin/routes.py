@@ -7,7 +7,7 @@ did not happen. Refusals render the console's error page with the status `web/er
 """
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 
-from widget_app.admin import audit, charts, insights, session, team
+from widget_app.admin import audit, charts, connection, insights, session, team
 from widget_app.admin.session import current_admin
 from widget_app.agents.cli import MIN_PASSWORD_LENGTH
 from widget_app.agents.signin import authenticate
@@ -161,6 +161,23 @@ def save_password():
         agent = team.redeem_invite(token, password)
         audit.record(agent, "agent.password_set", agent.email)
     return render_template("admin/password_set.html", agent=agent)
+
+
+# ---- HubSpot: portals and the outbox -------------------------------------------------------------
+
+@bp.get("/hubspot")
+def hubspot():
+    return render_template("admin/hubspot.html", portals=connection.portals(), modes=connection.auth_modes(),
+                           outbox=connection.outbox(), counts=connection.outbox_counts())
+
+
+@bp.post("/hubspot/outbox/<int:sync_id>/retry")
+def retry_sync(sync_id):
+    """Send a pending or failed write to HubSpot now (the sync worker picks it up on its next pass)."""
+    row = connection.outbox_entry(sync_id)
+    _act("outbox.retry", f"call {row.call_id}", lambda: connection.retry(row), status=row.status,
+         last_error=row.last_error)
+    return redirect(url_for("admin.hubspot"))
 
 
 # ---- the audit log -----------------------------------------------------------------------------
