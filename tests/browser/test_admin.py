@@ -147,3 +147,30 @@ def test_an_admin_sees_a_failed_hubspot_write_and_retries_it(page, live_server):
     page.wait_for_url("**/admin/hubspot")
     with database_proxy.connection_context():
         assert EngagementSync.get_by_id(sync.id).status in ("pending", "done")  # the demo's worker may be quick
+
+
+def test_an_admin_adds_a_number_with_hours_and_makes_it_the_default(page, live_server):
+    sign_in_admin(page, live_server)
+    page.click("nav >> text=Numbers")
+    page.wait_for_url("**/admin/numbers")
+    assert axe_violations(page) == []
+    page.fill("#number-e164", "+351211234567")
+    page.fill("#number-name", "Lisbon")
+    page.click("form[aria-labelledby=h-add-number] button")
+    page.wait_for_selector("#number-351211234567")
+    lisbon = page.locator("#number-351211234567")
+    lisbon.get_by_label("Time zone of +351211234567").fill("Europe/Lisbon")
+    lisbon.get_by_label("Hours of +351211234567").fill("mon-fri 09:00-18:00")
+    lisbon.get_by_role("button", name="Save hours").click()
+    page.wait_for_url("**/admin/numbers")
+    page.locator("#number-351211234567").get_by_label("Closed date for +351211234567").fill("2026-12-25")
+    page.locator("#number-351211234567").get_by_role("button", name="Add closed date").click()
+    page.wait_for_url("**/admin/numbers")
+    page.get_by_role("button", name="Make +351211234567 the default").click()
+    page.wait_for_url("**/admin/numbers")
+    heading = page.text_content("#h-351211234567")
+    assert "(default)" in heading
+    lisbon = page.locator("#number-351211234567")
+    assert "mon 09:00-18:00" in lisbon.text_content() and lisbon.locator(".closed-dates").text_content() == "2026-12-25"
+    assert lisbon.locator(".can-call-out").text_content() == "allowed"
+    assert axe_violations(page) == []

@@ -7,13 +7,14 @@ did not happen. Refusals render the console's error page with the status `web/er
 """
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 
-from widget_app.admin import audit, charts, connection, insights, session, team
+from widget_app.admin import audit, charts, connection, insights, numbers, session, team
 from widget_app.admin.session import current_admin
 from widget_app.agents.cli import MIN_PASSWORD_LENGTH
 from widget_app.agents.signin import authenticate
 from widget_app.config import public_base_url
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
+from widget_app.core.phone import to_e164
 from widget_app.models import db
 from widget_app.web.errors import status_for
 
@@ -161,6 +162,41 @@ def save_password():
         agent = team.redeem_invite(token, password)
         audit.record(agent, "agent.password_set", agent.email)
     return render_template("admin/password_set.html", agent=agent)
+
+
+# ---- WhatsApp numbers ----------------------------------------------------------------------------
+
+@bp.get("/numbers")
+def numbers_page():
+    return render_template("admin/numbers.html", numbers=numbers.numbers())
+
+
+@bp.post("/numbers")
+def add_number():
+    e164, name, default = to_e164(_field("e164", 32)), _field("name", 255), _field("default", 8) == "yes"
+    _act("number.add", e164, lambda: numbers.add(e164, name, default), name=name.strip(), default=default)
+    return redirect(url_for("admin.numbers_page"))
+
+
+@bp.post("/numbers/default")
+def default_number():
+    e164 = to_e164(_field("number", 32))
+    _act("number.default", e164, lambda: numbers.make_default(e164))
+    return redirect(url_for("admin.numbers_page"))
+
+
+@bp.post("/numbers/hours")
+def number_hours():
+    e164, tz, spec = to_e164(_field("number", 32)), _field("tz", 64), _field("hours", 512)
+    _act("number.hours", e164, lambda: numbers.set_hours(e164, tz, spec), tz=tz.strip(), hours=spec.strip())
+    return redirect(url_for("admin.numbers_page"))
+
+
+@bp.post("/numbers/closed")
+def number_closed():
+    e164, day = to_e164(_field("number", 32)), _field("date", 10)
+    _act("number.closed", e164, lambda: numbers.add_closed_date(e164, day), date=day.strip())
+    return redirect(url_for("admin.numbers_page"))
 
 
 # ---- HubSpot: portals and the outbox -------------------------------------------------------------
