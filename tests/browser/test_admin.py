@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.browser.helpers import axe_violations
-from widget_app.models import AdminAction, Agent, Call, EngagementSync
+from widget_app.models import AdminAction, Agent, Call, EngagementSync, Permission, PermissionRequest
 from widget_app.models import db as database_proxy
 
 pytestmark = pytest.mark.browser
@@ -173,4 +173,24 @@ def test_an_admin_adds_a_number_with_hours_and_makes_it_the_default(page, live_s
     lisbon = page.locator("#number-351211234567")
     assert "mon 09:00-18:00" in lisbon.text_content() and lisbon.locator(".closed-dates").text_content() == "2026-12-25"
     assert lisbon.locator(".can-call-out").text_content() == "allowed"
+    assert axe_violations(page) == []
+
+
+def test_an_admin_looks_up_a_numbers_permission_ledger(page, live_server):
+    with database_proxy.connection_context():
+        demo = Agent.get(Agent.email == "demo@example.com")
+        PermissionRequest.create(phone="+447911123456", kind="request", agent=demo, status="delivered",
+                                 created_at=datetime.now(UTC) - timedelta(hours=1))
+        Permission.create(phone="+447911123456", status="pending")  # as the ledger leaves a sent request
+    sign_in_admin(page, live_server)
+    page.click("nav >> text=Permissions")
+    page.wait_for_url("**/admin/permissions")
+    assert axe_violations(page) == []
+    page.fill("#lookup-phone", "+44 7911 123456")
+    page.press("#lookup-phone", "Enter")
+    page.wait_for_selector("#timeline")
+    assert page.text_content("#permission-status") == "pending"
+    assert page.text_content("#can-call") == "not allowed"
+    assert "permission request sent" in page.text_content("#timeline")
+    assert "+447911123456" not in page.url
     assert axe_violations(page) == []

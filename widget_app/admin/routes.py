@@ -7,7 +7,7 @@ did not happen. Refusals render the console's error page with the status `web/er
 """
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 
-from widget_app.admin import audit, charts, connection, insights, numbers, session, team
+from widget_app.admin import audit, charts, connection, insights, lookup, numbers, session, team
 from widget_app.admin.session import current_admin
 from widget_app.agents.cli import MIN_PASSWORD_LENGTH
 from widget_app.agents.signin import authenticate
@@ -197,6 +197,21 @@ def number_closed():
     e164, day = to_e164(_field("number", 32)), _field("date", 10)
     _act("number.closed", e164, lambda: numbers.add_closed_date(e164, day), date=day.strip())
     return redirect(url_for("admin.numbers_page"))
+
+
+# ---- permissions: a number's ledger ---------------------------------------------------------------
+
+@bp.get("/permissions")
+def permissions():
+    return render_template("admin/permissions.html", found=None)
+
+
+@bp.post("/permissions")
+def look_up_permission():
+    """A POST, not a query string: a contact's number stays out of URLs and access logs. Audited: who looked up whom."""
+    phone = to_e164(_field("phone", 32))
+    found = _act("permission.lookup", phone, lambda: lookup.lookup(phone))
+    return render_template("admin/permissions.html", found=found)
 
 
 # ---- HubSpot: portals and the outbox -------------------------------------------------------------
