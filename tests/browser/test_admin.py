@@ -1,5 +1,6 @@
 """The admin console driven as an admin would (issue 18): sign in, read insights, manage agents, read the
 audit log, with axe-core finding no violation on any page."""
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -194,3 +195,32 @@ def test_an_admin_looks_up_a_numbers_permission_ledger(page, live_server):
     assert "permission request sent" in page.text_content("#timeline")
     assert "+447911123456" not in page.url
     assert axe_violations(page) == []
+
+
+INSIGHTS_SCREENSHOT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "docs", "insights.png")
+
+
+def test_the_readme_screenshot_of_the_insights_page(page, live_server):
+    """Two weeks of calls with every outcome, shown in Helsinki time (rewrites docs/insights.png)."""
+    with database_proxy.connection_context():
+        demo = Agent.get(Agent.email == "demo@example.com")
+        statuses = [("inbound", "completed"), ("outbound", "completed"), ("inbound", "no-answer"),
+                    ("inbound", "completed"), ("outbound", "no-answer"), ("outbound", "failed"), ("inbound", "completed")]
+        rows = []
+        for day in range(14):
+            for k in range(20 + (day * 7) % 15):
+                start = DAY + timedelta(days=day, hours=7 + (k * 5) % 11, minutes=(k * 13) % 60)
+                direction, status = statuses[(day + k) % len(statuses)]
+                answered = status == "completed"
+                rows.append({"direction": direction, "status": status, "from_number": "+447911123456",
+                             "to_number": "+442071838750", "agent": demo.id if answered or direction == "outbound" else None,
+                             "started_at": start, "created_at": start,
+                             "answered_at": start + timedelta(seconds=4 + k % 9) if answered else None,
+                             "duration_seconds": 40 + (k * 17) % 300 if answered else None,
+                             "called_back_at": start + timedelta(minutes=15 + k) if status == "no-answer" and k % 2 else None})
+        Call.insert_many(rows).execute()
+    sign_in_admin(page, live_server)
+    page.goto(f"{live_server.widget_origin}/admin/insights?start=2026-03-02&end=2026-03-15&tz=Europe/Helsinki")
+    assert page.text_content("#stat-calls") == str(len(rows))
+    page.set_viewport_size({"width": 1100, "height": 1400})
+    page.screenshot(path=INSIGHTS_SCREENSHOT, full_page=False)
