@@ -3,10 +3,12 @@ import re
 from datetime import timedelta
 
 from freezegun import freeze_time
+from werkzeug.security import generate_password_hash
 
-from tests.admin.conftest import ADMIN_EMAIL, actions
+from tests.admin.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, AdminBrowser, actions
 from widget_app.core.clock import utcnow
 from widget_app.models import Agent, LoginAttempt
+from widget_app.models import db as database
 
 
 def invite(console, email="cy@example.com", name="Cy Caller", role="agent"):
@@ -152,3 +154,17 @@ def test_set_and_clear_the_hubspot_owner(console, db, admin, agent, make_agent):
 
 def test_an_unknown_agent_is_a_404(console, db, admin):
     assert console.post("/admin/agents/999/unlock").status_code == 404
+
+
+def test_a_form_field_with_a_nul_is_a_400_on_postgresql_too(make_app, database_url):
+    """PostgreSQL refuses NUL in text: the console refuses it first, with a clear 400 and nothing written."""
+    app = make_app(DATABASE_URL=database_url)
+    with database.connection_context():
+        Agent.create(email=ADMIN_EMAIL, name="Bea", password_hash=generate_password_hash(ADMIN_PASSWORD), role="admin")
+    console = AdminBrowser(app.test_client())
+    console.sign_in()
+    for data in ({"email": "n@example.com", "name": "a\x00b", "role": "agent"},
+                 {"email": "n\x00@example.com", "name": "N", "role": "agent"}, {"email": "x" * 300, "name": "N"}):
+        assert console.post("/admin/agents", data).status_code == 400
+    with database.connection_context():
+        assert Agent.select().count() == 1

@@ -15,6 +15,7 @@ from widget_app.config import public_base_url
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
 from widget_app.core.phone import to_e164
+from widget_app.core.text import is_storable
 from widget_app.models import db
 from widget_app.web.errors import status_for
 
@@ -37,10 +38,12 @@ def _refused(exc: DomainError):
 
 
 def _field(name: str, limit: int = 1024) -> str:
-    """A form field as text; over ``limit`` characters is a 400, not a truncated value."""
+    """A form field as text; over ``limit`` characters, a NUL or a lone surrogate is a 400, not a 500 later."""
     value = request.form.get(name, "")
     if len(value) > limit:
         raise DomainError("invalid_field", f"The field '{name}' is too long.", field=name)
+    if not is_storable(value):
+        raise DomainError("invalid_field", f"The field '{name}' holds characters we cannot store.", field=name)
     return value
 
 
