@@ -1,5 +1,5 @@
-// Builds static/dist/ at install time (npm ci runs it; never committed): our widget's JavaScript as one
-// minified ES module with a source map, its CSS minified, and the vendored SDK bundles, each under a
+// Builds static/dist/ at install time (npm ci runs it; never committed): the widget's and the admin
+// console's JavaScript, each one minified ES module with a source map, their CSS minified, and the vendored SDK bundles, each under a
 // content-hashed name (so it can be cached for a year), each with .gz and .br beside it (WhiteNoise
 // serves those to browsers that accept them), and manifest.json mapping a name to its hashed file.
 import { createHash } from 'node:crypto';
@@ -19,7 +19,7 @@ fs.mkdirSync(out, { recursive: true });
 
 const result = await esbuild.build({
   absWorkingDir: root,
-  entryPoints: ['static/js/widget.js', 'static/css/widget.css'],
+  entryPoints: ['static/js/widget.js', 'static/css/widget.css', 'static/js/admin.js', 'static/css/admin.css'],
   bundle: true,
   minify: true,
   sourcemap: true,

@@ -13,6 +13,7 @@ from psycogreen.gevent import patch_psycopg
 
 from widget_app import config as config_module
 from widget_app import db
+from widget_app.admin import routes as admin_routes
 from widget_app.agents import routes as agent_routes
 from widget_app.agents.cli import agents_cli
 from widget_app.calls import history as call_history
@@ -31,7 +32,7 @@ from widget_app.web import assets, auth, converters, errors, inputs, pages, secu
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENDOR_BUNDLES = ("calling-extensions-sdk.js", "twilio.min.js")
 BLUEPRINTS = (errors.bp, pages.bp, agent_routes.bp, permission_routes.bp, call_routes.bp, call_history.bp,
-              twilio_webhooks.bp, hubspot_routes.bp)
+              twilio_webhooks.bp, hubspot_routes.bp, admin_routes.bp)
 
 
 def create_app(config: dict | None = None) -> Flask:

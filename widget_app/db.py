@@ -10,7 +10,19 @@ from playhouse.db_url import connect, schemes
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
 from widget_app.core.clock import utcnow
-from widget_app.models import ADMIN, AGENT, ALL_MODELS, Agent, Call, CallRing, EngagementSync, PermissionRequest, UTCDateTimeField, db
+from widget_app.models import (
+    ADMIN,
+    AGENT,
+    ALL_MODELS,
+    AdminAction,
+    Agent,
+    Call,
+    CallRing,
+    EngagementSync,
+    PermissionRequest,
+    UTCDateTimeField,
+    db,
+)
 
 log = logging.getLogger(__name__)
 db_cli = AppGroup("db", help="Database schema commands.")
@@ -100,6 +112,12 @@ def _list_indexes(migrator):
         db.execute(index)  # CREATE INDEX IF NOT EXISTS: a fresh install already has them
 
 
+def _admin_console(migrator):
+    """Issue 18: the admin console's audit log, and the index insights read a date range of calls by."""
+    db.create_tables([AdminAction], safe=True)
+    db.execute(Call.index(Call.started_at))  # CREATE INDEX IF NOT EXISTS
+
+
 # Append (version, description, function(migrator)) to change the schema; never edit a shipped step.
 # A step that adds a column uses `migrate(migrator.add_column(table, name, field))`, keeping every row.
 MIGRATIONS = [
@@ -109,6 +127,7 @@ MIGRATIONS = [
     (6, "call wrap-up state and the agent's missed-calls mark", _wrapup_and_missed),
     (8, "indexes in the order of every list query", _list_indexes),
     (9, "missed-call follow-up: callback grants, follow-up tasks, business hours", _missed_call_follow_up),
+    (10, "admin console: audit log, calls by start time", _admin_console),
 ]
 
 

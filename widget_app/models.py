@@ -289,5 +289,18 @@ class Portal(BaseModel):
     updated_at = UTCDateTimeField(default=utcnow)
 
 
+class AdminAction(BaseModel):
+    """The audit log of the admin console: who did what to what, when (every admin POST writes one)."""
+    admin = ForeignKeyField(Agent, null=True, backref="admin_actions", on_delete="SET NULL")
+    admin_email = CharField()  # kept as it was when the action was taken, even if the admin is renamed or gone
+    action = CharField()  # agent.invite | agent.disable | ... (admin/audit.py names them)
+    target = CharField(null=True)  # what it was done to, in words (an email, a number, an outbox row)
+    details = JSONField(null=True)
+    created_at = UTCDateTimeField(default=utcnow, index=True)
+
+
+# Insights read a date range of calls: their start times, in order.
+Call.add_index(Call.index(Call.started_at))
+
 ALL_MODELS = [Agent, LoginAttempt, PhoneNumber, Permission, PermissionRequest, Call, CallRing, EngagementSync,
-              WebhookEvent, Portal]
+              WebhookEvent, Portal, AdminAction]

@@ -23,7 +23,7 @@ STATUS_BY_CODE = {
     # the request itself is wrong
     "invalid_json": 400, "missing_field": 400, "invalid_field": 400, "invalid_phone": 400,
     "invalid_sender": 400, "invalid_recording": 400, "invalid_state": 400, "invalid_request": 400,
-    "oauth_denied": 400,
+    "oauth_denied": 400, "invalid_agent": 400,
     # who is asking
     "unauthorized": 401, "invalid_credentials": 401,
     "invalid_token": 403, "link_expired": 403, "wrong_identity": 403, "permission_required": 403,
@@ -35,7 +35,7 @@ STATUS_BY_CODE = {
     "not_claimed": 409, "no_active_call": 409, "no_sender": 409, "already_synced": 409,
     "wrapup_closed": 409, "call_not_ended": 409,
     "engagement_in_use": 409,
-    "sender_cannot_call_out": 409,
+    "sender_cannot_call_out": 409, "last_admin": 409,
     # limits
     "too_many_attempts": 429, "permission_rate_limited": 429, "call_limit_reached": 429,
     # someone else failed
