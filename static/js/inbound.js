@@ -5,6 +5,7 @@ import * as hubspot from './hubspot.js';
 import * as socket from './socket.js';
 import { callConnected, callFinished, endOnServer, externalId, fail, merge, offered, setPhase } from './calls.js';
 import { formatNumber } from './format.js';
+import * as mirror from './mirror.js';
 import { DEMO } from './phone.js';
 import { $, apiMessage, describeCaller, say, setParty, show, showError } from './screens.js';
 
@@ -78,6 +79,7 @@ function onContact(state, { call_id: callId, contact }) {
   if (offered(state)) {
     showContact(call, contact);
     say(`Incoming WhatsApp call from ${contact.name || formatNumber(call.from)}.`);
+    mirror.share(state); // HubSpot's calling window: the other copy names the caller too
   }
   if (state.answeredAt) openRecord(state);
 }
