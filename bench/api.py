@@ -16,18 +16,15 @@ import concurrent.futures
 import itertools
 import json
 import os
-import shlex
 import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
-from sockets import AUTH_TOKEN, PHONE, ROOT, SETTINGS, free_port, procfile, reset_database, start_redis, start_web, timed
+from stack import AUTH_TOKEN, PHONE, SETTINGS, Stack, timed
 
 AGENTS = 10
 
@@ -110,21 +107,11 @@ def main():
     parser.add_argument("--web", default=None, help="a web command to try instead of the Procfile's")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # still stop gunicorn and Redis
-    command = args.web or procfile("web")
-    workdir = tempfile.mkdtemp(prefix="api-bench-")
-    database = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench_api")
-    reset_database(database)
-    redis_process, redis_url = start_redis(workdir)
-    port = free_port()
-    env = {**os.environ, **SETTINGS, "DATABASE_URL": database, "REDIS_URL": redis_url,
-           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "PORT": str(port),
-           "MAX_CONNECTED_CALLS_PER_DAY": "1000000"}
-    subprocess.run(shlex.split(procfile("release")), cwd=ROOT, env=env, check=True, timeout=120,
-                   stdout=subprocess.DEVNULL)
-    token, call_id, fill_calls = seed(env)
-    web = start_web(command, env, port, subprocess.DEVNULL)
-    paths, rows = kinds(f"http://127.0.0.1:{port}", token, call_id), []
-    try:
+    rows = []
+    with Stack("api", args.web, {"MAX_CONNECTED_CALLS_PER_DAY": "1000000"}) as stack:
+        token, call_id, fill_calls = seed(stack.env)
+        stack.start_web()
+        paths = kinds(stack.base, token, call_id)
         for total in (1_000, 100_000):
             fill_calls(total)
             for concurrency in (int(c) for c in args.concurrency.split(",")):
@@ -132,14 +119,7 @@ def main():
                     rows.append((total, concurrency, name, run(make, args.requests, concurrency)))
                     print(f"  {total:>7,} calls, c={concurrency:<3} {name}: {rows[-1][3]['rps']:.0f}/s",
                           file=sys.stderr)
-    finally:
-        web.terminate()
-        try:
-            web.wait(timeout=35)
-        except subprocess.TimeoutExpired:
-            web.kill()
-        redis_process.terminate()
-        redis_process.wait(timeout=10)
+    command = stack.command
 
     print(f"web: {command}")
     print(f"{args.requests} requests per cell; PostgreSQL + Redis; initiate grows the table as it goes\n")

@@ -20,61 +20,15 @@ import concurrent.futures
 import json
 import os
 import resource
-import shlex
 import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-AUTH_TOKEN = "bench-twilio-auth-token"
-PHONE = "+447911123456"
-SETTINGS = {
-    "WIDGET_MODE": "live", "SECRET_KEY": "bench-secret-key", "SYNC_WORKER": "false",
-    "TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_API_KEY_SID": "SK" + "1" * 32,
-    "TWILIO_API_KEY_SECRET": "bench-api-key-secret-00000000000", "TWILIO_TWIML_APP_SID": "AP" + "1" * 32,
-    "TWILIO_WHATSAPP_NUMBER": "+442071838750", "TWILIO_PERMISSION_CONTENT_SID": "HX" + "1" * 32,
-    "HUBSPOT_ACCESS_TOKEN": "bench-hubspot-token", "HUBSPOT_API_BASE": "http://127.0.0.1:9",  # never called
-}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def procfile(kind: str) -> str:
-    with open(os.path.join(ROOT, "Procfile")) as fh:
-        return next(line.split(":", 1)[1].strip() for line in fh if line.startswith(kind + ":"))
-
-
-def reset_database(url: str):
-    """Create the bench database if needed and empty it (``postgresql+pool://...?max_connections=``
-    URLs, peewee's pool, are accepted: the pool is a setting of the app, not of the database)."""
-    import psycopg2  # here: only this step talks to PostgreSQL directly
-    parsed = urllib.parse.urlparse(url)
-    url = urllib.parse.urlunparse(parsed._replace(scheme="postgresql", query=""))
-    admin = psycopg2.connect(url.replace(parsed.path, "/postgres"))
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (parsed.path.lstrip("/"),))
-        if cur.fetchone() is None:
-            cur.execute(f'CREATE DATABASE "{parsed.path.lstrip("/")}"')
-    admin.close()
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-    conn.close()
+from stack import AUTH_TOKEN, PHONE, SETTINGS, Stack, timed
 
 
 def seed(env: dict, agents: int) -> dict:
@@ -109,10 +63,18 @@ class Sockets:
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
 
+    def _ticket(self, token: str, timeout: float) -> str:
+        """What the widget does before each socket: trade its token for a single-use ticket."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/realtime/ticket", data=b"",
+                                         method="POST", headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())["ticket"]
+
     async def _one(self, token: str, timeout: float):
+        ticket = await asyncio.get_running_loop().run_in_executor(None, self._ticket, token, timeout)
         reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", self.port), timeout)
         key = base64.b64encode(os.urandom(16)).decode()
-        writer.write((f"GET /ws?token={urllib.parse.quote(token)} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+        writer.write((f"GET /ws?ticket={urllib.parse.quote(ticket)} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
                       f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
                       "Sec-WebSocket-Version: 13\r\n\r\n").encode())
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
@@ -180,19 +142,6 @@ class Sockets:
         self.loop.call_soon_threadsafe(self.loop.stop)
 
 
-def timed(request: urllib.request.Request, timeout: float) -> tuple[int | None, float]:
-    """(HTTP status or None when nothing came back in time, seconds)."""
-    start = time.perf_counter()
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            response.read()
-            return response.status, time.perf_counter() - start
-    except urllib.error.HTTPError as err:
-        return err.code, time.perf_counter() - start
-    except OSError:
-        return None, time.perf_counter() - start
-
-
 def requests_for(base: str, token: str, call_id: int, count: int):
     """The four request kinds, each ``count`` times, as (kind, factory of a fresh Request)."""
     from widget_app.twilio.signatures import sign  # here: after seed() set the environment
@@ -239,35 +188,6 @@ def measure(kinds: dict, count: int, concurrency: int, timeout: float, budget: f
     return results
 
 
-def start_redis(workdir: str) -> tuple[subprocess.Popen, str]:
-    """A Redis of our own: nobody else's pub/sub channel hears our events."""
-    port = free_port()
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", workdir], stdout=subprocess.DEVNULL)
-    for _ in range(50):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    return process, f"redis://127.0.0.1:{port}/0"
-
-
-def start_web(command: str, env: dict, port: int, errors, timeout: float = 30.0) -> subprocess.Popen:
-    """The web command as the platform runs it, bound to loopback; its stderr goes to ``errors``."""
-    argv = shlex.split(command.replace("0.0.0.0:$PORT", "127.0.0.1:$PORT").replace("$PORT", str(port)))
-    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"the web command exited with {process.returncode}: {command}")
-        if timed(urllib.request.Request(f"http://127.0.0.1:{port}/healthz"), 1)[0] == 200:
-            return process
-        time.sleep(0.2)
-    process.kill()
-    sys.exit("the web command did not answer /healthz in time")
-
-
 def fmt(value, unit=""):
     return "    —" if value is None else f"{value:>5.0f}{unit}"
 
@@ -286,41 +206,26 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, max(counts) * 3 + 1024)), hard))
 
-    command = args.web or procfile("web")
-    workdir = tempfile.mkdtemp(prefix="sockets-bench-")
-    database = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench_sockets")
-    reset_database(database)
-    redis_process, redis_url = start_redis(workdir)
-    port = free_port()
-    env = {**os.environ, **SETTINGS, "DATABASE_URL": database, "REDIS_URL": redis_url,
-           "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "PORT": str(port)}
-    subprocess.run(shlex.split(procfile("release")), cwd=ROOT, env=env, check=True, timeout=120,
-                   stdout=subprocess.DEVNULL)
-    seeded = seed(env, max(counts))
-    errors_path = os.path.join(workdir, "web.err")
-    errors = open(errors_path, "w")
-    web = start_web(command, env, port, errors)
-    base, sockets, rows = f"http://127.0.0.1:{port}", Sockets(port), []
-    kinds = requests_for(base, seeded["tokens"][0], seeded["call_id"], args.requests)
-    try:
-        opened = 0
-        for n in counts:
-            sockets.open_more(seeded["tokens"][1 + opened:1 + n])
-            opened = max(opened, n)
-            time.sleep(2)  # let the workers settle (heartbeats, Redis subscriptions)
-            rows.append((n, sockets.open, measure(kinds, args.requests, args.concurrency, args.timeout, args.budget)))
-            print(f"  N={n}: {sockets.open} sockets open ({sockets.failed} failed to open, {sockets.closed} closed "
-                  "by the server)", file=sys.stderr)
-    finally:
-        sockets.close()
-        web.terminate()
-        try:
-            web.wait(timeout=35)
-        except subprocess.TimeoutExpired:
-            web.kill()
-        redis_process.terminate()
-        redis_process.wait(timeout=10)
-        errors.close()
+    with Stack("sockets", args.web) as stack:
+        seeded = seed(stack.env, max(counts))
+        errors_path = os.path.join(stack.workdir, "web.err")
+        with open(errors_path, "w") as errors:
+            stack.start_web(errors)
+            sockets, rows = Sockets(stack.port), []
+            kinds = requests_for(stack.base, seeded["tokens"][0], seeded["call_id"], args.requests)
+            try:
+                opened = 0
+                for n in counts:
+                    sockets.open_more(seeded["tokens"][1 + opened:1 + n])
+                    opened = max(opened, n)
+                    time.sleep(2)  # let the workers settle (heartbeats, Redis subscriptions)
+                    rows.append((n, sockets.open,
+                                 measure(kinds, args.requests, args.concurrency, args.timeout, args.budget)))
+                    print(f"  N={n}: {sockets.open} sockets open ({sockets.failed} failed to open, "
+                          f"{sockets.closed} closed by the server)", file=sys.stderr)
+            finally:
+                sockets.close()
+    command, database = stack.command, stack.database
 
     with open(errors_path) as fh:
         logged = fh.read()

@@ -22,6 +22,7 @@ from tests.helpers import (
 )
 from widget_app import create_app
 from widget_app import db as db_module
+from widget_app.calls import inbound
 from widget_app.models import Agent
 from widget_app.models import db as database_proxy
 from widget_app.twilio.signatures import sign
@@ -62,6 +63,7 @@ def make_app(tmp_path):
 
     yield factory
     for app in made:
+        inbound.wait_for_look_ups(app)  # an inbound call's contact look-up runs off the request path: let it end here
         app.extensions["realtime"].close()  # its Redis listener must not outlive the test's database
     if not database_proxy.is_closed():
         database_proxy.close()

@@ -5,6 +5,7 @@ import * as hubspot from './hubspot.js';
 import * as socket from './socket.js';
 import { callConnected, callFinished, endOnServer, externalId, fail, merge, offered, setPhase } from './calls.js';
 import { formatNumber } from './format.js';
+import * as mirror from './mirror.js';
 import { DEMO } from './phone.js';
 import { $, apiMessage, describeCaller, say, setParty, show, showError } from './screens.js';
 
@@ -21,6 +22,7 @@ export function listen(state) {
   socket.onMessage('open', () => { if (state.agent) checkRinging(state); }); // rings are not replayed
   socket.onMessage('incoming_call', (message) => ring(state, message));
   socket.onMessage('call_claimed', (message) => onClaimed(state, message));
+  socket.onMessage('call_contact', (message) => onContact(state, message));
 }
 
 // Signing out: a ringing call is let go (HubSpot's engagement is closed).
@@ -45,21 +47,41 @@ async function checkRinging(state) {
 export function ring(state, { call, contact }) {
   if (!hubspot.ownsCalls() || !state.agent || !call || call.status !== 'ringing') return;
   if (state.call) return; // on another call: the server offers this one to the other agents too
-  const record = contact && /^\d+$/.test(String(contact.id))
-    ? { portalId: state.hubspot.portalId, objectId: Number(contact.id), objectTypeId: '0-1' } : null;
   watchInvites(state);
-  state.call = { ...call, record };
+  state.call = { ...call, record: contactRecord(state, contact) };
   setPhase(state, 'ringing');
   hubspot.forgetEngagement();
-  setParty(call.from, contact && contact.name);
-  $('caller-contact').textContent = contact
-    ? `HubSpot contact${contact.email ? ` · ${contact.email}` : ''}` : 'Not found in HubSpot';
+  showContact(call, contact);
   showError('');
   hubspot.incomingCall(externalId(state.call), call.from, call.to);
   const ringing = state.call;
   setTimeout(() => { if (state.call === ringing && offered(state)) checkRinging(state); }, RING_CHECK_MS);
   show(state, 'incoming');
   say(`Incoming WhatsApp call from ${(contact && contact.name) || formatNumber(call.from)}.`);
+}
+
+function contactRecord(state, contact) {
+  return contact && /^\d+$/.test(String(contact.id))
+    ? { portalId: state.hubspot.portalId, objectId: Number(contact.id), objectTypeId: '0-1' } : null;
+}
+
+function showContact(call, contact) {
+  setParty(call.from, contact && contact.name);
+  $('caller-contact').textContent = contact
+    ? `HubSpot contact${contact.email ? ` · ${contact.email}` : ''}` : 'Not found in HubSpot';
+}
+
+// The ring does not wait for HubSpot: the caller's contact arrives here when the look-up ends.
+function onContact(state, { call_id: callId, contact }) {
+  const { call } = state;
+  if (!call || call.id !== callId || !contact) return;
+  if (!call.record) call.record = contactRecord(state, contact);
+  if (offered(state)) {
+    showContact(call, contact);
+    say(`Incoming WhatsApp call from ${contact.name || formatNumber(call.from)}.`);
+    mirror.share(state); // HubSpot's calling window: the other copy names the caller too
+  }
+  if (state.answeredAt) openRecord(state);
 }
 
 // HubSpot's CALLER_ID_MATCH_SUCCEEDED: show who it is, and remember the record to open.

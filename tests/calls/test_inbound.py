@@ -6,7 +6,9 @@ import pytest
 import responses
 
 from tests.helpers import HUBSPOT_API, PUBLIC_BASE_URL, TEST_SETTINGS
+from widget_app.calls import inbound
 from widget_app.core.clock import utcnow
+from widget_app.hubspot import contacts
 from widget_app.models import Call, CallRing, EngagementSync
 from widget_app.twilio import webhooks
 
@@ -71,9 +73,14 @@ STALE = {"available": True, "seen": 120}
     pytest.param(AWAY, AWAY, True, [], id="nobody-available-says-sorry"),
     pytest.param(STALE, AWAY, False, [], id="nobody-signed-in-says-sorry"),
 ])
-def test_routing_matrix(make_agent, http_mock, socket_inbox, ring, owner, others, known, expected):
+def test_routing_matrix(app, make_agent, http_mock, socket_inbox, ring, owner, others, known, expected):
+    """``known``: HubSpot has the caller and the shared contact cache already holds the answer (the
+    ring never waits for HubSpot, so routing by owner works from the cache: test_ring_without_waiting.py)."""
     http_mock.add(responses.POST, SEARCH_URL,
                   json=search_answer() if known else {"total": 0, "results": []})
+    with app.app_context():
+        contacts.find_contact_by_phone(CALLER)
+    http_mock.calls.reset()
     now = utcnow()
     agents = {
         "owner": make_agent(email="owner@example.com", hubspot_owner_id=OWNER_ID, available=owner["available"],
@@ -85,6 +92,7 @@ def test_routing_matrix(make_agent, http_mock, socket_inbox, ring, owner, others
 
     twiml = ring()
 
+    assert inbound.wait_for_look_ups(app) and len(http_mock.calls) == 0  # rung from the cache alone
     call = Call.get(Call.sid == inbound_form()["CallSid"])
     assert (call.direction, call.from_number, call.to_number) == ("inbound", CALLER, SENDER)
     assert call.contact_id == ("501" if known else None)

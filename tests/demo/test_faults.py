@@ -5,6 +5,7 @@ import pytest
 
 from tests.helpers import CONTACT_PHONE, wait_for
 from widget_app.agents.accounts import issue_token
+from widget_app.calls.progress import ERROR_MESSAGES
 from widget_app.hubspot.client import HubSpotError
 from widget_app.hubspot.portals import hubspot_client
 from widget_app.models import Call, Permission, WebhookEvent
@@ -117,3 +118,14 @@ def test_the_simulated_twilio_answers_the_reconcilers_fetch(demo_app, demo_clien
     call = Call.get_by_id(dial(client, headers, agent))
     with demo_app.app_context():
         assert twilio_client().calls(call.sid).fetch().status == "in-progress"
+
+
+@pytest.mark.parametrize("code", ["37004", "37007", "37008"])
+def test_the_simulated_whatsapp_fails_a_call_with_each_refusal_code_and_the_agent_reads_what_to_do(
+        demo_client, agent, code):
+    client, headers = demo_client
+    assert client.post("/dev/api/contact/call-action", json={"action": "fail", "error_code": code}).status_code == 200
+    call = Call.get_by_id(dial(client, headers, agent))
+    assert (call.status, call.error_code) == ("failed", code)
+    assert call.error_message == ERROR_MESSAGES[code]
+    assert Permission.get(Permission.phone == CONTACT_PHONE).status != "revoked"  # only 37000 revokes

@@ -1,9 +1,16 @@
 """Inbound WhatsApp calls: who rings (the contact's owner, else every available agent) and the ring's
-life: first accept wins, declines, missed calls. The Twilio webhook turns the results into TwiML."""
+life: first accept wins, declines, missed calls. The Twilio webhook turns the results into TwiML.
+
+The ring never waits for HubSpot (issue 16): it rings at once from what the shared contact cache knows
+(the owner's agent when the cached card names one), and a look-up off the request path stores the card
+on the call and sends it to the widgets it rang (``call_contact``).
+"""
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import current_app
 from peewee import IntegrityError
 
 from widget_app.calls import hours as business_hours
@@ -23,7 +30,9 @@ MAX_CLIENTS = 10  # Twilio dials at most ten <Client> nouns at once
 MISSED = "no-answer"
 RINGING = ("queued", "ringing")
 ROUTING = "queued"  # an inbound call recorded, its caller not yet looked up and nobody rung
-LOOKUP_BUDGET = 2.0  # seconds for HubSpot to say who calls; Twilio gives up on the webhook at 15 s
+LOOKUP_BUDGET = 5.0  # seconds for the look-up behind a ring (one attempt); the ring itself does not wait
+NOBODY_LOOKUP_BUDGET = 2.0  # nobody to ring: the missed call's owner is looked up before the caller hears why
+CARD_STATUSES = ("ringing", "in-progress")  # a card arriving later than this changes nothing
 UNANSWERED = ("no-answer", "busy", "failed", "canceled")
 NOBODY_MESSAGE = "Sorry, nobody can take your call right now. Please try again later."
 CONTACT_KEYS = ("id", "name", "firstname", "lastname", "email", "owner_id")
@@ -46,14 +55,28 @@ def choose_agents(contact: dict | None) -> list[Agent]:
     return owners or list(online_agents())
 
 
-def find_contact(e164: str) -> dict | None:
-    """The HubSpot contact with this phone, within LOOKUP_BUDGET; any failure only means "unknown caller"."""
-    try:
-        contact = contacts.find_contact_by_phone(e164, budget=LOOKUP_BUDGET)
-    except Exception:
-        log.exception("inbound: contact lookup for %s failed; ringing as an unknown caller", e164)
-        return None
+def _card(contact: dict | None) -> dict | None:
     return {key: contact.get(key) for key in CONTACT_KEYS} if contact else None
+
+
+def find_contact(e164: str, budget: float = LOOKUP_BUDGET) -> dict | None:
+    """The HubSpot contact with this phone, within ``budget`` seconds; any failure only means "unknown caller"."""
+    try:
+        contact = contacts.find_contact_by_phone(e164, budget=budget)
+    except Exception:
+        log.exception("inbound: contact look-up for call from %s failed", e164)
+        return None
+    return _card(contact)
+
+
+def known_contact(e164: str) -> tuple[bool, dict | None]:
+    """What the shared cache knows of the caller, without asking HubSpot; cache trouble means "not known"."""
+    try:
+        known, contact = contacts.cached_contact(e164)
+    except Exception:
+        log.exception("inbound: the contact cache failed; ringing as an unknown caller")
+        return False, None
+    return known, _card(contact) if known else None
 
 
 @dataclass(frozen=True)
@@ -64,10 +87,11 @@ class Ring:
 
 
 def receive(sid: str, caller: str, called: str) -> Ring:
-    """A WhatsApp user calls us: record the call once per CallSid, then find who calls and ring them.
+    """A WhatsApp user calls us: record the call once per CallSid, then ring who can take it.
 
-    The row is committed before HubSpot is asked, so a worker lost during the look-up still leaves
-    the call on record; a call still ``queued`` has not been routed yet, and any delivery routes it.
+    The row is committed first, so a lost worker still leaves the call on record; a call still
+    ``queued`` has not been routed yet, and any delivery routes it. HubSpot is asked afterwards, off
+    the request path, unless the shared cache already knew the caller.
     """
     if not sid.startswith("CA"):
         raise DomainError("invalid_field", "CallSid is missing or malformed.", field="CallSid")
@@ -98,11 +122,16 @@ def _record(sid: str, caller: str, called: str) -> Call:
 
 
 def _route(call: Call) -> Call:
-    """Look the caller up, then ring the chosen agents (or record a missed call) exactly once."""
-    contact = find_contact(call.from_number)
+    """Ring the chosen agents (or record a missed call) exactly once, from what the cache knows of the
+    caller; an unknown caller rings every available agent while HubSpot is asked in the background."""
+    known, contact = known_contact(call.from_number)
     now = utcnow()
     closed = business_hours.closed_at(call.to_number, now)  # issue 15: after hours nobody rings
     agents = [] if closed else choose_agents(contact)
+    if not agents and not known:
+        # Nobody to ring, so no ring waits: the owner decides who sees the missed call and gets its
+        # follow-up task, and the engagement's title names the contact, so ask HubSpot (briefly) now.
+        contact, known = find_contact(call.from_number, NOBODY_LOOKUP_BUDGET), True
     with db.atomic():
         won = Call.update(status="ringing" if agents else MISSED, contact_id=(contact or {}).get("id"),
                           owner_id=(contact or {}).get("owner_id"), contact_card=contact,
@@ -117,10 +146,54 @@ def _route(call: Call) -> Call:
         return call
     if agents:
         hub.notify([agent.id for agent in agents], events.incoming_call(call))
+        if not known:  # after the ring's message, so a widget never hears of the card before the ring
+            look_up_later(call)
     else:
         log.info("inbound: nobody available for call %s from %s; recorded as missed", call.id, call.from_number)
         missed.tell_viewers(call)
     return call
+
+
+def look_up_later(call: Call) -> threading.Thread:
+    """Ask HubSpot who calls on a thread of its own (a greenlet under gevent), bounded by LOOKUP_BUDGET."""
+    app = current_app._get_current_object()
+    thread = threading.Thread(target=_look_up, args=(app, call.id, call.from_number), daemon=True,
+                              name=f"contact-look-up-{call.id}")
+    pending = app.extensions.setdefault("contact_look_ups", set())
+    pending.add(thread)
+    thread.start()
+    return thread
+
+
+def _look_up(app, call_id: int, e164: str):
+    try:
+        with app.app_context(), db.connection_context():
+            attach_contact(call_id, find_contact(e164))
+    except Exception:
+        log.exception("inbound: storing the contact of call %s failed", call_id)
+    finally:
+        app.extensions.get("contact_look_ups", set()).discard(threading.current_thread())
+
+
+def wait_for_look_ups(app, timeout: float = 10.0) -> bool:
+    """Join the look-ups still running (shutdown, tests); True when none is left."""
+    for thread in list(app.extensions.get("contact_look_ups", ())):
+        thread.join(timeout)
+    return not app.extensions.get("contact_look_ups")
+
+
+def attach_contact(call_id: int, contact: dict | None) -> bool:
+    """Store a late card on a call still ringing or in progress (a compare-and-set: a card arriving
+    after the call ended, or after another card, changes nothing) and send it to the widgets it rang."""
+    if not contact:
+        return False
+    stored = Call.update(contact_card=contact, contact_id=contact.get("id"), owner_id=contact.get("owner_id"),
+                         updated_at=utcnow()).where(
+        Call.id == call_id, Call.status.in_(CARD_STATUSES), Call.contact_card.is_null()).execute()
+    if not stored:
+        return False
+    hub.notify(rung_agent_ids(Call.get_by_id(call_id)), events.call_contact(call_id, contact))
+    return True
 
 
 def dial_finished(sid: str, dial_status: str) -> bool:

@@ -8,6 +8,7 @@ from widget_app.demo.hubspot_cloud import FAULTS
 from widget_app.web.jsonbody import json_body
 
 bp = demo_blueprint("demo_faults", __name__)
+HOLD_BACK = 0.5  # seconds an early callback is held back when the simulator delivers out of order
 DELIVERY = "demo_twilio_delivery"  # app.extensions key: {"duplicate": bool, "out_of_order": bool}
 
 

@@ -1,9 +1,14 @@
 """Demo mode: a WhatsApp user calling in ("contact calls in") and Twilio's callbacks for that call.
 
 Only Twilio's side is played here: each endpoint posts the signed webhook Twilio would send, and
-everything from our webhook inward is the live code path.
+everything from our webhook inward is the live code path. As Twilio does, every <Client> leg our
+TwiML rang reports its own progress (initiated, ringing), and when one leg answers the others are
+canceled, their callbacks following the winner's ``in-progress`` (before it, when the simulator
+delivers out of order; twice each, when it duplicates).
 """
 import hashlib
+import threading
+import xml.etree.ElementTree as ET
 from email.utils import format_datetime
 
 from flask import current_app
@@ -12,12 +17,15 @@ from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
 from widget_app.core.phone import twilio_e164
 from widget_app.demo.blueprint import demo_blueprint
+from widget_app.demo.faults import HOLD_BACK, delivery
 from widget_app.demo.hubspot_cloud import DEMO_CONTACT_PHONE
 from widget_app.demo.twilio_cloud import API_VERSION, new_sid, post_webhook
-from widget_app.models import Agent, Call
+from widget_app.models import Agent, Call, WebhookEvent, db
 from widget_app.web.jsonbody import json_body
 
 bp = demo_blueprint("demo_inbound", __name__)
+STATUS_PATH = "/twilio/voice/status"
+SEQUENCE = {"initiated": 0, "ringing": 1, "in-progress": 2}  # a leg's SequenceNumber; its end comes next
 
 
 def _webhook(path: str, params: dict):
@@ -39,7 +47,58 @@ def call_in():
               "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": API_VERSION}
     twiml = _webhook("/twilio/voice", params).get_data(as_text=True)
     call = Call.get(Call.sid == params["CallSid"])
+    identities = [client.findtext("Identity") for client in ET.fromstring(twiml).iter("Client")]
+    if identities:
+        WebhookEvent.create(key=legs_key(call.sid), source="demo-inbound-legs", received_at=utcnow(),
+                            payload={"identities": identities})
+        # as Twilio, after it has our TwiML: the legs' callbacks come on their own, in order
+        app = current_app._get_current_object()
+        threading.Thread(target=_ring_legs, args=(app, call.id, identities), daemon=True,
+                         name=f"demo-legs-{call.id}").start()
     return {"call": call.to_dict(), "twiml": twiml}, 201
+
+
+def _ring_legs(app, call_id: int, identities: list[str]):
+    with app.app_context():
+        with db.connection_context():
+            call = Call.get_by_id(call_id)
+        for status in ("initiated", "ringing"):  # each webhook is a request of its own (its own connection)
+            for identity in identities:
+                send_leg(call, identity, status)
+
+
+def legs_key(call_sid: str) -> str:
+    return f"demo-inbound:legs:{call_sid}"
+
+
+def rung_identities(call: Call) -> list[str]:
+    """The <Client> identities our TwiML rang for this call (Twilio's record, not our CallRing rows)."""
+    row = WebhookEvent.get_or_none(WebhookEvent.key == legs_key(call.sid))
+    return list(row.payload["identities"]) if row else []
+
+
+def send_leg(call: Call, identity: str, status: str, **extra):
+    """One <Client> leg's status callback, signed, as the simulator's delivery switches say: an early
+    one (initiated, ringing, in-progress) held back behind what follows it, each sent twice."""
+    app = current_app._get_current_object()
+    if status in SEQUENCE:
+        sequence = SEQUENCE[status]
+    else:  # the leg's end: after in-progress when it was answered, else after ringing
+        sequence, extra = SEQUENCE["in-progress" if status == "completed" else "ringing"] + 1, {
+            "CallDuration": "0", **extra}
+    params = leg_params(call, status, sequence, identity=identity, **extra)
+    how = delivery(app)
+    late = how["out_of_order"] and status in SEQUENCE
+    app.extensions.setdefault("demo_twilio_callbacks", []).append(params)
+    for _ in range(2 if how["duplicate"] else 1):
+        post_webhook(app, STATUS_PATH, params, delay=HOLD_BACK if late else 0.0)
+
+
+def cancel_losers(call: Call, winner: str | None):
+    """Twilio cancels every <Client> leg but the answered one (all of them when nobody answered)."""
+    for identity in rung_identities(call):
+        if identity != winner:
+            send_leg(call, identity, "canceled")
 
 
 def _inbound_call() -> Call:
@@ -49,15 +108,18 @@ def _inbound_call() -> Call:
     return call
 
 
-def leg_sid(call: Call) -> str:
-    """The agent's browser leg: one stable CallSid per (call, agent), so answer and hang-up agree."""
-    return "CA" + hashlib.sha256(f"{call.sid}:{call.agent_id}".encode()).hexdigest()[:32]
+def leg_sid(call: Call, identity: str | None = None) -> str:
+    """A browser's leg: one stable CallSid per (call, agent), so ring, answer and hang-up agree."""
+    agent_id = call.agent_id if identity is None else Agent.id_of_voice_identity(identity)
+    return "CA" + hashlib.sha256(f"{call.sid}:{agent_id}".encode()).hexdigest()[:32]
 
 
-def leg_params(call: Call, status: str, sequence: int, **extra) -> dict:
-    """A <Client> leg's status callback as Twilio sends it (ParentCallSid = the WhatsApp leg)."""
-    client = f"client:{Agent.get_by_id(call.agent_id).voice_identity}"
-    return {"CallSid": leg_sid(call), "ParentCallSid": call.sid,
+def leg_params(call: Call, status: str, sequence: int, identity: str | None = None, **extra) -> dict:
+    """A <Client> leg's status callback as Twilio sends it (ParentCallSid = the WhatsApp leg): the
+    answering agent's leg unless ``identity`` names another."""
+    identity = identity or Agent.get_by_id(call.agent_id).voice_identity
+    client = f"client:{identity}"
+    return {"CallSid": leg_sid(call, identity), "ParentCallSid": call.sid,
             "AccountSid": current_app.config["TWILIO_ACCOUNT_SID"], "From": f"whatsapp:{call.from_number}",
             "To": client, "Caller": f"whatsapp:{call.from_number}", "Called": client,
             "CallStatus": status, "Direction": "outbound-dial", "ApiVersion": API_VERSION,
@@ -73,7 +135,12 @@ def inbound_answer():
         raise DomainError("not_claimed", "Accept the call first (POST /api/calls/<id>/accept).")
     if call.status != "ringing":
         raise DomainError("call_not_ringing", "This call is no longer ringing.", call_status=call.status)
-    _webhook("/twilio/voice/status", leg_params(call, "in-progress", 2))
+    winner = Agent.get_by_id(call.agent_id).voice_identity
+    if winner in rung_identities(call):
+        send_leg(call, winner, "in-progress")
+        cancel_losers(call, winner)
+    else:  # not one of the legs the simulator rang: the answer alone, as before
+        _webhook(STATUS_PATH, leg_params(call, "in-progress", SEQUENCE["in-progress"]))
     return {"call": Call.get_by_id(call.id).to_dict()}
 
 
@@ -87,9 +154,10 @@ def hang_up_inbound():
     if call.status == "in-progress" and call.agent_id is not None:
         answered = call.answered_at or call.started_at
         seconds = str(max(0, int((utcnow() - answered).total_seconds())))
-        _webhook("/twilio/voice/status", leg_params(call, "completed", 3, CallDuration=seconds))
+        _webhook(STATUS_PATH, leg_params(call, "completed", 3, CallDuration=seconds))
         _webhook("/twilio/voice/dial-done", {**dial, "DialCallStatus": "completed",
                                              "DialCallSid": leg_sid(call), "DialCallDuration": seconds})
     elif call.status == "ringing":
+        cancel_losers(call, None)  # the caller gave up: every ringing browser's leg is canceled
         _webhook("/twilio/voice/dial-done", {**dial, "DialCallStatus": "canceled"})
     return {"call": Call.get_by_id(call.id).to_dict()}

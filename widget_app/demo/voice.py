@@ -16,8 +16,8 @@ from widget_app.agents.accounts import agent_from_token
 from widget_app.core.clock import parse_isoformat, utcnow
 from widget_app.core.errors import DomainError
 from widget_app.demo.blueprint import demo_blueprint
-from widget_app.demo.faults import delivery
-from widget_app.demo.inbound import leg_params, leg_sid
+from widget_app.demo.faults import HOLD_BACK, delivery
+from widget_app.demo.inbound import cancel_losers, leg_params, leg_sid
 from widget_app.demo.twilio_cloud import demo_route, new_sid, post_webhook
 from widget_app.demo.voice_steps import (
     ACTIONS,
@@ -37,7 +37,6 @@ bp = demo_blueprint("demo_voice", __name__)
 # for tests): initiated now, ringing after ~1 s, answered after ~2 s, "no-answer" after ~3 s.
 NEXT_STEP = {"initiate": ("ring", 1.0), "ring": ("answer", 1.0), "answer": ("give_up", 1.0)}
 HANG_UP_AFTER = 0.2
-HOLD_BACK = 0.5  # seconds an early callback is held back when the simulator delivers out of order
 RESERVED = {"From", "Caller", "CallSid", "AccountSid", "ApplicationSid", "Direction", "CallStatus", "ApiVersion"}
 
 
@@ -154,7 +153,7 @@ def update_call(app, match, form):
         answered = state.get("answered_at") and parse_isoformat(state["answered_at"])
         return 200, _call_json(app, sid, state["parent_sid"], f"whatsapp:{state['from']}", state["to"], answered)
     if call is not None and call.direction == "inbound":
-        with app.app_context():
+        with app.app_context(), _connection():
             _end_inbound(app, call)
         return 200, _call_json(app, sid, sid, f"whatsapp:{call.from_number}", f"whatsapp:{call.to_number}",
                                call.answered_at)
@@ -189,6 +188,7 @@ def _end_inbound(app, call: Call):
         post_webhook(app, "/twilio/voice/dial-done", {**done, "DialCallStatus": "completed",
                                                       "DialCallSid": leg_sid(call), "DialCallDuration": seconds})
     elif call.status in ("queued", "ringing"):
+        cancel_losers(call, None)
         post_webhook(app, "/twilio/voice/dial-done", {**done, "DialCallStatus": "canceled"})
 
 

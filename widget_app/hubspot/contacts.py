@@ -1,8 +1,15 @@
-"""Who is calling: a HubSpot contact found by phone number (reference §2.1), cached briefly."""
+"""Who is calling: a HubSpot contact found by phone number (reference §2.1), cached briefly.
+
+The cache is shared by every process through Redis when REDIS_URL is set (so a worker that did not
+look the caller up can still ring from what another one learned), else it is this process's own.
+"""
+import hashlib
+import json
 import logging
 import threading
 import time
 
+import redis
 from flask import current_app
 
 from widget_app.core.phone import national_digits
@@ -41,6 +48,36 @@ class TTLCache:
             self._items.clear()
 
 
+class SharedCache:
+    """The same answers in Redis, for every process; a Redis failure falls back to this process's cache."""
+
+    def __init__(self, redis_url: str, seconds: float, namespace: str = "widget", local: TTLCache | None = None):
+        self.seconds, self.local, self.prefix = seconds, local or TTLCache(seconds), f"{namespace}:contact:"
+        self.client = redis.Redis.from_url(redis_url, socket_connect_timeout=0.5, socket_timeout=0.5)
+
+    def _key(self, key) -> str:
+        """A digest of portal and number: no phone number in Redis's key space (MONITOR, SCAN, dumps)."""
+        return self.prefix + hashlib.sha256("|".join(key).encode()).hexdigest()
+
+    def get(self, key):
+        try:
+            raw = self.client.get(self._key(key))
+        except redis.RedisError as exc:
+            log.warning("contact cache: Redis unavailable (%s); using this process's cache", exc.__class__.__name__)
+            return self.local.get(key)
+        return (False, None) if raw is None else (True, json.loads(raw))
+
+    def put(self, key, value):
+        self.local.put(key, value)
+        try:
+            self.client.set(self._key(key), json.dumps(value), ex=max(1, int(self.seconds)))
+        except redis.RedisError as exc:
+            log.warning("contact cache: Redis unavailable (%s); cached in this process only", exc.__class__.__name__)
+
+    def clear(self):
+        self.local.clear()
+
+
 def search_body(e164: str) -> dict:
     """ORed filter groups: the number as entered (E.164) or HubSpot's calculated national digits."""
     digits = national_digits(e164)
@@ -60,8 +97,21 @@ def contact_json(result: dict) -> dict:
             "email": props.get("email"), "owner_id": props.get("hubspot_owner_id") or None}
 
 
-def _cache(app) -> TTLCache:
-    return app.extensions.setdefault("hubspot_contact_cache", TTLCache(CACHE_SECONDS))
+def _cache(app):
+    """The contact cache of this app: shared through Redis when REDIS_URL is set, else this process's."""
+    cache = app.extensions.get("hubspot_contact_cache")
+    if cache is None:
+        url = app.config.get("REDIS_URL")
+        # apps sharing one Redis (tests, benches) keep apart by their realtime channel, as the hub does
+        namespace = app.config.get("REALTIME_CHANNEL") or "widget"
+        cache = SharedCache(url, CACHE_SECONDS, namespace) if url else TTLCache(CACHE_SECONDS)
+        cache = app.extensions.setdefault("hubspot_contact_cache", cache)
+    return cache
+
+
+def cached_contact(e164: str, portal_id=None) -> tuple[bool, dict | None]:
+    """What the cache knows of this number without asking HubSpot: (known, contact or None)."""
+    return _cache(current_app._get_current_object()).get((str(portal_id or ""), e164))
 
 
 def find_contact_by_phone(e164: str, portal_id=None, raise_errors: bool = False,

@@ -6,6 +6,11 @@ def incoming_call(call) -> dict:
     return {"type": "incoming_call", "call": call.to_dict(), "contact": call.contact_card}
 
 
+def call_contact(call_id: int, contact: dict) -> dict:
+    """The HubSpot contact of a call that rang before HubSpot answered: show who calls."""
+    return {"type": "call_contact", "call_id": call_id, "contact": contact}
+
+
 def call_status(call) -> dict:
     """A call of this agent changed (status, engagement, end)."""
     return {"type": "call_status", "call": call.to_dict()}
