@@ -14,7 +14,7 @@ from widget_app.hubspot import contacts
 from widget_app.models import Agent, Call
 from widget_app.twilio.signatures import sign
 
-SEARCH_URL = f"{HUBSPOT_API}/crm/v3/objects/contacts/search"
+SEARCH_URL = f"{HUBSPOT_API}/crm/objects/2026-03/contacts/search"
 SENDER = TEST_SETTINGS["TWILIO_WHATSAPP_NUMBER"]
 CALLER = "+447400123456"
 OWNER_ID = "789"
