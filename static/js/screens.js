@@ -1,5 +1,6 @@
 // Showing one screen at a time and filling it from API data; messages for screen readers.
 import { ago, clock, formatNumber, timeOf } from './format.js';
+import { limitSentence } from './verdict.js';
 
 export const SCREENS = ['loading', 'login', 'keypad', 'permission', 'pending', 'denied', 'dialing',
   'incoming', 'calling', 'ended', 'history', 'missed'];
@@ -78,9 +79,15 @@ export function renderPermission(permission, sentAt) {
     $('request-again').disabled = !permission.can_request;
     return 'denied';
   }
-  const why = { expired: 'Their permission has expired. ', revoked: 'Their permission ended after unanswered calls. ' };
+  // Allowed, but a limit stops calls now (5 connected in 24 h): the rule and when it lifts, no request to send.
+  const limited = permission.status === 'granted';
+  const limit = limitSentence(permission);
+  $('h-permission').textContent = limited ? 'Call limit reached' : 'Ask before calling';
+  $('permission-intro').hidden = limited;
+  $('request-permission').hidden = limited;
+  const why = { expired: 'Their permission has expired. ', revoked: limit ? `${limit} ` : '' };
   let text = (why[permission.status] || '') + 'They get one WhatsApp message with Accept and Decline buttons.';
-  if (permission.status === 'granted') text = permission.reason || 'No more calls to this contact are possible now.';
+  if (limited) text = limit || 'No more calls to this contact are possible now.';
   else if (!permission.can_request) {
     text = `${permission.request_reason || 'The request limit is reached.'} The next request is possible ${later}.`;
   }

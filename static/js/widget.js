@@ -14,6 +14,7 @@ import * as permission from './permission.js';
 import * as presence from './presence.js';
 import * as session from './session.js';
 import * as socket from './socket.js';
+import * as standing from './standing.js';
 import * as wrapup from './wrapup.js';
 import { clock, formatNumber, toE164 } from './format.js';
 import { DEMO } from './phone.js';
@@ -68,6 +69,7 @@ function onDialNumber(data) {
   $('number').value = formatNumber(phone);
   $('dialed').textContent = `HubSpot sent ${formatNumber(phone)}`;
   $('dialed').hidden = !phone;
+  standing.lookUp(state, { now: true });
   if (state.agent && (state.screen === 'keypad' || BACK_SCREENS.includes(state.screen))) {
     show(state, 'keypad');
     $('call').focus();
@@ -127,6 +129,16 @@ function callBack(event) {
   keypad.callNumber(state);
 }
 
+// The notice's Call now: the contact who just accepted, on the keypad, then Call.
+function callAccepted() {
+  const phone = state.standing.accepted;
+  standing.dismiss(state);
+  if (!phone) return;
+  $('number').value = formatNumber(phone);
+  show(state, 'keypad');
+  keypad.callNumber(state);
+}
+
 // ---- history ---------------------------------------------------------------------------------
 async function showHistory() {
   show(state, 'history');
@@ -174,11 +186,21 @@ function bindEvents() {
   const on = (id, type, handler) => $(id).addEventListener(type, handler);
   const requestPermission = () => permission.requestPermission(state);
   on('login-form', 'submit', (event) => session.signIn(state, event));
-  on('number', 'input', keypad.typeNumber);
-  on('number', 'paste', keypad.pasteNumber);
+  const lookUp = (change) => (event) => { change(event); standing.lookUp(state); };
+  on('number', 'input', lookUp(keypad.typeNumber));
+  on('number', 'paste', lookUp(keypad.pasteNumber));
   on('number', 'keydown', (event) => { if (event.key === 'Enter') keypad.callNumber(state); });
-  on('pad', 'click', keypad.pressKey);
-  on('backspace', 'click', keypad.deleteDigit);
+  on('pad', 'click', lookUp(keypad.pressKey));
+  on('backspace', 'click', lookUp(keypad.deleteDigit));
+  on('pending-list', 'click', (event) => {
+    const button = event.target.closest('[data-number]');
+    if (!button) return;
+    $('number').value = formatNumber(button.dataset.number);
+    standing.lookUp(state, { now: true });
+    $('number').focus();
+  });
+  on('accepted-call', 'click', callAccepted);
+  on('accepted-dismiss', 'click', () => standing.dismiss(state));
   on('call', 'click', () => keypad.callNumber(state));
   on('available', 'change', (event) => setAvailable(event.target.checked));
   on('turn-on', 'click', () => { setAvailable(true); $('available').focus(); });
@@ -243,10 +265,13 @@ function boot() {
   inbound.listen(state);
   permission.listen(state);
   missed.listen(state);
+  standing.listen(state);
   onShow(state, (screen) => {
     if (screen !== 'keypad' || !state.agent) return;
     showAvailability(state.available);
     missed.refresh(state);
+    standing.lookUp(state, { now: true });
+    standing.loadPending(state);
   });
   whenUnauthorized(() => session.signedOut(state, 'Your session has ended. Please sign in again.'));
   state.resumed = session.resume(state); // runs while the SDK loads and waits for HubSpot's SYNC
