@@ -42,6 +42,7 @@ function publish(state) {
     call: call ? { id: call.id, direction: call.direction, status: call.status, from: call.from, to: call.to } : null,
     party: $('screen-dialing').querySelector('[data-bind="party"]').textContent,
     phone: $('screen-dialing').querySelector('[data-bind="phone"]').textContent,
+    partyNumber: $('screen-dialing').querySelector('[data-bind="party-number"]').textContent,
     summary: $('ended-summary').textContent, error: $('error').hidden ? '' : $('error').textContent,
   });
 }
@@ -56,6 +57,7 @@ function mirror(state, snapshot) {
   state.muted = snapshot.muted;
   bind('party', snapshot.party);
   bind('phone', snapshot.phone);
+  bind('party-number', snapshot.partyNumber || '');
   $('ended-summary').textContent = snapshot.summary;
   showMute(Boolean(snapshot.muted));
   $('error').textContent = snapshot.error;

@@ -50,9 +50,19 @@ export function showError(message) {
   $('error').hidden = !message;
 }
 
+// Who the call is with: the name when we know it, with the number once under it; else the number alone.
 export function setParty(phone, name) {
   bind('phone', formatNumber(phone));
   bind('party', name || formatNumber(phone));
+  bind('party-number', name ? formatNumber(phone) : '');
+}
+
+export const partyOf = (call) => (call.direction === 'inbound' ? call.from : call.to);
+const nameOf = (call) => (call.contact && call.contact.name) || '';
+
+// The ended screen's line: name, number, how long, how it ended ("Dana Demo · +44 740 012 3456 · 01:15 · No answer").
+export function endedSummary(call, seconds, words) {
+  return [nameOf(call), formatNumber(partyOf(call)), clock(seconds), words].filter(Boolean).join(' · ');
 }
 
 // An API failure as a sentence, with the time when trying again becomes possible.
@@ -99,7 +109,10 @@ export function renderPermission(permission, sentAt) {
 // HubSpot's caller-ID match for an incoming call (a contact or a company).
 export function describeCaller(match) {
   const name = match.name || [match.firstName, match.lastName].filter(Boolean).join(' ');
-  if (name) bind('party', name);
+  if (name) {
+    bind('party', name);
+    bind('party-number', document.querySelector('[data-bind="phone"]').textContent);
+  }
   $('caller-contact').textContent = match.callerIdType === 'COMPANY' ? 'Company in HubSpot'
     : `Contact in HubSpot${match.email ? ` · ${match.email}` : ''}`;
 }
@@ -111,12 +124,30 @@ function element(tag, className, text) {
   return el;
 }
 
+// Twilio's call statuses as a rep says them.
+const STATUS_WORDS = { completed: 'Answered', 'no-answer': 'No answer', busy: 'Declined', failed: 'Failed',
+  canceled: 'Cancelled', 'in-progress': 'On call', ringing: 'Ringing', initiated: 'Calling', queued: 'Calling' };
+export function statusWords(call) {
+  if (call.direction === 'inbound' && !call.answered_at && call.ended_at) return 'Missed';
+  return STATUS_WORDS[call.status] || call.status;
+}
+
 function historyItem(call) {
   const inbound = call.direction === 'inbound';
-  const title = `${inbound ? 'From' : 'To'} ${formatNumber(inbound ? call.from : call.to)}`;
+  const number = formatNumber(partyOf(call));
+  const who = nameOf(call) || number;
+  const title = `${inbound ? 'From' : 'To'} ${who}`;
   const item = document.createElement('li');
   item.append(element('strong', '', title), element('span', 'muted',
-    [timeOf(call.started_at), call.status, clock(call.duration_seconds || 0)].join(' · ')));
+    [nameOf(call) ? number : '', timeOf(call.started_at), statusWords(call),
+      call.answered_at ? clock(call.duration_seconds || 0) : ''].filter(Boolean).join(' · ')));
+  if (call.ended_at) {
+    const redial = element('button', 'link', 'Redial');
+    redial.type = 'button';
+    redial.dataset.redial = partyOf(call);
+    redial.setAttribute('aria-label', `Redial ${who}`);
+    item.append(redial);
+  }
   const sync = call.sync || {};
   if (sync.status) item.append(element('span', `sync sync-${sync.status}`, SYNC[sync.status] || sync.status));
   if (sync.error) item.append(element('span', 'muted', sync.error));

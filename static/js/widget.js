@@ -154,6 +154,15 @@ async function loadHistory() {
   }
 }
 
+// Redial from the history: the number on the keypad, then Call (permission first, as any call).
+function redial(event) {
+  const button = event.target.closest('[data-redial]');
+  if (!button) return;
+  $('number').value = formatNumber(button.dataset.redial);
+  show(state, 'keypad');
+  keypad.callNumber(state);
+}
+
 // A call whose HubSpot write failed (or never happened): queue it again now.
 async function retrySync(event) {
   const button = event.target.closest('[data-retry]');
@@ -244,6 +253,7 @@ function bindEvents() {
   on('outcome', 'change', typed);
   window.addEventListener('pagehide', () => wrapup.flush(state, { keepalive: true }));
   on('history-list', 'click', retrySync);
+  on('history-list', 'click', redial);
   document.querySelectorAll('[data-back]').forEach((button) => button.addEventListener('click', backToKeypad));
   document.addEventListener('keydown', (event) => {
     if (event.key !== 'Escape') return;
