@@ -41,7 +41,7 @@ function publish(state) {
     type: 'state', screen: state.screen, answeredAt: state.answeredAt, muted: state.muted,
     call: call ? { id: call.id, direction: call.direction, status: call.status, from: call.from, to: call.to } : null,
     party: $('screen-dialing').querySelector('[data-bind="party"]').textContent,
-    phone: $('screen-dialing').querySelector('[data-bind="phone"]').textContent,
+    phone: document.querySelector('[data-bind="phone"]').textContent,
     partyNumber: $('screen-dialing').querySelector('[data-bind="party-number"]').textContent,
     summary: $('ended-summary').textContent, error: $('error').hidden ? '' : $('error').textContent,
   });

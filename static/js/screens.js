@@ -12,11 +12,13 @@ const SYNC = { none: 'Not saved to HubSpot', pending: 'Saving to HubSpot…', sy
 export const $ = (id) => document.getElementById(id);
 
 // Each screen owns its messages: the status line of the last screen does not carry over.
+// A ring never pulls the focus into the widget while the rep works elsewhere in HubSpot (it is announced in
+// the status line and by HubSpot's own notification); any other screen takes it, as the rep asked for it.
 export function show(state, screen) {
   if (screen !== state.screen) say('');
   SCREENS.forEach((name) => { $(`screen-${name}`).hidden = name !== screen; });
   state.screen = screen;
-  $(FOCUS[screen] || `h-${screen}`).focus();
+  if (screen !== 'incoming' || document.hasFocus()) $(FOCUS[screen] || `h-${screen}`).focus();
   state.showListeners.forEach((fn) => fn(screen));
 }
 

@@ -201,6 +201,16 @@ function bindEvents() {
   on('number', 'keydown', (event) => { if (event.key === 'Enter') keypad.callNumber(state); });
   on('pad', 'click', lookUp(keypad.pressKey));
   on('backspace', 'click', lookUp(keypad.deleteDigit));
+  keypad.rove($('pad'));
+  keypad.rove($('tones'));
+  // Digits typed anywhere on the keypad screen go into the number (the field itself types them as usual).
+  on('screen-keypad', 'keydown', (event) => {
+    if (!/^[0-9*#+]$/.test(event.key) || event.ctrlKey || event.metaKey || event.altKey
+      || event.target.matches('input, select, textarea')) return;
+    event.preventDefault();
+    keypad.typeDigit(event.key);
+    standing.lookUp(state);
+  });
   on('pending-list', 'click', (event) => {
     const button = event.target.closest('[data-number]');
     if (!button) return;
