@@ -51,7 +51,7 @@ async function onReady() {
   const signedIn = await state.resumed;
   hubspot.initialized(signedIn, state.available);
   if (signedIn) session.enterKeypad(state); else show(state, 'login');
-  mirror.start(state, runForwarded);
+  mirror.start(state, runForwarded, (signedIn) => session.followOtherCopy(state, signedIn));
   new ResizeObserver(() => sendSize()).observe($('app'));
   session.loadVoiceSdk(state);
 }
