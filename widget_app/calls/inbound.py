@@ -49,7 +49,7 @@ def choose_agents(contact: dict | None) -> list[Agent]:
 def find_contact(e164: str, portal_id=None) -> dict | None:
     """The HubSpot contact with this phone, within LOOKUP_BUDGET; any failure only means "unknown caller"."""
     try:
-        contact = contacts.find_contact_by_phone(e164, portal_id, budget=LOOKUP_BUDGET)
+        contact = contacts.find_contact_by_phone(e164, portal_id=portal_id, budget=LOOKUP_BUDGET)
     except Exception:
         log.exception("inbound: contact lookup for %s failed; ringing as an unknown caller", e164)
         return None
