@@ -41,7 +41,7 @@ const sdkHandlers = {
   onCallerIdMatch: (data) => inbound.callerMatched(state, data),
   onVisibilityChanged: ({ isMinimized, isHidden }) => {
     state.hidden = Boolean(isMinimized || isHidden);
-    if (!state.hidden) sendSize(true);
+    if (!state.hidden) sendSize({ force: true });
   },
   onEndCall: () => calls.hangUp(state),
   onFailure: showError,
@@ -52,12 +52,15 @@ async function onReady() {
   hubspot.initialized(signedIn, state.available);
   if (signedIn) session.enterKeypad(state); else show(state, 'login');
   mirror.start(state, runForwarded, (signedIn) => session.followOtherCopy(state, signedIn));
-  new ResizeObserver(() => sendSize()).observe($('app'));
+  // Content that grows is never cut (sent at once); a smaller screen is sent once, when the screen changes.
+  new ResizeObserver(() => sendSize({ growOnly: true })).observe($('app'));
+  onShow(state, () => requestAnimationFrame(() => sendSize()));
   session.loadVoiceSdk(state);
 }
 
-function sendSize(force = false) {
+function sendSize({ force = false, growOnly = false } = {}) {
   const height = Math.ceil($('app').getBoundingClientRect().height);
+  if (growOnly && height <= state.sentHeight) return;
   if (force || height !== state.sentHeight) hubspot.resize(height);
   state.sentHeight = height;
 }
