@@ -19,8 +19,8 @@ from tests.browser.test_widget import open_simulator, wait_for_message, widget_f
 pytestmark = pytest.mark.browser
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GALLERY = os.path.join(ROOT, "docs", "screens")
-SCREENS = ["login", "keypad", "permission", "pending", "dialing", "calling", "ended", "history", "incoming",
-           "missed"]
+SCREENS = ["login", "keypad", "permission", "pending", "waiting", "dialing", "calling", "ended", "history",
+           "incoming", "missed"]
 # Widths the frame is measured at: HubSpot's 400 px, a narrow 300 px panel, and 200 % zoom (a 600 px frame
 # whose page is zoomed to 2, so 300 CSS pixels of layout with everything twice as large).
 SIZES = {"300px": (300, 1), "200% zoom": (600, 2)}
@@ -69,16 +69,16 @@ class Tour:
         self.seen = {}
         self.frame = None
 
-    def visit(self, screen):
+    def visit(self, screen, name=None):
+        """Check and photograph the screen on show, recorded as `name` (a screen in another state)."""
         frame = self.frame
         frame.wait_for_selector(f"#screen-{screen}:not([hidden])")
         frame.evaluate("document.fonts.ready")
-        record = {"axe": axe_violations(frame),
-                  "overflow": {size: overflow(self.page, frame, *how) for size, how in SIZES.items()}}
-        picture = os.path.join(self.pictures, f"{screen}.png")
-        self.page.locator("#frame iframe").screenshot(path=picture)
-        record["picture"] = picture
-        self.seen[screen] = record
+        picture = os.path.join(self.pictures, f"{name or screen}.png")
+        self.page.locator("#frame iframe").screenshot(path=picture)  # before the page is narrowed and zoomed
+        self.seen[name or screen] = {
+            "picture": picture, "axe": axe_violations(frame),
+            "overflow": {size: overflow(self.page, frame, *how) for size, how in SIZES.items()}}
 
     def walk(self):
         page, server = self.page, self.server
@@ -96,8 +96,12 @@ class Tour:
         self.visit("permission")
         frame.click("#request-permission")
         self.visit("pending")
+        frame.click("#screen-pending [data-back]")
+        frame.wait_for_selector("#pending-list li")
+        expect(frame.locator("#permission-state")).to_contain_text("waiting")
+        self.visit("keypad", "waiting")  # the keypad with the request still waiting, and the list of them
         page.click("#contact-accepts")
-        frame.wait_for_selector("#ready:not([hidden])")
+        expect(frame.locator("#permission-state")).to_contain_text("Can call until")
 
         server.app.config["DEMO_VOICE_DELAY_SCALE"] = 4  # ringing long enough to look at the dialing screen
         frame.click("#call")
