@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.helpers import axe_violations
 from widget_app.core.clock import utcnow
 from widget_app.models import Call, Permission, db
 
@@ -73,6 +74,7 @@ def test_a_contact_accepting_while_the_rep_is_elsewhere_shows_call_now(page, liv
     assert frame.text_content("#accepted-text") == "+44 740 012 3456 accepted WhatsApp calls."
     assert frame.is_visible("#screen-history"), "the rep stays where they were"
     assert page.evaluate("document.activeElement.id") == "contact-accepts", "the notice leaves HubSpot's focus alone"
+    assert axe_violations(frame) == []
 
     frame.click("#accepted-call")
     wait_for_message(page, "OUTGOING_CALL_STARTED")
@@ -126,6 +128,7 @@ def test_five_connected_calls_name_the_cap_and_the_local_time_it_lifts(rep_page,
     assert "accept a call request" not in screen, "she accepted: the request is not what stops the call"
     assert screen.count(local(lifts, same_local_day(lifts))) == 1, "the time is said once"
     expect(frame.locator("#request-permission")).to_be_hidden()
+    assert axe_violations(frame) == []
     assert errors == []
 
 

@@ -154,6 +154,12 @@ def test_the_screen_fits_300px_and_200_percent_zoom(tour, screen):
     assert tour[screen]["overflow"] == {size: [] for size in SIZES}
 
 
+def test_a_normal_run_leaves_the_checkout_alone(tour):
+    """Only `npm run screenshots` (WIDGET_SCREENSHOTS=1) writes docs/; every other run photographs elsewhere."""
+    inside = [record["picture"] for record in tour.values() if record["picture"].startswith(ROOT + os.sep)]
+    assert inside == ([record["picture"] for record in tour.values()] if os.environ.get("WIDGET_SCREENSHOTS") else [])
+
+
 @pytest.mark.parametrize("screen", SCREENS)
 def test_the_screen_is_photographed(tour, screen):
     width, height, values = png_facts(tour[screen]["picture"])
