@@ -216,7 +216,10 @@ class Call(BaseModel):
                 "started_at": isoformat(self.started_at), "answered_at": isoformat(self.answered_at),
                 "ended_at": isoformat(self.ended_at), "duration_seconds": self.duration_seconds,
                 "notes": self.notes, "outcome": self.outcome, "error_code": self.error_code,
-                "error_message": self.error_message, "wrapup": self.wrapup}
+                "error_message": self.error_message, "wrapup": self.wrapup,
+                # who the contact is, as HubSpot named them when the call rang or was placed (no look-up here)
+                "contact": ({"id": self.contact_card.get("id"), "name": self.contact_card.get("name")}
+                            if self.contact_card else None)}
 
 
 class CallRing(BaseModel):

@@ -2,9 +2,9 @@
 // Every function takes the widget's one state object; state.phone is attached by session.js.
 import { api } from './api.js';
 import * as hubspot from './hubspot.js';
-import { clock, formatNumber } from './format.js';
+import { clock } from './format.js';
 import * as mirror from './mirror.js';
-import { $, apiMessage, say, show, showError, showMute } from './screens.js';
+import { $, apiMessage, endedSummary, say, show, showError, showMute } from './screens.js';
 
 const ENDED_TEXT = { BUSY: 'declined', NO_ANSWER: 'no answer', FAILED: 'failed', CANCELED: 'cancelled' };
 // The outcome an end suggests: the server lists HubSpot's outcomes in the page (<option data-suggest>).
@@ -92,8 +92,7 @@ export function callFinished(state, endStatus) {
   }
   hubspot.callEnded(externalId(call), endStatus);
   const seconds = state.answeredAt ? (Date.now() - state.answeredAt) / 1000 : 0;
-  $('ended-summary').textContent = `${formatNumber(call.direction === 'inbound' ? call.from : call.to)} · ${clock(seconds)}`
-    + (ENDED_TEXT[endStatus] ? ` · ${ENDED_TEXT[endStatus]}` : '');
+  $('ended-summary').textContent = endedSummary(call, seconds, ENDED_TEXT[endStatus]);
   $('notes').value = $('call-notes').value; // what was typed during the call (its draft is on the server)
   $('outcome').value = suggestedOutcome(endStatus) || suggestedOutcome(state.answeredAt ? 'COMPLETED' : 'NO_ANSWER');
   $('draft-status').textContent = '';

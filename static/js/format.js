@@ -60,3 +60,12 @@ export function ago(iso) {
   if (!(minutes >= 1)) return 'just now';
   return minutes < 60 ? `${minutes} min ago` : minutes < 2880 ? `${Math.round(minutes / 60)} h ago` : `on ${timeOf(iso)}`;
 }
+
+// An ISO time as the rep's local time of day, with the weekday when it is not today ("Tue 14:00").
+export function dayTime(iso) {
+  const when = new Date(iso);
+  if (Number.isNaN(when.getTime())) return '';
+  const time = when.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return when.toDateString() === new Date().toDateString() ? time
+    : `${when.toLocaleDateString([], { weekday: 'short' })} ${time}`;
+}

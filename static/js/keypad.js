@@ -20,7 +20,30 @@ export function pasteNumber(event) {
 
 export function pressKey(event) {
   const key = event.target.closest('[data-key]');
-  if (key) showNumber(toE164($('number').value + key.dataset.key));
+  if (key) typeDigit(key.dataset.key);
+}
+
+export function typeDigit(digit) {
+  showNumber(toE164($('number').value + digit));
+}
+
+// A 12-key pad is one tab stop: Tab reaches the last key used, arrow keys (and Home, End) move between keys.
+export function rove(pad) {
+  const keys = [...pad.querySelectorAll('[data-key]')];
+  const current = (index) => keys.forEach((key, i) => { key.tabIndex = i === index ? 0 : -1; });
+  const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: 3, ArrowUp: -3 };
+  current(0);
+  pad.addEventListener('focusin', (event) => { if (keys.includes(event.target)) current(keys.indexOf(event.target)); });
+  pad.addEventListener('keydown', (event) => {
+    const at = keys.indexOf(event.target);
+    if (at < 0) return;
+    let next = { Home: 0, End: keys.length - 1 }[event.key] ?? (event.key in moves ? at + moves[event.key] : null);
+    if (next === null) return;
+    event.preventDefault();
+    next = Math.max(0, Math.min(keys.length - 1, next));
+    current(next);
+    keys[next].focus();
+  });
 }
 
 export function deleteDigit() {

@@ -53,6 +53,7 @@ export async function startOutgoingCall(state, phone) {
   state.answeredAt = null;
   hubspot.outgoingCall(externalId(call), call.to, call.from);
   follow(state, call);
+  nameContact(state, call);
   try {
     const answer = await state.phone.connect(voice.params);
     if (answer && answer.spoken && state.call === call) showError(answer.spoken); // refused: the status says why
@@ -61,6 +62,18 @@ export async function startOutgoingCall(state, phone) {
     fail(err);
     await endOnServer(call);
     callFinished(state, 'FAILED');
+  }
+}
+
+// HubSpot's name for the contact (looked up by the server on the number it recorded), on every call screen.
+async function nameContact(state, call) {
+  try {
+    const { contact } = await api('GET', `/api/calls/${call.id}/contact`);
+    if (!contact || !contact.name || state.call !== call) return;
+    call.contact = contact;
+    setParty(call.to, contact.name); // the ended screen's line reads call.contact when the call ends
+  } catch (err) {
+    // the number stands in for the name
   }
 }
 
@@ -112,7 +125,7 @@ export async function resume(state) {
     $('call-notes').value = call.notes || '';
     setPhase(state, 'dialing');
     if (call.engagement_id) state.hubspot.engagementId = Number(call.engagement_id);
-    setParty(incoming ? call.from : call.to);
+    setParty(incoming ? call.from : call.to, call.contact && call.contact.name);
     if (call.answered_at) callConnected(state, call.answered_at, { tellHubSpot: false });
     else show(state, 'dialing');
     say('Your call is still going.');

@@ -1,5 +1,6 @@
 // Showing one screen at a time and filling it from API data; messages for screen readers.
 import { ago, clock, formatNumber, timeOf } from './format.js';
+import { limitSentence } from './verdict.js';
 
 export const SCREENS = ['loading', 'login', 'keypad', 'permission', 'pending', 'denied', 'dialing',
   'incoming', 'calling', 'ended', 'history', 'missed'];
@@ -11,11 +12,13 @@ const SYNC = { none: 'Not saved to HubSpot', pending: 'Saving to HubSpot…', sy
 export const $ = (id) => document.getElementById(id);
 
 // Each screen owns its messages: the status line of the last screen does not carry over.
+// A ring never pulls the focus into the widget while the rep works elsewhere in HubSpot (it is announced in
+// the status line and by HubSpot's own notification); any other screen takes it, as the rep asked for it.
 export function show(state, screen) {
   if (screen !== state.screen) say('');
   SCREENS.forEach((name) => { $(`screen-${name}`).hidden = name !== screen; });
   state.screen = screen;
-  $(FOCUS[screen] || `h-${screen}`).focus();
+  if (screen !== 'incoming' || document.hasFocus()) $(FOCUS[screen] || `h-${screen}`).focus();
   state.showListeners.forEach((fn) => fn(screen));
 }
 
@@ -49,9 +52,19 @@ export function showError(message) {
   $('error').hidden = !message;
 }
 
+// Who the call is with: the name when we know it, with the number once under it; else the number alone.
 export function setParty(phone, name) {
   bind('phone', formatNumber(phone));
   bind('party', name || formatNumber(phone));
+  bind('party-number', name ? formatNumber(phone) : '');
+}
+
+export const partyOf = (call) => (call.direction === 'inbound' ? call.from : call.to);
+const nameOf = (call) => (call.contact && call.contact.name) || '';
+
+// The ended screen's line: name, number, how long, how it ended ("Dana Demo · +44 740 012 3456 · 01:15 · No answer").
+export function endedSummary(call, seconds, words) {
+  return [nameOf(call), formatNumber(partyOf(call)), clock(seconds), words].filter(Boolean).join(' · ');
 }
 
 // An API failure as a sentence, with the time when trying again becomes possible.
@@ -78,9 +91,15 @@ export function renderPermission(permission, sentAt) {
     $('request-again').disabled = !permission.can_request;
     return 'denied';
   }
-  const why = { expired: 'Their permission has expired. ', revoked: 'Their permission ended after unanswered calls. ' };
+  // Allowed, but a limit stops calls now (5 connected in 24 h): the rule and when it lifts, no request to send.
+  const limited = permission.status === 'granted';
+  const limit = limitSentence(permission);
+  $('h-permission').textContent = limited ? 'Call limit reached' : 'Ask before calling';
+  $('permission-intro').hidden = limited;
+  $('request-permission').hidden = limited;
+  const why = { expired: 'Their permission has expired. ', revoked: limit ? `${limit} ` : '' };
   let text = (why[permission.status] || '') + 'They get one WhatsApp message with Accept and Decline buttons.';
-  if (permission.status === 'granted') text = permission.reason || 'No more calls to this contact are possible now.';
+  if (limited) text = limit || 'No more calls to this contact are possible now.';
   else if (!permission.can_request) {
     text = `${permission.request_reason || 'The request limit is reached.'} The next request is possible ${later}.`;
   }
@@ -92,7 +111,10 @@ export function renderPermission(permission, sentAt) {
 // HubSpot's caller-ID match for an incoming call (a contact or a company).
 export function describeCaller(match) {
   const name = match.name || [match.firstName, match.lastName].filter(Boolean).join(' ');
-  if (name) bind('party', name);
+  if (name) {
+    bind('party', name);
+    bind('party-number', document.querySelector('[data-bind="phone"]').textContent);
+  }
   $('caller-contact').textContent = match.callerIdType === 'COMPANY' ? 'Company in HubSpot'
     : `Contact in HubSpot${match.email ? ` · ${match.email}` : ''}`;
 }
@@ -104,12 +126,30 @@ function element(tag, className, text) {
   return el;
 }
 
+// Twilio's call statuses as a rep says them.
+const STATUS_WORDS = { completed: 'Answered', 'no-answer': 'No answer', busy: 'Declined', failed: 'Failed',
+  canceled: 'Cancelled', 'in-progress': 'On call', ringing: 'Ringing', initiated: 'Calling', queued: 'Calling' };
+export function statusWords(call) {
+  if (call.direction === 'inbound' && !call.answered_at && call.ended_at) return 'Missed';
+  return STATUS_WORDS[call.status] || call.status;
+}
+
 function historyItem(call) {
   const inbound = call.direction === 'inbound';
-  const title = `${inbound ? 'From' : 'To'} ${formatNumber(inbound ? call.from : call.to)}`;
+  const number = formatNumber(partyOf(call));
+  const who = nameOf(call) || number;
+  const title = `${inbound ? 'From' : 'To'} ${who}`;
   const item = document.createElement('li');
   item.append(element('strong', '', title), element('span', 'muted',
-    [timeOf(call.started_at), call.status, clock(call.duration_seconds || 0)].join(' · ')));
+    [nameOf(call) ? number : '', timeOf(call.started_at), statusWords(call),
+      call.answered_at ? clock(call.duration_seconds || 0) : ''].filter(Boolean).join(' · ')));
+  if (call.ended_at) {
+    const redial = element('button', 'link', 'Redial');
+    redial.type = 'button';
+    redial.dataset.redial = partyOf(call);
+    redial.setAttribute('aria-label', `Redial ${who}`);
+    item.append(redial);
+  }
   const sync = call.sync || {};
   if (sync.status) item.append(element('span', `sync sync-${sync.status}`, SYNC[sync.status] || sync.status));
   if (sync.error) item.append(element('span', 'muted', sync.error));

@@ -3,6 +3,7 @@
 import { api, setToken } from './api.js';
 import * as hubspot from './hubspot.js';
 import * as inbound from './inbound.js';
+import * as mirror from './mirror.js';
 import * as outbound from './outbound.js';
 import * as presence from './presence.js';
 import * as socket from './socket.js';
@@ -41,6 +42,7 @@ export async function signIn(state, event) {
     begin(state, session);
     hubspot.loggedIn();
     enterKeypad(state);
+    mirror.announceSession(true);
   } catch (err) {
     showError(apiMessage(err));
   } finally {
@@ -76,7 +78,19 @@ export async function logOut(state) {
   } catch (err) {
     showError(apiMessage(err));
   }
+  mirror.announceSession(false);
   signedOut(state, 'You are signed out.');
+}
+
+// The other copy of HubSpot's calling window signed in (resume from the shared cookie) or out.
+export async function followOtherCopy(state, signedIn) {
+  if (signedIn && !state.agent) {
+    if (!(await resume(state))) return;
+    hubspot.loggedIn();
+    enterKeypad(state);
+  } else if (!signedIn && state.agent) {
+    signedOut(state, 'You signed out in the other copy of the widget.');
+  }
 }
 
 export function signedOut(state, message) {

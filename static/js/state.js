@@ -17,6 +17,8 @@ export const state = {
   // 'ringing' | 'accepting' | 'dialing' | 'connected' | 'ended' (see setPhase for the steps).
   phase: null,
   call: null, answeredAt: null, muted: false, history: [],
+  standing: { timer: null, pending: [], accepted: null }, // standing.js: the keypad's pending look-up, the
+  // requests still waiting for an answer, and the contact whose acceptance the notice shows
   missed: [], // missed.js: the inbound calls nobody answered that this agent may call back
   draft: { timer: null, sent: '' }, // wrapup.js: the pending debounce of the notes, and the last draft the server has
   invites: new Set(), // live: ids of our calls that Twilio is ringing in this browser (inbound.js)

@@ -14,6 +14,7 @@ import * as permission from './permission.js';
 import * as presence from './presence.js';
 import * as session from './session.js';
 import * as socket from './socket.js';
+import * as standing from './standing.js';
 import * as wrapup from './wrapup.js';
 import { clock, formatNumber, toE164 } from './format.js';
 import { DEMO } from './phone.js';
@@ -40,7 +41,7 @@ const sdkHandlers = {
   onCallerIdMatch: (data) => inbound.callerMatched(state, data),
   onVisibilityChanged: ({ isMinimized, isHidden }) => {
     state.hidden = Boolean(isMinimized || isHidden);
-    if (!state.hidden) sendSize(true);
+    if (!state.hidden) sendSize({ force: true });
   },
   onEndCall: () => calls.hangUp(state),
   onFailure: showError,
@@ -50,13 +51,16 @@ async function onReady() {
   const signedIn = await state.resumed;
   hubspot.initialized(signedIn, state.available);
   if (signedIn) session.enterKeypad(state); else show(state, 'login');
-  mirror.start(state, runForwarded);
-  new ResizeObserver(() => sendSize()).observe($('app'));
+  mirror.start(state, runForwarded, (signedIn) => session.followOtherCopy(state, signedIn));
+  // Content that grows is never cut (sent at once); a smaller screen is sent once, when the screen changes.
+  new ResizeObserver(() => sendSize({ growOnly: true })).observe($('app'));
+  onShow(state, () => requestAnimationFrame(() => sendSize()));
   session.loadVoiceSdk(state);
 }
 
-function sendSize(force = false) {
+function sendSize({ force = false, growOnly = false } = {}) {
   const height = Math.ceil($('app').getBoundingClientRect().height);
+  if (growOnly && height <= state.sentHeight) return;
   if (force || height !== state.sentHeight) hubspot.resize(height);
   state.sentHeight = height;
 }
@@ -68,6 +72,7 @@ function onDialNumber(data) {
   $('number').value = formatNumber(phone);
   $('dialed').textContent = `HubSpot sent ${formatNumber(phone)}`;
   $('dialed').hidden = !phone;
+  standing.lookUp(state, { now: true });
   if (state.agent && (state.screen === 'keypad' || BACK_SCREENS.includes(state.screen))) {
     show(state, 'keypad');
     $('call').focus();
@@ -127,6 +132,16 @@ function callBack(event) {
   keypad.callNumber(state);
 }
 
+// The notice's Call now: the contact who just accepted, on the keypad, then Call.
+function callAccepted() {
+  const phone = state.standing.accepted;
+  standing.dismiss(state);
+  if (!phone) return;
+  $('number').value = formatNumber(phone);
+  show(state, 'keypad');
+  keypad.callNumber(state);
+}
+
 // ---- history ---------------------------------------------------------------------------------
 async function showHistory() {
   show(state, 'history');
@@ -140,6 +155,15 @@ async function loadHistory() {
   } catch (err) {
     showError(apiMessage(err));
   }
+}
+
+// Redial from the history: the number on the keypad, then Call (permission first, as any call).
+function redial(event) {
+  const button = event.target.closest('[data-redial]');
+  if (!button) return;
+  $('number').value = formatNumber(button.dataset.redial);
+  show(state, 'keypad');
+  keypad.callNumber(state);
 }
 
 // A call whose HubSpot write failed (or never happened): queue it again now.
@@ -174,11 +198,31 @@ function bindEvents() {
   const on = (id, type, handler) => $(id).addEventListener(type, handler);
   const requestPermission = () => permission.requestPermission(state);
   on('login-form', 'submit', (event) => session.signIn(state, event));
-  on('number', 'input', keypad.typeNumber);
-  on('number', 'paste', keypad.pasteNumber);
+  const lookUp = (change) => (event) => { change(event); standing.lookUp(state); };
+  on('number', 'input', lookUp(keypad.typeNumber));
+  on('number', 'paste', lookUp(keypad.pasteNumber));
   on('number', 'keydown', (event) => { if (event.key === 'Enter') keypad.callNumber(state); });
-  on('pad', 'click', keypad.pressKey);
-  on('backspace', 'click', keypad.deleteDigit);
+  on('pad', 'click', lookUp(keypad.pressKey));
+  on('backspace', 'click', lookUp(keypad.deleteDigit));
+  keypad.rove($('pad'));
+  keypad.rove($('tones'));
+  // Digits typed anywhere on the keypad screen go into the number (the field itself types them as usual).
+  on('screen-keypad', 'keydown', (event) => {
+    if (!/^[0-9*#+]$/.test(event.key) || event.ctrlKey || event.metaKey || event.altKey
+      || event.target.matches('input, select, textarea')) return;
+    event.preventDefault();
+    keypad.typeDigit(event.key);
+    standing.lookUp(state);
+  });
+  on('pending-list', 'click', (event) => {
+    const button = event.target.closest('[data-number]');
+    if (!button) return;
+    $('number').value = formatNumber(button.dataset.number);
+    standing.lookUp(state, { now: true });
+    $('number').focus();
+  });
+  on('accepted-call', 'click', callAccepted);
+  on('accepted-dismiss', 'click', () => standing.dismiss(state));
   on('call', 'click', () => keypad.callNumber(state));
   on('available', 'change', (event) => setAvailable(event.target.checked));
   on('turn-on', 'click', () => { setAvailable(true); $('available').focus(); });
@@ -222,6 +266,7 @@ function bindEvents() {
   on('outcome', 'change', typed);
   window.addEventListener('pagehide', () => wrapup.flush(state, { keepalive: true }));
   on('history-list', 'click', retrySync);
+  on('history-list', 'click', redial);
   document.querySelectorAll('[data-back]').forEach((button) => button.addEventListener('click', backToKeypad));
   document.addEventListener('keydown', (event) => {
     if (event.key !== 'Escape') return;
@@ -243,10 +288,13 @@ function boot() {
   inbound.listen(state);
   permission.listen(state);
   missed.listen(state);
+  standing.listen(state);
   onShow(state, (screen) => {
     if (screen !== 'keypad' || !state.agent) return;
     showAvailability(state.available);
     missed.refresh(state);
+    standing.lookUp(state, { now: true });
+    standing.loadPending(state);
   });
   whenUnauthorized(() => session.signedOut(state, 'Your session has ended. Please sign in again.'));
   state.resumed = session.resume(state); // runs while the SDK loads and waits for HubSpot's SYNC

@@ -3,9 +3,8 @@
 // back after a reload until the call is saved (queued for HubSpot) or deliberately discarded.
 import { api } from './api.js';
 import * as hubspot from './hubspot.js';
-import { clock, formatNumber } from './format.js';
 import { externalId, setPhase, suggestedOutcome } from './calls.js';
-import { $, apiMessage, say, show, showError } from './screens.js';
+import { $, apiMessage, endedSummary, say, show, showError } from './screens.js';
 
 const DRAFT_MS = 600;
 const END_STATUS = { completed: 'COMPLETED', busy: 'BUSY', 'no-answer': 'NO_ANSWER', failed: 'FAILED', canceled: 'CANCELED' };
@@ -54,9 +53,7 @@ export function restore(state, call) {
   state.call = { ...call };
   setPhase(state, 'ended');
   if (call.engagement_id) state.hubspot.engagementId = Number(call.engagement_id);
-  const phone = call.direction === 'inbound' ? call.from : call.to;
-  const words = END_WORDS[call.status];
-  $('ended-summary').textContent = `${formatNumber(phone)} · ${clock(call.duration_seconds || 0)}${words ? ` · ${words}` : ''}`;
+  $('ended-summary').textContent = endedSummary(call, call.duration_seconds || 0, END_WORDS[call.status]);
   $('notes').value = call.notes || '';
   $('outcome').value = call.outcome || suggestedOutcome(call.answered_at ? 'COMPLETED' : END_STATUS[call.status]);
   state.draft.sent = `${call.id}\n${$('notes').value}\n${$('outcome').value}`;

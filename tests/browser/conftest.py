@@ -3,6 +3,7 @@
 import shutil
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -23,15 +24,15 @@ class LiveServer:
         return f"{self.host_origin}/dev/hubspot" + (f"?{urlencode(query)}" if query else "")
 
 
-@pytest.fixture
-def live_server(tmp_path):
-    """The demo-mode app (SQLite, simulated clouds) on a real port, in a thread."""
+@contextmanager
+def demo_server(directory):
+    """The demo-mode app (SQLite, simulated clouds) on a real port, in a thread, its files in ``directory``."""
     from werkzeug.serving import make_server
 
     port = free_port()
     settings = {"WIDGET_MODE": "demo", "TESTING": True, "SECRET_KEY": "browser-test-secret",
-                "INSTANCE_PATH": str(tmp_path / "instance"),
-                "DATABASE_URL": f"sqlite:///{tmp_path}/browser.db",
+                "INSTANCE_PATH": str(directory / "instance"),
+                "DATABASE_URL": f"sqlite:///{directory}/browser.db",
                 "PUBLIC_BASE_URL": f"http://localhost:{port}", "SYNC_WORKER": False}
     app = create_app(settings)
     db_module.upgrade()
@@ -41,6 +42,12 @@ def live_server(tmp_path):
     with running_in_thread(make_server("127.0.0.1", port, app, threaded=True)):
         yield LiveServer(app, port)
         _finish_demo_timers()
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    with demo_server(tmp_path) as server:
+        yield server
 
 
 def _finish_demo_timers(timeout=15.0):

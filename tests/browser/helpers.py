@@ -1,5 +1,7 @@
 """Helpers the browser tests share that are not fixtures."""
 import os
+import struct
+import zlib
 
 from tests.helpers import require_or_skip, wait_for
 from widget_app.models import db as database_proxy
@@ -33,3 +35,18 @@ def axe_violations(frame) -> list[dict]:
                                              targets: v.nodes.map(n => n.target.join(' '))}));
     }""")
     return result
+
+
+def png_facts(path):
+    """Width, height and how many different byte values the image data holds (a blank picture has few)."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    width, height = struct.unpack(">II", data[16:24])
+    chunks, at = [], 8
+    while at < len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        if kind == b"IDAT":
+            chunks.append(data[at + 8:at + 8 + length])
+        at += 12 + length
+    return width, height, len(set(zlib.decompress(b"".join(chunks))))

@@ -1,11 +1,14 @@
 """Signing in inside HubSpot's cross-site iframe (simulated): LOGGED_IN reaches the host, a reloaded
 widget resumes from the partitioned cookie (INITIALIZED isLoggedIn: true), signing out sends
-LOGGED_OUT and really ends the session. Also regenerates the README's screenshot."""
+LOGGED_OUT and really ends the session. Also photographs the README's screenshot: into a temporary directory
+in a normal run, into docs/ under `npm run screenshots` (WIDGET_SCREENSHOTS=1)."""
 import os
 import time
 
 import pytest
+from playwright.sync_api import expect
 
+from tests.browser.helpers import png_facts
 from widget_app.models import Agent, db
 
 from .test_widget import open_simulator, wait_for_message, widget_frame
@@ -87,7 +90,7 @@ def test_too_many_attempts_says_when_to_try_again(page, live_server):
     assert message.startswith("Too many sign-in attempts. Try again at "), message
 
 
-def test_the_readme_screenshot_shows_the_keypad_after_dial_number(page, live_server):
+def test_the_readme_screenshot_shows_the_keypad_after_dial_number(page, live_server, tmp_path):
     open_simulator(page, live_server)
     frame = widget_frame(page, live_server)
     sign_in(frame)
@@ -96,10 +99,14 @@ def test_the_readme_screenshot_shows_the_keypad_after_dial_number(page, live_ser
     frame.wait_for_function("document.getElementById('number').value === '+44 740 012 3456'")
     frame.wait_for_selector("#screen-keypad:not([hidden])")
     assert frame.is_visible("#dialed")
-    page.wait_for_function("document.querySelector('#frame iframe').getAttribute('height') !== '600px'")
-    os.makedirs(os.path.dirname(SCREENSHOT), exist_ok=True)
-    page.screenshot(path=SCREENSHOT)
-    assert os.path.getsize(SCREENSHOT) > 10_000
+    expect(frame.locator("#permission-state")).to_have_text("Needs a request")
+    height = frame.evaluate("Math.ceil(document.getElementById('app').getBoundingClientRect().height)")
+    expect(page.locator("#frame iframe")).to_have_attribute("height", f"{height}px")  # HubSpot resized it
+    picture = SCREENSHOT if os.environ.get("WIDGET_SCREENSHOTS") else str(tmp_path / "screenshot.png")
+    page.screenshot(path=picture)
+    width, height, values = png_facts(picture)
+    assert (width, height) == (1200, 800)
+    assert values > 32, "the picture is blank"
 
 
 def test_the_keypad_formats_typed_pasted_and_pressed_numbers_as_e164(page, live_server):

@@ -4,7 +4,7 @@ import requests
 from freezegun import freeze_time
 
 from tests.helpers import CONTACT_PHONE, PUBLIC_BASE_URL, TEST_SETTINGS, TWILIO_API
-from widget_app.core.clock import utcnow
+from widget_app.core.clock import isoformat, utcnow
 from widget_app.models import Permission, PermissionRequest
 
 
@@ -162,3 +162,45 @@ def test_the_request_row_keeps_the_time_it_was_sent(client, agent, headers_for, 
         assert ask(client, headers_for(agent)).status_code == 202
     row = PermissionRequest.get(PermissionRequest.kind == "request")
     assert row.created_at.isoformat() == "2025-06-02T09:00:00+00:00"
+
+
+OTHER_CONTACT = "+447911123457"
+
+
+def test_pending_lists_the_contacts_this_agent_asked_who_have_not_answered(
+        client, agent, make_agent, headers_for, messaging_post, twilio_messages):
+    mine, theirs = headers_for(agent), headers_for(make_agent(email="bo@example.com"))
+    assert ask(client, mine).status_code == 202
+    assert ask(client, mine, OTHER_CONTACT).status_code == 202
+    assert ask(client, theirs, "+447911123458").status_code == 202
+    listed = client.get("/api/permissions/pending", headers=mine).json["permissions"]
+    assert sorted(p["phone"] for p in listed) == sorted([OTHER_CONTACT, CONTACT_PHONE])  # not Bo's contact
+    assert {p["status"] for p in listed} == {"pending"}
+
+    # The contact accepts: they are no longer waited for.
+    assert messaging_post(ButtonPayload="ACCEPTED", ButtonText="VOICE_CALL_REQUEST", Body="VOICE_CALL_REQUEST",
+                          MessageType="interactive").status_code == 200
+    listed = client.get("/api/permissions/pending", headers=mine).json["permissions"]
+    assert [p["phone"] for p in listed] == [OTHER_CONTACT]
+    assert [p["phone"] for p in client.get("/api/permissions/pending", headers=theirs).json["permissions"]] \
+        == ["+447911123458"]
+
+
+def test_pending_needs_a_token(client, db):
+    assert client.get("/api/permissions/pending").status_code == 401
+
+
+def test_status_says_when_a_full_daily_cap_frees_up_and_the_limits(client, auth_headers, grant_permission, app):
+    from datetime import timedelta
+
+    from widget_app.models import Call
+    grant_permission()
+    now = utcnow()
+    answered = [now - timedelta(hours=h) for h in (20, 10, 5, 3, 1)]
+    for at in answered:
+        Call.create(direction="outbound", to_number=CONTACT_PHONE, from_number="+15550001111", status="completed",
+                    started_at=at, answered_at=at, ended_at=at + timedelta(minutes=2))
+    permission = client.get(f"/api/permissions/status/{CONTACT_PHONE}", headers=auth_headers).json["permission"]
+    assert permission["can_call"] is False and permission["call_code"] == "call_limit_reached"
+    assert permission["call_changes_at"] == isoformat(answered[0] + timedelta(hours=24))  # the oldest one drops out
+    assert permission["connected_calls_per_day"] == 5 and permission["missed_before_revoke"] == 4

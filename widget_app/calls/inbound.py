@@ -59,12 +59,12 @@ def _card(contact: dict | None) -> dict | None:
     return {key: contact.get(key) for key in CONTACT_KEYS} if contact else None
 
 
-def find_contact(e164: str, budget: float = LOOKUP_BUDGET) -> dict | None:
+def find_contact(e164: str, portal_id=None, budget: float = LOOKUP_BUDGET) -> dict | None:
     """The HubSpot contact with this phone, within ``budget`` seconds; any failure only means "unknown caller"."""
     try:
-        contact = contacts.find_contact_by_phone(e164, budget=budget)
+        contact = contacts.find_contact_by_phone(e164, portal_id=portal_id, budget=budget)
     except Exception:
-        log.exception("inbound: contact look-up for call from %s failed", e164)
+        log.exception("inbound: a contact look-up failed; the caller stays unknown")  # no number in logs
         return None
     return _card(contact)
 
@@ -131,7 +131,7 @@ def _route(call: Call) -> Call:
     if not agents and not known:
         # Nobody to ring, so no ring waits: the owner decides who sees the missed call and gets its
         # follow-up task, and the engagement's title names the contact, so ask HubSpot (briefly) now.
-        contact, known = find_contact(call.from_number, NOBODY_LOOKUP_BUDGET), True
+        contact, known = find_contact(call.from_number, budget=NOBODY_LOOKUP_BUDGET), True
     with db.atomic():
         won = Call.update(status="ringing" if agents else MISSED, contact_id=(contact or {}).get("id"),
                           owner_id=(contact or {}).get("owner_id"), contact_card=contact,

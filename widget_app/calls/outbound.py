@@ -5,6 +5,7 @@ from peewee import IntegrityError
 from requests import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
+from widget_app.calls.inbound import find_contact
 from widget_app.calls.progress import FINAL_STATUSES, finish_locally, notify_call
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
@@ -74,6 +75,21 @@ def start_outbound(agent: Agent, phone: str, sender: str, hubspot: dict) -> Call
                 owner_id=agent.hubspot_owner_id, started_at=utcnow())
     except IntegrityError:  # the unique engagement id: another call holds it
         raise engagement_in_use() from None
+
+
+def name_contact(agent: Agent, call_id) -> dict | None:
+    """The HubSpot contact this agent's outbound call goes to, looked up by the number we recorded (never one
+    the widget sends) once and kept on the call, so every screen and the history can say the name.
+    None when HubSpot does not know the number or cannot be reached in time (the number is shown instead)."""
+    call = call_for_agent(agent, call_id)
+    if call.contact_card or call.direction != "outbound":
+        return call.to_dict()["contact"]
+    contact = find_contact(call.to_number, call.hubspot_portal_id)
+    if contact:
+        Call.update(contact_card=contact, updated_at=utcnow()).where(
+            (Call.id == call.id) & Call.contact_card.is_null()).execute()
+        return {"id": contact.get("id"), "name": contact.get("name")}
+    return None
 
 
 def voice_params(call: Call) -> dict:

@@ -33,6 +33,13 @@ def status(id_or_sid):
     return jsonify({"call": calls.call_for_agent(current_agent(), id_or_sid).to_dict()})
 
 
+@bp.get("/calls/<int:call_id>/contact")
+@login_required
+def contact(call_id):
+    """Who the agent's outbound call goes to, by HubSpot's contact search on the number we recorded."""
+    return jsonify({"contact": calls.name_contact(current_agent(), call_id)})
+
+
 @bp.post("/calls/end")
 @login_required
 def end():

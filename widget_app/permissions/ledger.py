@@ -10,7 +10,7 @@ import logging
 from datetime import timedelta
 
 from flask import current_app
-from peewee import SqliteDatabase
+from peewee import SqliteDatabase, fn
 
 from widget_app.core.clock import as_utc, isoformat, utcnow
 from widget_app.core.errors import DomainError
@@ -98,11 +98,30 @@ def permission_json(phone: str, row: Permission | None = None) -> dict:
             "consecutive_missed": past.grant.consecutive_missed,
             "permanent": past.grant.permanent and status == "granted",
             "reason": call.reason, "call_code": call.code, "request_reason": ask.reason, "request_code": ask.code,
+            # when the call verdict may change (a full daily cap frees up, a grant ends), and the limits
+            # it counts against, so the widget can say the rule and its time in the rep's own clock
+            "call_changes_at": isoformat(call.changes_at),
+            "connected_calls_per_day": lim.max_connected_per_day, "missed_before_revoke": lim.missed_before_revoke,
             "granted_at": isoformat(past.grant.granted_at) if status == "granted" else None,
             "granted_by": past.grant.source if status == "granted" else None,
             "grant_reason": past.grant.note if status == "granted" else None,
             "requested_at": isoformat(latest.created_at) if latest else None,
             "request_delivery": latest.status if latest else None, "request_error": latest.error if latest else None}
+
+
+def pending_for(agent_id: int, limit: int = 20) -> list[dict]:
+    """The contacts this agent asked (the requests we recorded as theirs) whose answer is still awaited,
+    newest request first."""
+    since = utcnow() - rules.REQUEST_TTL
+    asked = (PermissionRequest.select(PermissionRequest.phone, fn.MAX(PermissionRequest.created_at).alias("sent"))
+             .where((PermissionRequest.agent == agent_id) & (PermissionRequest.kind == "request")
+                    & (PermissionRequest.created_at > since))
+             .group_by(PermissionRequest.phone).order_by(fn.MAX(PermissionRequest.created_at).desc()))
+    phones = [row.phone for row in asked]
+    rows = {row.phone: row for row in Permission.select().where(Permission.phone.in_(phones))} if phones else {}
+    waiting = [permission_json(phone, rows.get(phone)) for phone in phones
+               if rows.get(phone) is not None and rows[phone].status == "pending"]
+    return [p for p in waiting if p["status"] == "pending"][:limit]
 
 
 def latest_request(phone: str, sent_only: bool = False) -> PermissionRequest | None:

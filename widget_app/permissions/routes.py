@@ -16,6 +16,13 @@ def status(phone):
     return jsonify({"permission": ledger.permission_json(to_e164(phone))})
 
 
+@bp.get("/pending")
+@login_required
+def pending():
+    """The contacts the signed-in agent asked and who have not answered yet (the keypad's waiting list)."""
+    return jsonify({"permissions": ledger.pending_for(current_agent().id)})
+
+
 @bp.post("/request")
 @login_required
 def request_permission():
