@@ -7,7 +7,7 @@ import responses
 from tests.helpers import CONTACT_PHONE, HUBSPOT_API
 from widget_app.models import Call
 
-SEARCH_URL = f"{HUBSPOT_API}/crm/v3/objects/contacts/search"
+SEARCH_URL = f"{HUBSPOT_API}/crm/objects/2026-03/contacts/search"
 
 
 def dana(phone=CONTACT_PHONE):

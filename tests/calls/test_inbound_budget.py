@@ -73,6 +73,7 @@ def test_the_call_is_committed_before_hubspot_is_asked(app, twilio_post, make_ag
 
     http_mock.add_callback(responses.POST, SEARCH_URL, callback=search)
     assert twilio_post("/twilio/voice", form).status_code == 200
+    assert inbound.wait_for_look_ups(app)  # the look-up runs after the webhook answered
     assert len(seen) == 1
 
 
