@@ -90,6 +90,11 @@ def _missed_call_follow_up(migrator):
                         closed_dates=TextField(null=True))
 
 
+def _voicemail(migrator):
+    """Issue 15: a missed call's voicemail keeps its audio in recording_url/recording_sid, its length here."""
+    add_missing_columns(migrator, "call", voicemail_seconds=IntegerField(null=True))
+
+
 def _list_indexes(migrator):
     """Indexes that hand every list query its rows in ORDER BY order (history must not slow as it grows)."""
     for index in (Call.index(Call.agent, Call.id), Call.index(Call.direction, Call.status, Call.started_at),
@@ -109,6 +114,7 @@ MIGRATIONS = [
     (6, "call wrap-up state and the agent's missed-calls mark", _wrapup_and_missed),
     (8, "indexes in the order of every list query", _list_indexes),
     (9, "missed-call follow-up: callback grants, follow-up tasks, business hours", _missed_call_follow_up),
+    (11, "voicemail: how long the message a caller left on a missed call is", _voicemail),
 ]
 
 

@@ -180,6 +180,7 @@ class Call(BaseModel):
     missed_counted = BooleanField(default=False)  # an unanswered business call counted once
     contact_card = JSONField(null=True)  # inbound: the HubSpot contact matched when it rang
     called_back_at = UTCDateTimeField(null=True)  # missed inbound: when a callback to the caller connected
+    voicemail_seconds = IntegerField(null=True)  # missed inbound: the caller left a voicemail (recording_*) this long
     wrapup = CharField(null=True)  # null: the agent's notes are a draft; saved | discarded (the ended screen is done)
     created_at = UTCDateTimeField(default=utcnow)
     updated_at = UTCDateTimeField(default=utcnow)

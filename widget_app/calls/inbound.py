@@ -123,14 +123,14 @@ def _route(call: Call) -> Call:
     return call
 
 
-def dial_finished(sid: str, dial_status: str) -> bool:
-    """<Dial action>: an inbound call nobody took becomes missed. True when the caller should hear why
-    (not when they hung up themselves)."""
+def dial_finished(sid: str, dial_status: str) -> Call | None:
+    """<Dial action>: an inbound call nobody took becomes missed. The call when the caller is still there
+    to hear why (and leave a voicemail); None when it was answered or they hung up themselves."""
     call = Call.get_or_none(Call.sid == sid, Call.direction == "inbound")
     if call is None or dial_status not in UNANSWERED:
-        return False
+        return None
     mark_missed(call)
-    return dial_status != "canceled"
+    return Call.get_by_id(call.id) if dial_status != "canceled" else None
 
 
 def mark_missed(call: Call, unclaimed_only: bool = False) -> bool:

@@ -71,6 +71,7 @@ def missed_json(calls: list[Call]) -> list[dict]:
         rings.setdefault(ring.call_id, []).append(ring)
     return [{"id": call.id, "from": call.from_number, "started_at": isoformat(call.started_at),
              "status": call.status, "reason": _reason(call, rings.get(call.id, [])),
+             "voicemail": {"seconds": call.voicemail_seconds} if call.voicemail_seconds is not None else None,
              "contact": {"id": (call.contact_card or {}).get("id"), "name": (call.contact_card or {}).get("name")}
              if call.contact_card else None}
             for call in calls]

@@ -35,7 +35,7 @@ STATUS_BY_CODE = {
     "not_claimed": 409, "no_active_call": 409, "no_sender": 409, "already_synced": 409,
     "wrapup_closed": 409, "call_not_ended": 409,
     "engagement_in_use": 409,
-    "sender_cannot_call_out": 409,
+    "sender_cannot_call_out": 409, "not_a_voicemail": 409,
     # limits
     "too_many_attempts": 429, "permission_rate_limited": 429, "call_limit_reached": 429,
     # someone else failed
