@@ -15,6 +15,7 @@ DEMO_TWILIO = {
     "TWILIO_TWIML_APP_SID": "AP" + "d" * 32,
     "TWILIO_WHATSAPP_NUMBER": "+442071838750",
     "TWILIO_PERMISSION_CONTENT_SID": "HX" + "d" * 32,
+    "TWILIO_CALL_INVITE_CONTENT_SID": "HX" + "e" * 32,
 }
 DEMO_HUBSPOT = {
     "HUBSPOT_ACCESS_TOKEN": "demo-hubspot-token",
@@ -42,6 +43,7 @@ DEFAULTS = {
     "TWILIO_TWIML_APP_SID": None,
     "TWILIO_WHATSAPP_NUMBER": None,
     "TWILIO_PERMISSION_CONTENT_SID": None,
+    "TWILIO_CALL_INVITE_CONTENT_SID": None,  # a Content template (HX…) with a VOICE_CALL "Call us" button
     "HUBSPOT_ACCESS_TOKEN": None,
     "HUBSPOT_CLIENT_ID": None,
     "HUBSPOT_CLIENT_SECRET": None,

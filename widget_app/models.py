@@ -133,7 +133,7 @@ class Permission(BaseModel):
 class PermissionRequest(BaseModel):
     """Audit of every permission request we sent and every reply we received."""
     phone = CharField(index=True)
-    kind = CharField(default="request")  # request | reply
+    kind = CharField(default="request")  # request | reply | callback | invite (a "Call us" button message)
     agent = ForeignKeyField(Agent, null=True, backref="permission_requests", on_delete="SET NULL")
     message_sid = CharField(null=True, unique=True)
     # request: sending|queued|sent|delivered|read|failed|undelivered|unknown (Twilio's delivery words);
