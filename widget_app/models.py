@@ -181,6 +181,7 @@ class Call(BaseModel):
     contact_card = JSONField(null=True)  # inbound: the HubSpot contact matched when it rang
     called_back_at = UTCDateTimeField(null=True)  # missed inbound: when a callback to the caller connected
     voicemail_seconds = IntegerField(null=True)  # missed inbound: the caller left a voicemail (recording_*) this long
+    after_hours = BooleanField(default=False)  # inbound: came in outside its number's business hours (nobody rang)
     wrapup = CharField(null=True)  # null: the agent's notes are a draft; saved | discarded (the ended screen is done)
     created_at = UTCDateTimeField(default=utcnow)
     updated_at = UTCDateTimeField(default=utcnow)

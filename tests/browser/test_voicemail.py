@@ -36,6 +36,7 @@ def test_a_voicemail_left_after_hours_is_listed_plays_and_call_back_dials(page, 
     frame.wait_for_selector("#screen-missed:not([hidden])")
     expect(frame.locator("#missed-list li")).to_have_count(1)
     expect(frame.locator("#missed-list li")).to_contain_text("Voicemail 0:03")
+    expect(frame.locator("#missed-list li")).to_contain_text("After hours")
     assert axe_violations(frame) == []
 
     frame.click("#missed-list [data-voicemail]")

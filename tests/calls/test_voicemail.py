@@ -230,3 +230,11 @@ def test_a_missed_call_without_a_voicemail_has_no_player(client, missed_call, ma
         (row,) = client.get("/api/calls/missed", headers=headers_for(owner)).json["calls"]
         answer = client.get(f"/api/calls/{missed_call.id}/voicemail", headers=headers_for(owner))
     assert row["voicemail"] is None and answer.status_code == 404
+
+
+def test_the_missed_list_says_after_hours_for_a_call_that_came_in_while_closed(client, lisbon_hours, calls_in, agent,  # noqa: F811
+                                                                               headers_for):
+    calls_in(MONDAY_20_LISBON_SUMMER)
+    with freeze_time(MONDAY_20_LISBON_SUMMER + timedelta(minutes=1)):
+        (row,) = client.get("/api/calls/missed", headers=headers_for(agent)).json["calls"]
+    assert row["reason"] == "After hours"

@@ -104,8 +104,8 @@ def _route(call: Call) -> Call:
     closed = business_hours.closed_at(call.to_number, now)  # issue 15: after hours nobody rings
     agents = [] if closed else choose_agents(contact)
     with db.atomic():
-        won = Call.update(status="ringing" if agents else MISSED, contact_id=(contact or {}).get("id"),
-                          owner_id=(contact or {}).get("owner_id"), contact_card=contact,
+        won = Call.update(status="ringing" if agents else MISSED, after_hours=closed,
+                          contact_id=(contact or {}).get("id"), owner_id=(contact or {}).get("owner_id"), contact_card=contact,
                           ended_at=None if agents else now, updated_at=now).where(
             Call.id == call.id, Call.status == ROUTING).execute()
         call = Call.get_by_id(call.id)

@@ -58,7 +58,7 @@ def mark_seen(agent: Agent, up_to: int) -> int:
 def _reason(call: Call, rings: list[CallRing]) -> str:
     """Why nobody answered, as the rep reads it."""
     if not rings:
-        return "Nobody was available"
+        return "After hours" if call.after_hours else "Nobody was available"
     if all(ring.declined_at for ring in rings):
         return "Declined"
     return "Not answered"
