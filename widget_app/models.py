@@ -181,7 +181,9 @@ class Call(BaseModel):
     contact_card = JSONField(null=True)  # inbound: the HubSpot contact matched when it rang
     called_back_at = UTCDateTimeField(null=True)  # missed inbound: when a callback to the caller connected
     voicemail_seconds = IntegerField(null=True)  # missed inbound: the caller left a voicemail (recording_*) this long
-    after_hours = BooleanField(default=False)  # inbound: came in outside its number's business hours (nobody rang)
+    # inbound: came in outside its number's business hours (nobody rang); a DB default, as rows are written
+    # by code (and tests) that predate it
+    after_hours = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
     wrapup = CharField(null=True)  # null: the agent's notes are a draft; saved | discarded (the ended screen is done)
     created_at = UTCDateTimeField(default=utcnow)
     updated_at = UTCDateTimeField(default=utcnow)
