@@ -16,6 +16,7 @@ DEMO_TWILIO = {
     "TWILIO_TWIML_APP_SID": "AP" + "d" * 32,
     "TWILIO_WHATSAPP_NUMBER": "+442071838750",
     "TWILIO_PERMISSION_CONTENT_SID": "HX" + "d" * 32,
+    "TWILIO_CALL_INVITE_CONTENT_SID": "HX" + "e" * 32,
 }
 DEMO_HUBSPOT = {
     "HUBSPOT_ACCESS_TOKEN": "demo-hubspot-token",
@@ -43,6 +44,7 @@ DEFAULTS = {
     "TWILIO_TWIML_APP_SID": None,
     "TWILIO_WHATSAPP_NUMBER": None,
     "TWILIO_PERMISSION_CONTENT_SID": None,
+    "TWILIO_CALL_INVITE_CONTENT_SID": None,  # a Content template (HX…) with a VOICE_CALL "Call us" button
     "HUBSPOT_ACCESS_TOKEN": None,
     "HUBSPOT_CLIENT_ID": None,
     "HUBSPOT_CLIENT_SECRET": None,
@@ -63,13 +65,19 @@ DEFAULTS = {
     # what a caller hears outside a number's business hours (`flask numbers hours`), instead of ringing
     "AFTER_HOURS_MESSAGE": "Thank you for calling. We are closed now; please call again during our opening hours.",
     "RECORDING_CONSENT_MESSAGE": None,
+    # a call nobody answers (nobody available, all declined, rang out, after hours) can leave a voicemail
+    "VOICEMAIL": True,
+    "VOICEMAIL_GREETING": "Please leave a message after the tone and we will call you back.",
+    "VOICEMAIL_MAX_SECONDS": 120,  # Twilio's <Record maxLength>
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "SYNC_WORKER": True,  # drain the HubSpot outbox from a thread in the web process
 }
 INT_SETTINGS = {"PERMISSION_WINDOW_HOURS", "PERMISSION_REQUESTS_PER_DAY", "PERMISSION_REQUESTS_PER_WEEK",
                 "MISSED_CALLS_BEFORE_REVOKE", "MAX_CONNECTED_CALLS_PER_DAY", "MAX_CONTENT_LENGTH",
-                "TRUSTED_PROXIES", "DATABASE_POOL_MAX", "DATABASE_POOL_TIMEOUT", "FOLLOW_UP_TASK_DELAY_MINUTES"}
-BOOL_SETTINGS = {"RECORD_CALLS", "SYNC_WORKER", "REDIS_TLS_VERIFY", "CALLBACK_PERMISSION", "FOLLOW_UP_TASKS"}
+                "TRUSTED_PROXIES", "DATABASE_POOL_MAX", "DATABASE_POOL_TIMEOUT", "FOLLOW_UP_TASK_DELAY_MINUTES",
+                "VOICEMAIL_MAX_SECONDS"}
+BOOL_SETTINGS = {"RECORD_CALLS", "SYNC_WORKER", "REDIS_TLS_VERIFY", "CALLBACK_PERMISSION", "FOLLOW_UP_TASKS",
+                 "VOICEMAIL"}
 
 # What `live` cannot run without. HubSpot needs a private-app token or an OAuth client.
 LIVE_REQUIRED = ["SECRET_KEY", "PUBLIC_BASE_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",

@@ -5,7 +5,7 @@ import os
 import click
 from flask import current_app, request
 from flask.cli import AppGroup
-from peewee import SQL, CharField, ForeignKeyField, IntegerField, Model, SqliteDatabase, TextField, fn
+from peewee import SQL, BooleanField, CharField, ForeignKeyField, IntegerField, Model, SqliteDatabase, TextField, fn
 from playhouse.db_url import connect, schemes
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
 
@@ -102,6 +102,13 @@ def _missed_call_follow_up(migrator):
                         closed_dates=TextField(null=True))
 
 
+def _voicemail(migrator):
+    """Issue 15: a missed call's voicemail keeps its audio in recording_url/recording_sid, its length here;
+    whether an inbound call came in after hours is kept as it was judged then."""
+    add_missing_columns(migrator, "call", voicemail_seconds=IntegerField(null=True),
+                        after_hours=BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")]))
+
+
 def _list_indexes(migrator):
     """Indexes that hand every list query its rows in ORDER BY order (history must not slow as it grows)."""
     for index in (Call.index(Call.agent, Call.id), Call.index(Call.direction, Call.status, Call.started_at),
@@ -128,6 +135,7 @@ MIGRATIONS = [
     (8, "indexes in the order of every list query", _list_indexes),
     (9, "missed-call follow-up: callback grants, follow-up tasks, business hours", _missed_call_follow_up),
     (10, "admin console: audit log, calls by start time", _admin_console),
+    (11, "voicemail: how long the message a caller left on a missed call is; calls after hours", _voicemail),
 ]
 
 

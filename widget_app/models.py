@@ -133,7 +133,7 @@ class Permission(BaseModel):
 class PermissionRequest(BaseModel):
     """Audit of every permission request we sent and every reply we received."""
     phone = CharField(index=True)
-    kind = CharField(default="request")  # request | reply
+    kind = CharField(default="request")  # request | reply | callback | invite (a "Call us" button message)
     agent = ForeignKeyField(Agent, null=True, backref="permission_requests", on_delete="SET NULL")
     message_sid = CharField(null=True, unique=True)
     # request: sending|queued|sent|delivered|read|failed|undelivered|unknown (Twilio's delivery words);
@@ -180,6 +180,10 @@ class Call(BaseModel):
     missed_counted = BooleanField(default=False)  # an unanswered business call counted once
     contact_card = JSONField(null=True)  # inbound: the HubSpot contact matched when it rang
     called_back_at = UTCDateTimeField(null=True)  # missed inbound: when a callback to the caller connected
+    voicemail_seconds = IntegerField(null=True)  # missed inbound: the caller left a voicemail (recording_*) this long
+    # inbound: came in outside its number's business hours (nobody rang); a DB default, as rows are written
+    # by code (and tests) that predate it
+    after_hours = BooleanField(default=False, constraints=[SQL("DEFAULT FALSE")])
     wrapup = CharField(null=True)  # null: the agent's notes are a draft; saved | discarded (the ended screen is done)
     created_at = UTCDateTimeField(default=utcnow)
     updated_at = UTCDateTimeField(default=utcnow)

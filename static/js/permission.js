@@ -59,6 +59,20 @@ function watchPending(state) {
   state.pendingPoll = setTimeout(poll, PENDING_POLL_MS);
 }
 
+// Issue 15: the call invite; the permission screen then says when it went ("Invite sent 10:02").
+export async function sendInvite(state) {
+  $('send-invite').disabled = true;
+  try {
+    const { permission } = await api('POST', '/api/permissions/invite', { phone: state.permission.phone });
+    showPermission(state, permission);
+    say(`Call invite sent to ${formatNumber(permission.phone)}.`);
+  } catch (err) {
+    if (err.details.permission) showPermission(state, err.details.permission);
+    else $('send-invite').disabled = false;
+    showError(apiMessage(err));
+  }
+}
+
 export async function requestPermission(state) {
   try {
     const { permission } = await api('POST', '/api/permissions/request', { phone: state.permission.phone });

@@ -105,7 +105,21 @@ export function renderPermission(permission, sentAt) {
   }
   $('request-reason').textContent = text;
   $('request-permission').disabled = !permission.can_request;
+  renderInvite(permission.invite);
   return 'permission';
+}
+
+// Issue 15: a "Call us" message (a call the contact starts needs no permission), when the server offers it.
+function renderInvite(invite) {
+  const offered = Boolean(invite && invite.available);
+  $('send-invite').hidden = !offered;
+  $('invite-reason').hidden = !offered;
+  if (!offered) return;
+  $('send-invite').disabled = !invite.can_invite;
+  let text = 'Or send a WhatsApp message with a "Call us" button: a call they start needs no permission.';
+  if (invite.sent_at) text = `Invite sent ${timeOf(invite.sent_at)}.`;
+  if (!invite.can_invite && invite.next_invite_at) text += ` The next invite is possible at ${timeOf(invite.next_invite_at)}.`;
+  $('invite-reason').textContent = text;
 }
 
 // HubSpot's caller-ID match for an incoming call (a contact or a company).

@@ -159,9 +159,24 @@ async function contactCallsIn() {
 const contactHangsUpInbound = () => inboundCallId !== null
   && inboundDemo('contact hangs up', '/dev/api/contact/hang-up-inbound', { call_id: inboundCallId });
 
+// Issue 15: our number closed while the call comes in (the caller hears the after-hours message and the
+// voicemail greeting); a voicemail on the call in progress (a ringing one rings out first), else on a new call.
+async function contactCallsInAfterHours() {
+  const { call } = await inboundDemo('contact calls in after hours', '/dev/api/contact/call-in-after-hours', {});
+  if (call) inboundCallId = call.id;
+}
+
+async function contactLeavesVoicemail() {
+  const body = inboundCallId === null ? {} : { call_id: inboundCallId };
+  const { call } = await inboundDemo('contact leaves a voicemail', '/dev/api/contact/leave-voicemail', body);
+  if (call) inboundCallId = call.id;
+}
+
 function addInboundButtons() {
   [['contact-call-in', 'Contact calls in', contactCallsIn],
-    ['contact-hang-up-inbound', 'Contact hangs up (incoming call)', contactHangsUpInbound]].forEach(([id, text, handler]) => {
+    ['contact-hang-up-inbound', 'Contact hangs up (incoming call)', contactHangsUpInbound],
+    ['contact-call-in-after-hours', 'Contact calls in after hours', contactCallsInAfterHours],
+    ['contact-leave-voicemail', 'Contact leaves a voicemail', contactLeavesVoicemail]].forEach(([id, text, handler]) => {
     const button = document.createElement('button');
     Object.assign(button, { id, type: 'button', textContent: text });
     button.addEventListener('click', handler);

@@ -233,6 +233,7 @@ function bindEvents() {
   on('logout', 'click', () => session.logOut(state));
   on('request-permission', 'click', requestPermission);
   on('request-again', 'click', requestPermission);
+  on('send-invite', 'click', () => permission.sendInvite(state));
   // In the remote copy of HubSpot's calling window, call buttons act on the window copy's call.
   const callButton = (action, local) => (input) => {
     const args = input instanceof Event ? {} : input; // a click carries nothing to forward

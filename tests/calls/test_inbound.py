@@ -70,8 +70,8 @@ STALE = {"available": True, "seen": 120}
     pytest.param(AWAY, ONLINE, True, ["other"], id="owner-unavailable-rings-everyone-available"),
     pytest.param(STALE, ONLINE, True, ["other"], id="owner-stale-heartbeat-rings-everyone-available"),
     pytest.param(ONLINE, ONLINE, False, ["owner", "other"], id="unknown-contact-rings-everyone-available"),
-    pytest.param(AWAY, AWAY, True, [], id="nobody-available-says-sorry"),
-    pytest.param(STALE, AWAY, False, [], id="nobody-signed-in-says-sorry"),
+    pytest.param(AWAY, AWAY, True, [], id="nobody-available-says-sorry-and-offers-voicemail"),
+    pytest.param(STALE, AWAY, False, [], id="nobody-signed-in-says-sorry-and-offers-voicemail"),
 ])
 def test_routing_matrix(app, make_agent, http_mock, socket_inbox, ring, owner, others, known, expected):
     """``known``: HubSpot has the caller and the shared contact cache already holds the answer (the
@@ -109,7 +109,7 @@ def test_routing_matrix(app, make_agent, http_mock, socket_inbox, ring, owner, o
         assert message["contact"] == ({"id": "501", "name": "Dana Demo", "firstname": "Dana", "lastname": "Demo",
                                        "email": "dana@example.com", "owner_id": OWNER_ID} if known else None)
     else:
-        assert [child.tag for child in twiml] == ["Say", "Hangup"]
+        assert [child.tag for child in twiml] == ["Say", "Say", "Record", "Hangup"]  # issue 15: voicemail
         assert twiml.findtext("Say").startswith("Sorry")
         assert call.status == "no-answer" and call.ended_at is not None
         (sync,) = EngagementSync.select().where(EngagementSync.call == call.id)  # for the contact's timeline
@@ -159,7 +159,7 @@ def test_hubspot_failure_rings_as_unknown_caller(make_agent, http_mock, ring, ca
 
 def test_inactive_agents_never_ring(make_agent, hubspot_unknown_caller, ring):
     make_agent(available=True, active=False, last_seen_at=utcnow())
-    assert [child.tag for child in ring()] == ["Say", "Hangup"]
+    assert [child.tag for child in ring()] == ["Say", "Say", "Record", "Hangup"]  # nobody rings: voicemail
 
 
 def test_malformed_callsid_is_rejected(app, ring):

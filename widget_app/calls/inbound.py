@@ -133,8 +133,8 @@ def _route(call: Call) -> Call:
         # follow-up task, and the engagement's title names the contact, so ask HubSpot (briefly) now.
         contact, known = find_contact(call.from_number, budget=NOBODY_LOOKUP_BUDGET), True
     with db.atomic():
-        won = Call.update(status="ringing" if agents else MISSED, contact_id=(contact or {}).get("id"),
-                          owner_id=(contact or {}).get("owner_id"), contact_card=contact,
+        won = Call.update(status="ringing" if agents else MISSED, after_hours=closed,
+                          contact_id=(contact or {}).get("id"), owner_id=(contact or {}).get("owner_id"), contact_card=contact,
                           ended_at=None if agents else now, updated_at=now).where(
             Call.id == call.id, Call.status == ROUTING).execute()
         call = Call.get_by_id(call.id)
@@ -149,7 +149,7 @@ def _route(call: Call) -> Call:
         if not known:  # after the ring's message, so a widget never hears of the card before the ring
             look_up_later(call)
     else:
-        log.info("inbound: nobody available for call %s from %s; recorded as missed", call.id, call.from_number)
+        log.info("inbound: nobody available for call %s; recorded as missed", call.id)
         missed.tell_viewers(call)
     return call
 
@@ -196,14 +196,14 @@ def attach_contact(call_id: int, contact: dict | None) -> bool:
     return True
 
 
-def dial_finished(sid: str, dial_status: str) -> bool:
-    """<Dial action>: an inbound call nobody took becomes missed. True when the caller should hear why
-    (not when they hung up themselves)."""
+def dial_finished(sid: str, dial_status: str) -> Call | None:
+    """<Dial action>: an inbound call nobody took becomes missed. The call when the caller is still there
+    to hear why (and leave a voicemail); None when it was answered or they hung up themselves."""
     call = Call.get_or_none(Call.sid == sid, Call.direction == "inbound")
     if call is None or dial_status not in UNANSWERED:
-        return False
+        return None
     mark_missed(call)
-    return dial_status != "canceled"
+    return Call.get_by_id(call.id) if dial_status != "canceled" else None
 
 
 def mark_missed(call: Call, unclaimed_only: bool = False) -> bool:

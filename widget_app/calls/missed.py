@@ -58,7 +58,7 @@ def mark_seen(agent: Agent, up_to: int) -> int:
 def _reason(call: Call, rings: list[CallRing]) -> str:
     """Why nobody answered, as the rep reads it."""
     if not rings:
-        return "Nobody was available"
+        return "After hours" if call.after_hours else "Nobody was available"
     if all(ring.declined_at for ring in rings):
         return "Declined"
     return "Not answered"
@@ -71,6 +71,7 @@ def missed_json(calls: list[Call]) -> list[dict]:
         rings.setdefault(ring.call_id, []).append(ring)
     return [{"id": call.id, "from": call.from_number, "started_at": isoformat(call.started_at),
              "status": call.status, "reason": _reason(call, rings.get(call.id, [])),
+             "voicemail": {"seconds": call.voicemail_seconds} if call.voicemail_seconds is not None else None,
              "contact": {"id": (call.contact_card or {}).get("id"), "name": (call.contact_card or {}).get("name")}
              if call.contact_card else None}
             for call in calls]

@@ -20,6 +20,7 @@ class Recording:
     url: str
     call_sid: str
     parent_call_sid: str | None = None
+    duration: str | None = None  # RecordingDuration, seconds (a voicemail's length)
 
 
 def recording_enabled() -> bool:
@@ -54,16 +55,9 @@ def find_call_for_recording(call_sid: str, parent_sid: str | None) -> Call | Non
 
 def store_recording(recording: Recording) -> tuple[Call | None, bool]:
     """Keep a completed recording on its call and queue the engagement update. Returns (call, changed)."""
-    if not recording.sid.startswith("RE") or not recording.call_sid:
-        raise DomainError("invalid_recording", "RecordingSid and CallSid are required.")
-    if recording.status != "completed":
-        log.info("recording %s for %s ended %s", recording.sid, recording.call_sid, recording.status)
-        return None, False
-    if not recording.url.startswith("https://"):
-        raise DomainError("invalid_recording", "RecordingUrl must be an https URL.")
-    call = find_call_for_recording(recording.call_sid, recording.parent_call_sid)
+    call = completed_recording_call(recording)
     if call is None:
-        raise DomainError("call_not_found", "No call matches this recording.")
+        return None, False
     with db.atomic():
         if not WebhookEvent.record_once(f"twilio-recording:{recording.sid}", "twilio",
                                         {"CallSid": recording.call_sid, "RecordingUrl": recording.url}):
@@ -72,3 +66,18 @@ def store_recording(recording: Recording) -> tuple[Call | None, bool]:
         call.save()
         engagements.enqueue_call_sync(call)
     return call, True
+
+
+def completed_recording_call(recording: Recording) -> Call | None:
+    """The call a well-formed recording callback names, or None while the recording is not completed."""
+    if not recording.sid.startswith("RE") or not recording.call_sid:
+        raise DomainError("invalid_recording", "RecordingSid and CallSid are required.")
+    if recording.status != "completed":
+        log.info("recording %s for %s ended %s", recording.sid, recording.call_sid, recording.status)
+        return None
+    if not recording.url.startswith("https://"):
+        raise DomainError("invalid_recording", "RecordingUrl must be an https URL.")
+    call = find_call_for_recording(recording.call_sid, recording.parent_call_sid)
+    if call is None:
+        raise DomainError("call_not_found", "No call matches this recording.")
+    return call

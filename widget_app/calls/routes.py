@@ -1,12 +1,14 @@
 """HTTP API of calls (CONTRACT §4): placing and ending them, inbound ringing and claiming, presence,
 our senders and the browser's voice token."""
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, url_for
 
-from widget_app.calls import inbound, missed
+from widget_app.calls import inbound, missed, voicemail
 from widget_app.calls import outbound as calls
 from widget_app.calls.senders import all_senders, resolve_sender
 from widget_app.core.errors import DomainError
 from widget_app.core.ids import parse_id
+from widget_app.hubspot import recordings
+from widget_app.hubspot.engagements import external_id
 from widget_app.models import Agent
 from widget_app.realtime import events
 from widget_app.twilio.tokens import voice_token
@@ -96,6 +98,16 @@ def missed_seen():
     """The agent opened the Missed list, up to the newest call it showed: the badge clears."""
     up_to = json_body(up_to=int)["up_to"]
     return {"unseen": missed.mark_seen(current_agent(), up_to)}
+
+
+@bp.get("/calls/<int:call_id>/voicemail")
+@login_required
+def voicemail_link(call_id: int):
+    """Where the widget's player fetches a missed call's voicemail: our authenticated recording link (the one
+    HubSpot gets, valid for 15 minutes), for a call the agent's Missed list shows."""
+    call = voicemail.playable_for(current_agent(), call_id)
+    url = url_for("hubspot.recording_audio", call_id=external_id(call), token=recordings.audio_token(call))
+    return {"url": url, "seconds": call.voicemail_seconds}
 
 
 @bp.post("/calls/<int:call_id>/accept")

@@ -1,4 +1,5 @@
-"""Demo mode: a WhatsApp user calling in ("contact calls in") and Twilio's callbacks for that call.
+"""Demo mode: a WhatsApp user calling in ("contact calls in", after hours too, leaving a voicemail) and Twilio's
+callbacks for that call.
 
 Only Twilio's side is played here: each endpoint posts the signed webhook Twilio would send, and
 everything from our webhook inward is the live code path. As Twilio does, every <Client> leg our
@@ -6,6 +7,7 @@ TwiML rang reports its own progress (initiated, ringing), and when one leg answe
 canceled, their callbacks following the winner's ``in-progress`` (before it, when the simulator
 delivers out of order; twice each, when it duplicates).
 """
+import contextlib
 import hashlib
 import threading
 import xml.etree.ElementTree as ET
@@ -13,14 +15,18 @@ from email.utils import format_datetime
 
 from flask import current_app
 
+from widget_app.calls import hours as business_hours
+from widget_app.calls.missed import UNANSWERED
+from widget_app.core import hours
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
 from widget_app.core.phone import twilio_e164
 from widget_app.demo.blueprint import demo_blueprint
 from widget_app.demo.faults import HOLD_BACK, delivery
 from widget_app.demo.hubspot_cloud import DEMO_CONTACT_PHONE
+from widget_app.demo.recordings import DEMO_VOICEMAIL_SECONDS
 from widget_app.demo.twilio_cloud import API_VERSION, new_sid, post_webhook
-from widget_app.models import Agent, Call, WebhookEvent, db
+from widget_app.models import Agent, Call, PhoneNumber, WebhookEvent, db
 from widget_app.web.jsonbody import json_body
 
 bp = demo_blueprint("demo_inbound", __name__)
@@ -160,4 +166,64 @@ def hang_up_inbound():
     elif call.status == "ringing":
         cancel_losers(call, None)  # the caller gave up: every ringing browser's leg is canceled
         _webhook("/twilio/voice/dial-done", {**dial, "DialCallStatus": "canceled"})
+    return {"call": Call.get_by_id(call.id).to_dict()}
+
+
+# ---- issue 15: after hours and voicemail ---------------------------------------------------------
+
+@contextlib.contextmanager
+def _closed_today(e164: str):
+    """The number closed for today (a holiday in its time zone) while the webhook runs, then as it was."""
+    row = PhoneNumber.get_or_none(PhoneNumber.e164 == e164)
+    before = (row.time_zone, row.hours, row.closed_dates) if row else None
+    tz = (row.time_zone if row and row.hours else None) or "UTC"
+    if not (row and row.hours):  # no hours means always open: give it some, closed today all the same
+        business_hours.set_hours(e164, tz, "mon-sun 00:00-23:59")
+    business_hours.add_closed_date(e164, utcnow().astimezone(hours.zone(tz)).date().isoformat())
+    try:
+        yield
+    finally:
+        if before is None:
+            PhoneNumber.delete().where(PhoneNumber.e164 == e164).execute()
+        else:
+            PhoneNumber.update(time_zone=before[0], hours=before[1], closed_dates=before[2]).where(
+                PhoneNumber.e164 == e164).execute()
+
+
+@bp.post("/contact/call-in-after-hours")
+def call_in_after_hours():
+    """The simulator's "contact calls in after hours": our sender is closed today while Twilio's inbound
+    webhook runs, so the caller hears AFTER_HOURS_MESSAGE and (VOICEMAIL on) the voicemail greeting."""
+    with _closed_today(current_app.config["TWILIO_WHATSAPP_NUMBER"]):
+        return call_in()
+
+
+@bp.post("/contact/leave-voicemail")
+def leave_voicemail():
+    """The simulator's "contact leaves a voicemail": on the call in progress (a ringing call first rings out,
+    as Twilio's <Dial action> reports it), else on a new call in; then Twilio's <Record action> and its
+    recording status callback, whose audio the demo's media serves."""
+    body = json_body(call_id=(int, None))
+    if body["call_id"] is None:
+        call_in()
+        call = Call.select().where(Call.direction == "inbound").order_by(Call.id.desc()).get()
+    else:
+        call = _inbound_call()
+    if not current_app.config.get("VOICEMAIL"):
+        raise DomainError("invalid_state", "Voicemail is off (VOICEMAIL=false): the caller cannot leave a message.")
+    config = current_app.config
+    base = {"CallSid": call.sid, "AccountSid": config["TWILIO_ACCOUNT_SID"], "From": f"whatsapp:{call.from_number}",
+            "To": f"whatsapp:{call.to_number}", "Direction": "inbound", "ApiVersion": API_VERSION}
+    if call.status == "ringing" and call.answered_at is None:
+        _webhook("/twilio/voice/dial-done", {**base, "CallStatus": "in-progress", "DialCallStatus": "no-answer"})
+        call = Call.get_by_id(call.id)
+    if call.answered_at is not None or call.status not in UNANSWERED:
+        raise DomainError("invalid_state", "This call was answered: there is nothing to leave a voicemail on.")
+    recording_sid = new_sid("RE")
+    recording = {**base, "RecordingSid": recording_sid, "RecordingDuration": str(DEMO_VOICEMAIL_SECONDS),
+                 "RecordingUrl": f"https://api.twilio.com/{API_VERSION}/Accounts/{config['TWILIO_ACCOUNT_SID']}"
+                                 f"/Recordings/{recording_sid}"}
+    _webhook("/twilio/voicemail/done", {**recording, "CallStatus": "in-progress", "Digits": "hangup"})
+    _webhook("/twilio/voicemail/status", {**recording, "RecordingStatus": "completed", "RecordingChannels": "1",
+                                          "RecordingSource": "RecordVerb"})
     return {"call": Call.get_by_id(call.id).to_dict()}

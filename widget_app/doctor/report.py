@@ -26,6 +26,7 @@ def run_checks(expect_ready: bool = True) -> list:
         findings += guarded("TwiML App", twilio_checks.check_twiml_app)
         findings += guarded("WhatsApp senders", twilio_checks.check_senders)
         findings += guarded("Content template", twilio_checks.check_content_template)
+        findings += guarded("Call invite template", twilio_checks.check_invite_template)
     findings += guarded("HubSpot token", hubspot_checks.check_token)
     findings += guarded("HubSpot calling settings", hubspot_checks.check_calling_settings, expect_ready)
     return findings

@@ -143,25 +143,51 @@ def check_content_template() -> list:
                      "create the call-to-action template (README: Twilio, step 4) and set TWILIO_PERMISSION_CONTENT_SID")]
     if status != 200:
         return [fail("Content template", f"Twilio answered {status}", "check TWILIO_PERMISSION_CONTENT_SID")]
-    actions = [action for content_type in (body.get("types") or {}).values() if isinstance(content_type, dict)
-               for action in content_type.get("actions") or [] if isinstance(action, dict)]
-    if not any(action.get("type") == "VOICE_CALL_REQUEST" for action in actions):
+    if not any(action.get("type") == "VOICE_CALL_REQUEST" for action in _actions(body)):
         return [fail("Content template", f"{sid} has no VOICE_CALL_REQUEST action: it cannot ask for call permission",
                      'create a twilio/call-to-action template whose only action is {"type": "VOICE_CALL_REQUEST", '
                      '"title": "Call Request"} (README: Twilio, step 4)')]
     findings = [ok("Content template", f"{sid} ({body.get('friendly_name')}) has the VOICE_CALL_REQUEST action")]
+    return findings + _approval(sid, "Content approval", "the request")
+
+
+def _actions(body: dict) -> list[dict]:
+    return [action for content_type in (body.get("types") or {}).values() if isinstance(content_type, dict)
+            for action in content_type.get("actions") or [] if isinstance(action, dict)]
+
+
+def check_invite_template() -> list:
+    """Issue 15: the call invite's template (when TWILIO_CALL_INVITE_CONTENT_SID is set) has a VOICE_CALL button."""
+    sid = current_app.config.get("TWILIO_CALL_INVITE_CONTENT_SID")
+    if not sid:
+        return []
+    status, body = get(f"{CONTENT}/{sid}")
+    if status != 200:
+        why = f"{sid} does not exist" if status == 404 else f"Twilio answered {status}"
+        return [fail("Call invite template", why, "create a twilio/call-to-action template with a VOICE_CALL action "
+                     "and set TWILIO_CALL_INVITE_CONTENT_SID (or unset it: no invites)")]
+    if not any(action.get("type") == "VOICE_CALL" for action in _actions(body)):
+        return [fail("Call invite template", f"{sid} has no VOICE_CALL action: its message has no \"Call us\" button",
+                     'create a twilio/call-to-action template with {"type": "VOICE_CALL", "title": "Call us"}')]
+    findings = [ok("Call invite template", f"{sid} ({body.get('friendly_name')}) has the VOICE_CALL action")]
+    return findings + _approval(sid, "Call invite approval", "the invite")
+
+
+def _approval(sid: str, subject: str, what: str) -> list:
+    """WhatsApp's review of a template: approved, under review (a warning) or not (a failure)."""
+    findings = []
     status, approval = get(f"{CONTENT}/{sid}/ApprovalRequests")
     state = ((approval.get("whatsapp") or {}).get("status") or "unsubmitted").lower() if status == 200 else None
     submit = f"submit it for approval: POST {CONTENT}/{sid}/ApprovalRequests/whatsapp (category UTILITY)"
     if state == "approved":
-        findings.append(ok("Content approval", "WhatsApp approved the template"))
+        findings.append(ok(subject, "WhatsApp approved the template"))
     elif state in ("pending", "received", "in_review"):
-        findings.append(warn("Content approval", f"WhatsApp's review is {state}: until approved, the request can be "
+        findings.append(warn(subject, f"WhatsApp's review is {state}: until approved, {what} can be "
                              "sent only inside the contact's 24-hour window", "wait for the review (Console > Content Template Builder)"))
     elif state == "rejected":
         reason = (approval.get("whatsapp") or {}).get("rejection_reason") or "no reason given"
-        findings.append(fail("Content approval", f"WhatsApp rejected the template ({reason})", "fix the body and " + submit))
+        findings.append(fail(subject, f"WhatsApp rejected the template ({reason})", "fix the body and " + submit))
     else:
-        findings.append(fail("Content approval", f"not approved ({state or f'Twilio answered {status}'}): outside the "
-                             "contact's 24-hour window the request is refused", submit))
+        findings.append(fail(subject, f"not approved ({state or f'Twilio answered {status}'}): outside the "
+                             f"contact's 24-hour window {what} is refused", submit))
     return findings

@@ -63,11 +63,18 @@ def call_properties(call: Call) -> dict:
              "hs_call_source": "INTEGRATIONS_PLATFORM", "hs_call_external_id": external_id(call),
              "hs_call_app_id": str(config["HUBSPOT_APP_ID"] or ""),
              "hs_call_external_account_id": str(config["TWILIO_ACCOUNT_SID"] or "")}
-    optional = {"hs_call_body": call.notes, "hs_call_disposition": call.outcome, "hubspot_owner_id": owner,
+    optional = {"hs_call_body": call.notes or voicemail_note(call), "hs_call_disposition": call.outcome, "hubspot_owner_id": owner,
                 "hs_call_recording_url": recordings.media_url(call) if call.recording_url else None,
                 "hs_call_duration": None if call.duration_seconds is None else call.duration_seconds * 1000}
     props.update({name: str(value) for name, value in optional.items() if value is not None})
     return props
+
+
+def voicemail_note(call: Call) -> str | None:
+    """A missed call's timeline note when the caller left a voicemail (the recording plays beside it)."""
+    if call.voicemail_seconds is None:
+        return None
+    return f"Voicemail ({call.voicemail_seconds // 60}:{call.voicemail_seconds % 60:02d})"
 
 
 def call_payload(call: Call) -> dict:

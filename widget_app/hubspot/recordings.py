@@ -115,8 +115,9 @@ def open_media(call: Call, range_header: str | None) -> requests.Response:
     if range_header:
         headers["Range"] = range_header
     auth = (current_app.config["TWILIO_ACCOUNT_SID"], current_app.config["TWILIO_AUTH_TOKEN"])
+    http = current_app.extensions.get("twilio_media_session") or requests  # demo mode: its Twilio cloud's media
     try:
-        upstream = requests.get(media_url(call), auth=auth, headers=headers, stream=True, timeout=(5, 30))
+        upstream = http.get(media_url(call), auth=auth, headers=headers, stream=True, timeout=(5, 30))
     except requests.RequestException as exc:
         log.warning("recording %s unreachable: %s", call.recording_sid, exc)
         raise DomainError("recording_unavailable", "Twilio did not deliver the recording.") from None

@@ -106,7 +106,31 @@ def permission_json(phone: str, row: Permission | None = None) -> dict:
             "granted_by": past.grant.source if status == "granted" else None,
             "grant_reason": past.grant.note if status == "granted" else None,
             "requested_at": isoformat(latest.created_at) if latest else None,
-            "request_delivery": latest.status if latest else None, "request_error": latest.error if latest else None}
+            "request_delivery": latest.status if latest else None, "request_error": latest.error if latest else None,
+            "invite": invite_json(phone, now, lim)}
+
+
+INVITE_NOT_REACHED = ("failed", "undelivered", "canceled")
+
+
+def invites_sent(phone: str, now) -> list[PermissionRequest]:
+    """The call invites of the last 7 days that may have reached the contact, newest first."""
+    return list(PermissionRequest.select().where(
+        (PermissionRequest.phone == phone) & (PermissionRequest.kind == "invite")
+        & (PermissionRequest.created_at > now - rules.WEEK) & PermissionRequest.status.not_in(INVITE_NOT_REACHED))
+        .order_by(PermissionRequest.created_at.desc(), PermissionRequest.id.desc()))
+
+
+def invite_json(phone: str, now, lim: rules.Limits) -> dict:
+    """The call invite (issue 15): offered when TWILIO_CALL_INVITE_CONTENT_SID is set; when the last one went
+    and when the next may."""
+    if not current_app.config.get("TWILIO_CALL_INVITE_CONTENT_SID"):
+        return {"available": False, "sent_at": None, "delivery": None, "can_invite": False, "next_invite_at": None}
+    sent = invites_sent(phone, now)
+    free_at = rules.invite_free_at([row.created_at for row in sent], now, lim)
+    return {"available": True, "sent_at": isoformat(sent[0].created_at) if sent else None,
+            "delivery": sent[0].status if sent else None, "can_invite": free_at is None,
+            "next_invite_at": isoformat(free_at)}
 
 
 def pending_for(agent_id: int, limit: int = 20) -> list[dict]:

@@ -54,15 +54,46 @@ def send_request(phone: str, agent) -> dict:
     return store.permission_json(phone)
 
 
-def _send(row: PermissionRequest):
-    """messages.create with our approved VOICE_CALL_REQUEST template; a refusal is audited, not counted."""
+def send_invite(phone: str, agent) -> dict:
+    """Send the contact our "Call us" template (a VOICE_CALL button: a call they start needs no permission),
+    audited as a PermissionRequest of kind ``invite``; as many per day and week as requests, counted apart.
+    Returns the permission object (its ``invite`` says when it went)."""
+    content_sid = current_app.config.get("TWILIO_CALL_INVITE_CONTENT_SID")
+    if not content_sid:
+        raise DomainError("invite_not_configured", "Call invites are off: set TWILIO_CALL_INVITE_CONTENT_SID.")
+    phone, now = twilio_e164(phone), utcnow()
+    store.ensure_row(phone)
+    lease = Permission.update(request_lease_until=now + LEASE).where(
+        (Permission.phone == phone) &
+        (Permission.request_lease_until.is_null() | (Permission.request_lease_until <= now))).execute()
+    if not lease:
+        raise DomainError("request_in_progress", "A message to this contact is being sent right now.")
+    try:
+        free_at = rules.invite_free_at([row.created_at for row in store.invites_sent(phone, now)], now, store.limits())
+        if free_at is not None:
+            raise DomainError("permission_rate_limited", f"Call invites are limited like call requests; you can "
+                              f"invite this contact again at {free_at.strftime('%Y-%m-%d %H:%M UTC')}.",
+                              retry_at=isoformat(free_at), permission=store.permission_json(phone))
+        row = PermissionRequest.create(phone=phone, kind="invite", agent=agent, status="sending", created_at=now)
+        message = _send(row, content_sid)
+        row.message_sid, row.status = message.sid, message.status or "queued"
+        row.save()
+    finally:
+        Permission.update(request_lease_until=None).where(Permission.phone == phone).execute()
+    log.info("call invite %s sent (%s)", row.id, row.message_sid)
+    return store.permission_json(phone)
+
+
+def _send(row: PermissionRequest, content_sid: str | None = None):
+    """messages.create with an approved template (by default our VOICE_CALL_REQUEST one); a refusal is
+    audited, not counted."""
     config = current_app.config
     sender = config["TWILIO_WHATSAPP_NUMBER"]
     try:
         return twilio_client().messages.create(
             to=f"whatsapp:{row.phone}",
             from_=sender if sender.startswith("whatsapp:") else f"whatsapp:{sender}",
-            content_sid=config["TWILIO_PERMISSION_CONTENT_SID"],
+            content_sid=content_sid or config["TWILIO_PERMISSION_CONTENT_SID"],
             status_callback=public_base_url() + url_for("twilio.message_status"))
     except TwilioRestException as exc:
         row.status, row.error = "failed", refusal_text(exc)
@@ -174,7 +205,7 @@ def apply_delivery_status(form) -> PermissionRequest | None:
              sorted(raw_form(form)))
     with db.atomic():
         row = PermissionRequest.get_or_none((PermissionRequest.message_sid == sid) &
-                                            (PermissionRequest.kind == "request"))
+                                            PermissionRequest.kind.in_(("request", "invite")))
         if row is None:
             log.info("status %s for a message that is not one of our permission requests (%s)", status, sid)
             return None
@@ -190,7 +221,7 @@ def apply_delivery_status(form) -> PermissionRequest | None:
         newer = (PermissionRequest.select().where((PermissionRequest.phone == row.phone) &
                                                   (PermissionRequest.kind == "request") &
                                                   (PermissionRequest.id > row.id)).exists())
-        if status in NOT_REACHED and not newer:
+        if status in NOT_REACHED and not newer and row.kind == "request":  # an invite asked for no permission
             store.change(row.phone, lambda grant, at: rules.undelivered(grant), notify_widgets=False)
     store.notify(row.phone)  # every step shows on the widget's pending screen (sent, delivered, read)
     return row

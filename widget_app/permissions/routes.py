@@ -1,4 +1,4 @@
-"""HTTP API of the permission rules (CONTRACT §4): status, request, validate. Shared by the team."""
+"""HTTP API of the permission rules (CONTRACT §4): status, request, invite, validate. Shared by the team."""
 from flask import Blueprint, jsonify
 
 from widget_app.core.phone import to_e164
@@ -29,6 +29,14 @@ def request_permission():
     """Send the contact a permission request, only when Meta's limits allow (else 429 with retry_at)."""
     phone = to_e164(json_body(phone=str)["phone"])
     return jsonify({"permission": messages.send_request(phone, current_agent())}), 202
+
+
+@bp.post("/invite")
+@login_required
+def invite():
+    """Send the contact a "Call us" message (TWILIO_CALL_INVITE_CONTENT_SID), within the same limits as requests."""
+    phone = to_e164(json_body(phone=str)["phone"])
+    return jsonify({"permission": messages.send_invite(phone, current_agent())}), 202
 
 
 @bp.post("/validate")

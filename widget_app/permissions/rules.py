@@ -129,6 +129,14 @@ def counted_requests(history: History, now: datetime, span: timedelta) -> list[d
     return sorted(t for t in history.requests if now - span < t <= now and (reset is None or t >= reset))
 
 
+def invite_free_at(sent: list[datetime], now: datetime, limits: Limits) -> datetime | None:
+    """When the next call invite may go (None: now). Invites are template messages to the contact too, so
+    they count like requests (the same per-day and per-week numbers), on their own."""
+    inside = sorted(t for t in sent if now - WEEK < t <= now)
+    day = _free_at([t for t in inside if now - DAY < t], limits.requests_per_day, DAY)
+    return _latest(day, _free_at(inside, limits.requests_per_week, WEEK))
+
+
 def _free_at(times: list[datetime], limit: int, span: timedelta) -> datetime | None:
     """When fewer than ``limit`` of these times remain inside the rolling span (None: already)."""
     return times[len(times) - limit] + span if len(times) >= limit else None

@@ -66,3 +66,17 @@ def ring_agents(identities: list[str], call_id: int, *, action: str, status_call
         client.parameter(name="CallId", value=str(call_id))
     response.append(dial)
     return str(response)
+
+
+def record_voicemail(prompts: list[str], *, action: str, recording_status_callback: str, max_length: int) -> str:
+    """A caller nobody answered: speak the prompts (why, the greeting, the consent notice), then record after
+    a beep. ``action`` hears when the recording ends (without it Twilio would fetch this TwiML again);
+    ``recording_status_callback`` hears when the audio is ready."""
+    response = VoiceResponse()
+    for prompt in prompts:
+        response.say(prompt)
+    response.record(action=action, method="POST", max_length=max_length, play_beep=True, timeout=5,
+                    recording_status_callback=recording_status_callback, recording_status_callback_method="POST",
+                    recording_status_callback_event="completed")
+    response.hangup()  # reached only if Twilio could not record at all
+    return str(response)

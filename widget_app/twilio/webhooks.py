@@ -1,5 +1,5 @@
 """Twilio's webhooks (CONTRACT §5): voice (outbound dial, inbound ring, status, dial-done, consent),
-messaging (permission replies, delivery status) and recordings.
+voicemail (recording done, recording ready), messaging (permission replies, delivery status) and recordings.
 
 Every request is signature-verified. Twilio's wire format ends here: forms become typed values for
 the call and permission services, and their plain results become TwiML (``twiml``).
@@ -11,7 +11,7 @@ from functools import wraps
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from widget_app.calls import hours as business_hours
-from widget_app.calls import inbound, outbound, recordings
+from widget_app.calls import inbound, outbound, recordings, voicemail
 from widget_app.calls.progress import StatusUpdate, apply_status_callback
 from widget_app.config import public_base_url
 from widget_app.core.text import is_storable
@@ -30,7 +30,7 @@ STORED_SIDS = ("CallSid", "ParentCallSid", "MessageSid", "SmsMessageSid", "SmsSi
 # Fields that end up in (or are compared with) 255-character columns; Body and JSON fields are text.
 SHORT_FIELDS = ("From", "To", "Caller", "Called", "CallStatus", "DialCallStatus", "SequenceNumber", "CallDuration",
                 "ErrorCode", "CallId", "MessageStatus", "SmsStatus", "RecordingStatus", "MessageType",
-                "ButtonPayload")
+                "ButtonPayload", "RecordingDuration")
 MAX_SHORT_FIELD = 255
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
@@ -95,6 +95,8 @@ def inbound_twiml(form) -> str:
     """A WhatsApp user calls: ring the agents who can take the call, or tell the caller nobody can."""
     ring = inbound.receive(form.get("CallSid", ""), form.get("From", ""), form.get("To", ""))
     if not ring.agents:
+        if voicemail.offered(ring.call):
+            return voicemail_twiml(ring.call)
         return twiml.say_and_hang_up(business_hours.caller_message(ring.call) or inbound.NOBODY_MESSAGE)
     base = public_base_url()
     return twiml.ring_agents([agent.voice_identity for agent in ring.agents], ring.call.id,
@@ -136,10 +138,41 @@ def dial_done():
 
 
 def dial_done_twiml(form) -> str:
-    """Tell the caller nobody could answer (unless they hung up themselves), and end the call."""
-    if inbound.dial_finished(form.get("CallSid", ""), form.get("DialCallStatus", "")):
+    """Offer voicemail (or say nobody could answer) unless the caller hung up themselves; end the call."""
+    call = inbound.dial_finished(form.get("CallSid", ""), form.get("DialCallStatus", ""))
+    if call is not None:
+        if voicemail.offered(call):
+            return voicemail_twiml(call)
         return twiml.say_and_hang_up(inbound.NOBODY_MESSAGE)
     return twiml.hang_up()
+
+
+# ---- voicemail ---------------------------------------------------------------------------------
+
+def voicemail_twiml(call) -> str:
+    """Why nobody answers, the greeting and the consent notice, then <Record> with our two callbacks."""
+    base = public_base_url()
+    return twiml.record_voicemail(voicemail.prompts(call), action=base + url_for(".voicemail_done"),
+                                  recording_status_callback=base + url_for(".voicemail_status"),
+                                  max_length=voicemail.max_seconds())
+
+
+@bp.post("/voicemail/done")
+@twilio_verified
+def voicemail_done():
+    """<Record action>: the caller finished (or hung up); the audio arrives at /voicemail/status."""
+    return twiml.twiml_response(twiml.hang_up())
+
+
+@bp.post("/voicemail/status")
+@twilio_verified
+def voicemail_status():
+    """<Record recordingStatusCallback>: keep the voicemail on its missed call (idempotent per RecordingSid)."""
+    form = request.form
+    call, changed = voicemail.store(recordings.Recording(
+        sid=form.get("RecordingSid", ""), status=form.get("RecordingStatus", ""), url=form.get("RecordingUrl", ""),
+        call_sid=form.get("CallSid", ""), duration=form.get("RecordingDuration")))
+    return jsonify(call_id=call.id if call else None, stored=changed)
 
 
 # ---- messaging ---------------------------------------------------------------------------------

@@ -30,12 +30,13 @@ STATUS_BY_CODE = {
     "admin_required": 403, "owner_not_confirmed": 403, "portal_not_served": 403,
     # what it is about
     "not_found": 404, "call_not_found": 404, "recording_not_found": 404, "oauth_not_configured": 404,
+    "invite_not_configured": 404,
     # the state does not allow it
     "already_granted": 409, "request_in_progress": 409, "already_claimed": 409, "call_not_ringing": 409,
     "not_claimed": 409, "no_active_call": 409, "no_sender": 409, "already_synced": 409,
     "wrapup_closed": 409, "call_not_ended": 409,
     "engagement_in_use": 409,
-    "sender_cannot_call_out": 409, "last_admin": 409,
+    "sender_cannot_call_out": 409, "last_admin": 409, "not_a_voicemail": 409,
     # limits
     "too_many_attempts": 429, "permission_rate_limited": 429, "call_limit_reached": 429,
     # someone else failed
