@@ -22,6 +22,7 @@ LAYER_NAMES = ["core", "base", "adapter", "service", "web", "demo", "app"]
 BASE_MODULES = {"config", "extensions", "models", "db"}
 ADAPTERS = {"twilio.client", "twilio.signatures", "twilio.tokens", "twilio.twiml", "twilio.permission_reply",
             "hubspot.client", "hubspot.portals", "hubspot.signatures", "hubspot.contacts", "hubspot.urls",
+            "hubspot.extension",
             "realtime.hub", "realtime.events"}
 WEB_MODULES = {"routes", "webhooks", "cli", "history", "socket", "worker"}
 WEB_BY_NAME = {"admin.session"}  # the admin console's sign-in cookie and CSRF guard (HTTP in and out)

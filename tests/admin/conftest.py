@@ -41,7 +41,8 @@ def admin(make_agent):
 
 
 @pytest.fixture
-def console(client, admin):
+def console(client, admin, http_mock):
+    """The console signed in as an admin; HubSpot is mocked at its URLs (an unmocked request fails, never leaves)."""
     browser = AdminBrowser(client)
     assert browser.sign_in().status_code == 302
     return browser

@@ -1,8 +1,13 @@
 """The HubSpot section: portals and their token health, the outbox's pending and failed writes, retry."""
 import re
 from datetime import timedelta
+from html import unescape
+
+import requests
+from responses import matchers
 
 from tests.admin.conftest import ADMIN_EMAIL, actions
+from tests.helpers import HUBSPOT_API, PUBLIC_BASE_URL
 from widget_app.core.clock import utcnow
 from widget_app.models import EngagementSync, Portal
 
@@ -52,3 +57,40 @@ def test_retry_of_a_done_or_unknown_write_is_refused_and_records_nothing(console
     assert console.post(f"/admin/hubspot/outbox/{done.id}/retry").status_code == 409
     assert console.post("/admin/hubspot/outbox/999/retry").status_code == 404
     assert actions() == before
+
+
+SETTINGS_URL = f"{HUBSPOT_API}/crm/extensions/calling/2026-03/123456/settings"
+
+
+def test_the_calling_extension_is_shown_as_hubspot_has_it(console, http_mock):
+    http_mock.get(SETTINGS_URL, match=[matchers.query_param_matcher({"hapikey": "test-dev-key"})],
+                  json={"name": "WhatsApp Calls", "url": f"{PUBLIC_BASE_URL}/widget", "width": 400, "height": 600,
+                        "isReady": False, "supportsCustomObjects": False, "supportsInboundCalling": True,
+                        "usesCallingWindow": True, "usesRemote": True})
+    html = console.get("/admin/hubspot").get_data(as_text=True)
+    rows = dict(re.findall(r'<tr><th scope="row">([^<]+)</th><td>([^<]+)</td></tr>', html))
+    assert rows["Widget URL HubSpot loads"] == f"{PUBLIC_BASE_URL}/widget"
+    assert rows["Production-ready (shown to every user)"] == "no"
+    assert rows["Inbound calling"] == "yes" and rows["Height (px)"] == "600"
+    assert re.search(r'<p id="extension-problem" hidden>', html)
+    assert "test-dev-key" not in html
+
+
+def test_a_widget_url_that_is_not_ours_is_pointed_out(console, http_mock):
+    http_mock.get(SETTINGS_URL, json={"name": "WhatsApp Calls", "url": "https://old.example.com/widget"})
+    html = unescape(console.get("/admin/hubspot").get_data(as_text=True))
+    assert f"HubSpot loads https://old.example.com/widget, but this server's widget is {PUBLIC_BASE_URL}/widget." in html
+
+
+def test_hubspots_refusal_is_shown_in_its_own_words(console, http_mock):
+    http_mock.get(SETTINGS_URL, status=401, json={"status": "error", "message": "The API key provided is invalid."})
+    response = console.get("/admin/hubspot")
+    assert response.status_code == 200
+    assert "HubSpot answered 401: The API key provided is invalid." in response.get_data(as_text=True)
+
+
+def test_hubspot_unreachable_still_shows_the_page(console, http_mock):
+    http_mock.get(SETTINGS_URL, body=requests.exceptions.ConnectTimeout("no route"))
+    response = console.get("/admin/hubspot")
+    assert response.status_code == 200
+    assert "Could not reach HubSpot: ConnectTimeout" in response.get_data(as_text=True)

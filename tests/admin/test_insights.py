@@ -235,3 +235,16 @@ def test_a_bad_range_or_chart_is_a_400_page(db, admin_console):
     assert admin_console.get("/admin/insights?start=2026-13-01").status_code == 400
     assert admin_console.get("/admin/insights?tz=Nowhere/Land").status_code == 400
     assert admin_console.get("/admin/insights.csv?chart=pie").status_code == 400
+
+
+def test_voicemails_waiting_counts_the_ranges_voicemails_nobody_called_back(db, team):
+    a, _ = team
+    voicemail = [call_row(MONDAY + timedelta(hours=h), "inbound", "no-answer") for h in (9, 10, 11)]
+    voicemail[1]["called_back_at"] = MONDAY + timedelta(hours=12)  # called back: no longer waiting
+    later = call_row(MONDAY + timedelta(days=5), "inbound", "no-answer")  # outside the range
+    for row in (*voicemail, later):
+        row["voicemail_seconds"] = 23
+    plain_miss = call_row(MONDAY + timedelta(hours=13), "inbound", "no-answer")  # no message left
+    Call.insert_many([*voicemail, later, plain_miss]).execute()
+    assert compute(Query(date(2026, 3, 2), date(2026, 3, 3))).voicemails_waiting == 2
+    assert compute(Query(date(2026, 3, 2), date(2026, 3, 3), agent_id=a.id)).voicemails_waiting == 2  # the team's

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.browser.helpers import axe_violations
+from tests.browser.helpers import axe_violations, png_facts
 from widget_app.models import AdminAction, Agent, Call, EngagementSync, Permission, PermissionRequest
 from widget_app.models import db as database_proxy
 
@@ -200,8 +200,9 @@ def test_an_admin_looks_up_a_numbers_permission_ledger(page, live_server):
 INSIGHTS_SCREENSHOT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "docs", "insights.png")
 
 
-def test_the_readme_screenshot_of_the_insights_page(page, live_server):
-    """Two weeks of calls with every outcome, shown in Helsinki time (rewrites docs/insights.png)."""
+def test_the_readme_screenshot_of_the_insights_page(page, live_server, tmp_path):
+    """Two weeks of calls with every outcome, shown in Helsinki time: photographed into a temporary
+    directory in a normal run, into docs/insights.png under `npm run screenshots` (WIDGET_SCREENSHOTS=1)."""
     with database_proxy.connection_context():
         demo = Agent.get(Agent.email == "demo@example.com")
         statuses = [("inbound", "completed"), ("outbound", "completed"), ("inbound", "no-answer"),
@@ -223,4 +224,8 @@ def test_the_readme_screenshot_of_the_insights_page(page, live_server):
     page.goto(f"{live_server.widget_origin}/admin/insights?start=2026-03-02&end=2026-03-15&tz=Europe/Helsinki")
     assert page.text_content("#stat-calls") == str(len(rows))
     page.set_viewport_size({"width": 1100, "height": 1400})
-    page.screenshot(path=INSIGHTS_SCREENSHOT, full_page=False)
+    picture = INSIGHTS_SCREENSHOT if os.environ.get("WIDGET_SCREENSHOTS") else str(tmp_path / "insights.png")
+    page.screenshot(path=picture, full_page=False)
+    width, height, values = png_facts(picture)
+    assert (width, height) == (1100, 1400)
+    assert values > 32, "the picture is blank"

@@ -8,6 +8,7 @@ from peewee import JOIN, fn
 from widget_app.core.clock import utcnow
 from widget_app.core.errors import DomainError
 from widget_app.hubspot.engagements import retry_call_sync
+from widget_app.hubspot.extension import ExtensionSettingsError, request_settings, widget_url_problem
 from widget_app.models import Agent, Call, EngagementSync, Portal
 
 OUTBOX_PAGE = 100
@@ -39,6 +40,35 @@ def auth_modes() -> dict:
     config = current_app.config
     return {"private_app": bool(config.get("HUBSPOT_ACCESS_TOKEN")),
             "oauth": bool(config.get("HUBSPOT_CLIENT_ID") and config.get("HUBSPOT_CLIENT_SECRET"))}
+
+
+# The calling extension's fields as HubSpot names them, and what each means to an admin.
+EXTENSION_FIELDS = (("name", "Name shown to HubSpot users"), ("url", "Widget URL HubSpot loads"),
+                    ("isReady", "Production-ready (shown to every user)"),
+                    ("supportsInboundCalling", "Inbound calling"), ("usesCallingWindow", "Uses HubSpot's calling window"),
+                    ("usesRemote", "Uses the calling remote"), ("supportsCustomObjects", "Click-to-dial on custom objects"),
+                    ("width", "Width (px)"), ("height", "Height (px)"))
+
+
+@dataclass
+class ExtensionState:
+    settings: dict | None  # HubSpot's answer, None when it could not be read
+    problem: str | None  # why it could not be read, or why HubSpot would not load our widget from it
+
+    @property
+    def rows(self) -> list[tuple[str, str]]:
+        def shown(value):
+            return "–" if value is None else ("yes" if value is True else "no" if value is False else str(value))
+        return [(label, shown((self.settings or {}).get(field))) for field, label in EXTENSION_FIELDS]
+
+
+def calling_extension() -> ExtensionState:
+    """The calling extension's settings as HubSpot has them now (one request, bounded by its timeout)."""
+    try:
+        settings = request_settings("GET")
+    except ExtensionSettingsError as exc:
+        return ExtensionState(None, str(exc))
+    return ExtensionState(settings, widget_url_problem(settings))
 
 
 def outbox() -> list[EngagementSync]:

@@ -167,6 +167,7 @@ class Insights:
     missed_total: int
     called_back: int
     callback_minutes: dict  # histogram: whole minutes from the missed call to the callback -> calls
+    voicemails_waiting: int = 0  # missed calls in the range that left a voicemail and got no callback yet
 
     @property
     def callback_rate(self) -> float | None:
@@ -269,6 +270,11 @@ def compute(query: Query) -> Insights:
         row.funnel.update(sent=int(sent), accepted=int(accepted or 0), called=int(called or 0),
                           connected=int(connected or 0))
 
+    # 6. voicemails nobody has called back yet (the team's: a missed call belongs to no agent)
+    voicemails_waiting = Call.select(fn.COUNT(Call.id)).where(
+        everyone & (Call.direction == "inbound") & Call.voicemail_seconds.is_null(False) & Call.called_back_at.is_null()
+    ).scalar() or 0
+
     chosen = [row for agent_id, row in agents.items() if query.agent_id is None or agent_id == query.agent_id]
     for row in chosen:
         for name, value in row.funnel.items():
@@ -278,7 +284,7 @@ def compute(query: Query) -> Insights:
                 target[value] += count
     return Insights(query, _periods(query, per_period), team,
                     sorted(agents.values(), key=lambda row: (row.agent_id is None, row.name.lower())),
-                    heat, missed_total, called_back_total, dict(callback_minutes))
+                    heat, missed_total, called_back_total, dict(callback_minutes), voicemails_waiting)
 
 
 def _funnel(first: datetime, after: datetime):

@@ -217,11 +217,12 @@ def look_up_permission():
     return render_template("admin/permissions.html", found=found)
 
 
-# ---- HubSpot: portals and the outbox -------------------------------------------------------------
+# ---- HubSpot: portals, the calling extension and the outbox -------------------------------------------------------------
 
 @bp.get("/hubspot")
 def hubspot():
     return render_template("admin/hubspot.html", portals=connection.portals(), modes=connection.auth_modes(),
+                           extension=connection.calling_extension(),
                            outbox=connection.outbox(), counts=connection.outbox_counts())
 
 

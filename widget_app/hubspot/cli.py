@@ -1,12 +1,10 @@
 """`flask hubspot settings|channel-connection|recording-settings …`: register the app with HubSpot
 (CONTRACT §7). These are developer-account settings, called with `?hapikey=` (reference §5)."""
 import click
-import requests
 from flask import current_app
 from flask.cli import AppGroup
 
-from widget_app.config import DEMO_HUBSPOT
-from widget_app.hubspot.urls import paths
+from widget_app.hubspot.extension import ExtensionSettingsError, request_settings
 
 hubspot_cli = AppGroup("hubspot", help="Register the calling extension with HubSpot (developer API key).")
 settings_cli = AppGroup("settings", help="Calling-extension settings: name, widget URL, size, flags.")
@@ -21,15 +19,6 @@ FLAGS = {"ready": ("isReady", False), "custom_objects": ("supportsCustomObjects"
          "remote": ("usesRemote", True)}
 
 
-def _setting(name: str) -> str:
-    """A required setting for these commands, refusing demo mode's stand-in key."""
-    value = current_app.config.get(name)
-    if not value or (name == "HUBSPOT_DEVELOPER_API_KEY" and value == DEMO_HUBSPOT[name]):
-        raise click.ClickException(f"{name} is not set: put it in the environment or .env "
-                                   "(HubSpot developer account → Apps → your app).")
-    return str(value)
-
-
 def _public_url(path: str) -> str:
     """PUBLIC_BASE_URL + path: the https address HubSpot will call."""
     base = current_app.config.get("PUBLIC_BASE_URL")
@@ -41,19 +30,10 @@ def _public_url(path: str) -> str:
 
 def call_hubspot(method: str, part: str, body: dict | None = None) -> dict | None:
     """One settings request; HubSpot's own error message is shown as it is, exit code 1."""
-    app_id, key = _setting("HUBSPOT_APP_ID"), _setting("HUBSPOT_DEVELOPER_API_KEY")
-    url = current_app.config["HUBSPOT_API_BASE"].rstrip("/") + paths().calling_settings(app_id, part)
     try:
-        response = requests.request(method, url, params={"hapikey": key}, json=body, timeout=30)
-    except requests.RequestException as exc:
-        raise click.ClickException(f"Could not reach HubSpot: {exc}") from None
-    if response.status_code >= 400:
-        try:
-            message = response.json().get("message") or response.text
-        except ValueError:
-            message = response.text or response.reason
-        raise click.ClickException(f"HubSpot answered {response.status_code}: {message}")
-    return response.json() if response.content else None
+        return request_settings(method, part, body)
+    except ExtensionSettingsError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def show(data: dict | None, done: str):
