@@ -70,7 +70,7 @@ def test_the_same_webhook_rings_agents_in_hours_and_records_a_voicemail_after_ho
 
 def test_nobody_available_hears_the_greeting_the_consent_notice_and_the_configured_length(app, db, twilio_post,
                                                                                           http_mock):
-    http_mock.add(responses.POST, f"{HUBSPOT_API}/crm/v3/objects/contacts/search", json={"total": 0, "results": []})
+    http_mock.add(responses.POST, f"{HUBSPOT_API}/crm/objects/2026-03/contacts/search", json={"total": 0, "results": []})
     app.config.update(VOICEMAIL_GREETING="Leave a message.", VOICEMAIL_MAX_SECONDS=45,
                       RECORDING_CONSENT_MESSAGE="This message is recorded.")  # RECORD_CALLS stays off
     twiml = ET.fromstring(twilio_post("/twilio/voice", voice_form()).data)
@@ -80,7 +80,7 @@ def test_nobody_available_hears_the_greeting_the_consent_notice_and_the_configur
 
 
 def test_with_voicemail_off_the_caller_hears_why_and_the_call_ends(app, db, twilio_post, http_mock):
-    http_mock.add(responses.POST, f"{HUBSPOT_API}/crm/v3/objects/contacts/search", json={"total": 0, "results": []})
+    http_mock.add(responses.POST, f"{HUBSPOT_API}/crm/objects/2026-03/contacts/search", json={"total": 0, "results": []})
     app.config["VOICEMAIL"] = False
     twiml = ET.fromstring(twilio_post("/twilio/voice", voice_form()).data)
     assert record_verb(twiml) is None and twiml.find("Hangup") is not None
@@ -159,7 +159,7 @@ def test_an_answered_call_cannot_be_given_a_voicemail(twilio_post, missed_call):
 def hubspot(http_mock, hubspot_sleeps):
     fake = FakeHubSpot(http_mock)
     fake.ready = []
-    http_mock.add_callback("POST", f"{HUBSPOT_API}/crm/v3/extensions/calling/recordings/ready",
+    http_mock.add_callback("POST", f"{HUBSPOT_API}/crm/extensions/calling/2026-03/recordings/ready",
                            callback=lambda request: (fake.ready.append(json.loads(request.body)), (204, {}, ""))[1])
     return fake
 

@@ -78,3 +78,14 @@ def test_the_version_is_one_setting_every_write_follows(app, app_ctx, make_call,
 def test_a_version_that_is_not_a_date_stops_the_app_at_start(make_app, version):
     with pytest.raises(ConfigError, match="HUBSPOT_API_VERSION"):
         make_app(HUBSPOT_API_VERSION=version)
+
+
+def test_no_test_mocks_hubspot_on_v1_to_v4():
+    """A test mocking a HubSpot URL the code no longer calls would pass for the wrong reason (an unmatched
+    mock is just "HubSpot unreachable"): every HubSpot URL a test names is on the date-based version."""
+    hubspot_url = re.compile(r"(HUBSPOT_API\}|api\.hubapi\.com)[^\"'\s]*/v[1-4]/")
+    found = [f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+             for folder in ("tests", "bench") for path in (ROOT / folder).rglob("*.py") if path.name != "test_urls.py"
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if hubspot_url.search(line)]
+    assert found == []
