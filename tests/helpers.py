@@ -11,6 +11,7 @@ import threading
 import time
 
 import pytest
+import simple_websocket
 
 IN_CI = os.environ.get("CI") == "true"
 PUBLIC_BASE_URL = "https://widget.example.com"
@@ -79,3 +80,16 @@ def running_in_thread(server):
 def hubspot_v3_signature(secret: str, method: str, uri: str, body: str, timestamp: str) -> str:
     mac = hmac.new(secret.encode(), f"{method}{uri}{body}{timestamp}".encode(), hashlib.sha256).digest()
     return base64.b64encode(mac).decode()
+
+
+class Client(simple_websocket.Client):
+    """simple-websocket's client, also reading what arrived together with the handshake's answer.
+
+    The library's handshake keeps only the first event of its read: a close the server sends right
+    after ``101`` (a refused ticket) can arrive in the same segment, sit unread, and the socket then
+    seems closed without a code (1005). Reading the rest before the receive loop starts fixes that.
+    """
+
+    def _thread(self):
+        self.connected = self._handle_events()
+        super()._thread()

@@ -1,11 +1,10 @@
 """The Procfile's server never writes a bearer token to its access log (issue 12, item 4)."""
 import pytest
 import requests
-from simple_websocket import Client
 from werkzeug.security import generate_password_hash
 
 from tests.browser.helpers import wait_for_row
-from tests.helpers import TEST_SETTINGS, wait_for
+from tests.helpers import TEST_SETTINGS, Client, wait_for
 from widget_app.models import Agent
 
 

@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 import requests
-from simple_websocket import Client, ConnectionClosed
+from simple_websocket import ConnectionClosed
 
-from tests.helpers import TEST_SETTINGS, wait_for
+from tests.helpers import TEST_SETTINGS, Client, wait_for
 from widget_app.agents.tickets import issue_ticket
 from widget_app.models import Agent, Call
 from widget_app.twilio.signatures import sign

@@ -9,9 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
-from simple_websocket import Client, ConnectionClosed
+from simple_websocket import ConnectionClosed
 
-from tests.helpers import TEST_SETTINGS, running_in_thread, wait_for
+from tests.helpers import TEST_SETTINGS, Client, running_in_thread, wait_for
 from tests.realtime.test_redis_outage import own_redis  # noqa: F401 - the fixture: a redis-server this test may stop
 from widget_app.agents.accounts import issue_token
 from widget_app.models import Agent, Call

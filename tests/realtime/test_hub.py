@@ -4,9 +4,9 @@ import time
 import uuid
 
 import pytest
-from simple_websocket import Client, ConnectionClosed
+from simple_websocket import ConnectionClosed
 
-from tests.helpers import wait_for
+from tests.helpers import Client, wait_for
 from widget_app.agents.tickets import issue_ticket
 from widget_app.models import Agent
 from widget_app.realtime import hub as realtime
