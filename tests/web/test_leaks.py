@@ -9,7 +9,9 @@ import re
 
 import pytest
 
-from tests.helpers import CONTACT_PHONE, TEST_SETTINGS, TWILIO_API
+from tests.helpers import CONTACT_PHONE, HUBSPOT_API, TEST_SETTINGS, TWILIO_API
+from widget_app.core.phone import masked
+from widget_app.hubspot import contacts
 from widget_app.models import PermissionRequest
 
 ACCOUNT_SID = TEST_SETTINGS["TWILIO_ACCOUNT_SID"]
@@ -83,3 +85,25 @@ def test_csp_connect_src_allows_only_our_own_socket_origin_and_twilio(client, pa
     assert "ws:" not in connect and "wss:" not in connect  # no socket to any host at all
     assert all(source in ("'self'", "wss://widget.example.com") or source.endswith(".twilio.com")
                for source in connect), connect
+
+
+def test_a_failed_contact_search_does_not_log_the_contacts_number(app_ctx, http_mock, caplog):
+    http_mock.post(f"{HUBSPOT_API}/crm/objects/2026-03/contacts/search", status=503,
+                   json={"status": "error", "message": "try later"})
+    with caplog.at_level(logging.INFO):
+        assert contacts.find_contact_by_phone(CONTACT_PHONE, budget=1) is None
+    assert "contact search for" in caplog.text  # the operator still sees that it failed
+    assert CONTACT_PHONE.lstrip("+") not in caplog.text and CONTACT_PHONE[-6:] not in caplog.text
+
+
+def test_a_permission_change_is_logged_without_the_contacts_number(client, auth_headers, twilio_messages, caplog):
+    with caplog.at_level(logging.INFO):
+        assert client.post("/api/permissions/request", json={"phone": CONTACT_PHONE},
+                           headers=auth_headers).status_code == 202
+    assert "permission " in caplog.text and "-> pending" in caplog.text
+    assert CONTACT_PHONE.lstrip("+") not in caplog.text and CONTACT_PHONE[-6:] not in caplog.text
+
+
+def test_a_masked_number_keeps_the_country_and_the_last_two_digits():
+    assert masked("+447400123456") == "+44••••••••56"
+    assert masked(None) == "" and masked("+1") == "••"

@@ -49,3 +49,12 @@ def twilio_e164(raw) -> str:
         if E164_SHAPE.fullmatch(text) and phonenumbers.is_possible_number(phonenumbers.parse(text)):
             return text
         raise
+
+
+def masked(number) -> str:
+    """A contact's number as logs may show it: the country's first digits and the last two
+    (``+44•••••••56``), enough to tell calls apart, never the whole number."""
+    text = str(number or "")
+    if len(text) < 6:
+        return "•" * len(text)
+    return text[:3] + "•" * (len(text) - 5) + text[-2:]

@@ -12,7 +12,7 @@ import time
 import redis
 from flask import current_app
 
-from widget_app.core.phone import national_digits
+from widget_app.core.phone import masked, national_digits
 from widget_app.hubspot.client import HubSpotError
 from widget_app.hubspot.portals import hubspot_client
 from widget_app.hubspot.urls import paths
@@ -132,7 +132,7 @@ def find_contact_by_phone(e164: str, portal_id=None, raise_errors: bool = False,
     except HubSpotError as exc:
         if raise_errors:
             raise
-        log.warning("contact search for %s failed: %s", e164, exc)
+        log.warning("contact search for %s failed: %s", masked(e164), exc)
         return None
     results = answer.get("results") or []
     contact = contact_json(results[0]) if results else None

@@ -14,7 +14,7 @@ from peewee import SqliteDatabase, fn
 
 from widget_app.core.clock import as_utc, isoformat, utcnow
 from widget_app.core.errors import DomainError
-from widget_app.core.phone import twilio_e164
+from widget_app.core.phone import masked, twilio_e164
 from widget_app.models import Call, Permission, PermissionRequest, db
 from widget_app.permissions import rules
 from widget_app.realtime import events, hub
@@ -208,7 +208,7 @@ def change(phone: str, transition, now=None, notify_widgets: bool = True) -> Per
             row.save()
     if after == before:
         return None
-    log.info("permission %s: %s -> %s", phone, before.status, after.status)
+    log.info("permission %s: %s -> %s", masked(phone), before.status, after.status)
     if notify_widgets:
         notify(phone, row)
     return row
@@ -219,14 +219,14 @@ def notify(phone: str, row: Permission | None = None):
     try:
         hub.notify(None, events.permission_updated(permission_json(phone, row)))
     except Exception:  # a broken socket hub must not undo a stored permission change
-        log.exception("could not announce the permission change of %s", phone)
+        log.exception("could not announce the permission change of %s", masked(phone))
 
 
 def _contact(phone: str) -> str | None:
     try:
         return twilio_e164(phone)
     except DomainError:
-        log.warning("permission ledger: %r is not a phone number; nothing recorded", phone)
+        log.warning("permission ledger: %s is not a phone number; nothing recorded", masked(phone))
         return None
 
 
@@ -254,7 +254,7 @@ def grant_callback(phone: str, call_sid: str, at) -> bool:
                                  in_reply_to=call_sid, expires_at=at + rules.META_WINDOW, created_at=at,
                                  answered_at=at, raw={"CallSid": call_sid})
         change(phone, lambda grant, now: rules.called_in(grant, at, lim), now=at, notify_widgets=False)
-    log.info("permission %s: callback grant from inbound call %s", phone, call_sid)
+    log.info("permission %s: callback grant from inbound call %s", masked(phone), call_sid)
     return True
 
 

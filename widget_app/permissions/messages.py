@@ -15,7 +15,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from widget_app.config import public_base_url
 from widget_app.core.clock import isoformat, utcnow
 from widget_app.core.errors import DomainError
-from widget_app.core.phone import twilio_e164
+from widget_app.core.phone import masked, twilio_e164
 from widget_app.models import Permission, PermissionRequest, WebhookEvent, db
 from widget_app.permissions import ledger as store
 from widget_app.permissions import rules
@@ -162,7 +162,7 @@ def apply_reply(form) -> PermissionRequest | None:
             changed = store.change(phone, lambda grant, at: rules.replied(grant, reply, at, store.limits()),
                                    now=now, notify_widgets=False)
     if status == "unsolicited":
-        log.warning("a permission answer from %s, whom we never asked (no open request); nothing granted", phone)
+        log.warning("a permission answer from %s, whom we never asked (no open request); nothing granted", masked(phone))
     elif reply is None and form.get("ButtonPayload"):
         log.warning("message %s has a button payload that is not a permission answer; ignored", sid)
     if changed:

@@ -14,6 +14,7 @@ from widget_app.calls import hours as business_hours
 from widget_app.calls import inbound, outbound, recordings, voicemail
 from widget_app.calls.progress import StatusUpdate, apply_status_callback
 from widget_app.config import public_base_url
+from widget_app.core.phone import masked
 from widget_app.core.text import is_storable
 from widget_app.permissions import messages
 from widget_app.twilio import twiml
@@ -72,7 +73,7 @@ def voice():
         return twiml.twiml_response(inbound_twiml(form))
     if form.get("From", "").startswith("client:") or form.get("Caller", "").startswith("client:"):
         return twiml.twiml_response(_outbound(form))
-    log.warning("voice webhook from an unexpected caller %r", form.get("From"))
+    log.warning("voice webhook from an unexpected caller %s", masked(form.get("From")))
     return twiml.twiml_response(twiml.say_and_hang_up("This call cannot be connected."))
 
 
