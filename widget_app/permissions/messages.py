@@ -5,6 +5,7 @@ handed to WhatsApp, so it does not count against Meta's limits. ``undelivered`` 
 it but could not reach the phone: it still counts (Meta may have counted it; erring this way keeps
 the number safe), but nothing is pending any more. Either way a pending status goes back to none.
 """
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -29,16 +30,26 @@ DELIVERY_RANK = {"unknown": 0, "sending": 0, "accepted": 1, "scheduled": 1, "que
 NOT_REACHED = ("failed", "undelivered", "canceled")
 
 
-def send_request(phone: str, agent) -> dict:
-    """Ask the contact for call permission, once Meta's limits allow; 502 twilio_error if Twilio refuses."""
-    phone, now = twilio_e164(phone), utcnow()
+@contextlib.contextmanager
+def _sending_to(phone: str, now, busy: str):
+    """Hold the contact's send lease while a request or an invite goes out: one message in flight per
+    contact, across workers (a lease left by a killed worker expires after LEASE); ``busy`` if taken."""
     store.ensure_row(phone)
     lease = Permission.update(request_lease_until=now + LEASE).where(
         (Permission.phone == phone) &
         (Permission.request_lease_until.is_null() | (Permission.request_lease_until <= now))).execute()
     if not lease:
-        raise DomainError("request_in_progress", "A request to this contact is being sent right now.")
+        raise DomainError("request_in_progress", busy)
     try:
+        yield
+    finally:
+        Permission.update(request_lease_until=None).where(Permission.phone == phone).execute()
+
+
+def send_request(phone: str, agent) -> dict:
+    """Ask the contact for call permission, once Meta's limits allow; 502 twilio_error if Twilio refuses."""
+    phone, now = twilio_e164(phone), utcnow()
+    with _sending_to(phone, now, "A request to this contact is being sent right now."):
         _expire_stale(phone, now)
         verdict = rules.request_verdict(store.history(phone, now), now, store.limits())
         if not verdict.allowed:
@@ -49,8 +60,6 @@ def send_request(phone: str, agent) -> dict:
         row.message_sid, row.status = message.sid, message.status or "queued"
         row.save()
         store.change(phone, lambda grant, at: rules.requested(grant, at), now=now)
-    finally:
-        Permission.update(request_lease_until=None).where(Permission.phone == phone).execute()
     return store.permission_json(phone)
 
 
@@ -62,13 +71,7 @@ def send_invite(phone: str, agent) -> dict:
     if not content_sid:
         raise DomainError("invite_not_configured", "Call invites are off: set TWILIO_CALL_INVITE_CONTENT_SID.")
     phone, now = twilio_e164(phone), utcnow()
-    store.ensure_row(phone)
-    lease = Permission.update(request_lease_until=now + LEASE).where(
-        (Permission.phone == phone) &
-        (Permission.request_lease_until.is_null() | (Permission.request_lease_until <= now))).execute()
-    if not lease:
-        raise DomainError("request_in_progress", "A message to this contact is being sent right now.")
-    try:
+    with _sending_to(phone, now, "A message to this contact is being sent right now."):
         free_at = rules.invite_free_at([row.created_at for row in store.invites_sent(phone, now)], now, store.limits())
         if free_at is not None:
             raise DomainError("permission_rate_limited", f"Call invites are limited like call requests; you can "
@@ -78,8 +81,6 @@ def send_invite(phone: str, agent) -> dict:
         message = _send(row, content_sid)
         row.message_sid, row.status = message.sid, message.status or "queued"
         row.save()
-    finally:
-        Permission.update(request_lease_until=None).where(Permission.phone == phone).execute()
     log.info("call invite %s sent (%s)", row.id, row.message_sid)
     return store.permission_json(phone)
 
