@@ -169,10 +169,7 @@ def voicemail_done():
 @twilio_verified
 def voicemail_status():
     """<Record recordingStatusCallback>: keep the voicemail on its missed call (idempotent per RecordingSid)."""
-    form = request.form
-    call, changed = voicemail.store(recordings.Recording(
-        sid=form.get("RecordingSid", ""), status=form.get("RecordingStatus", ""), url=form.get("RecordingUrl", ""),
-        call_sid=form.get("CallSid", ""), duration=form.get("RecordingDuration")))
+    call, changed = voicemail.store(_recording(request.form, duration=request.form.get("RecordingDuration")))
     return jsonify(call_id=call.id if call else None, stored=changed)
 
 
@@ -196,12 +193,15 @@ def message_status():
 
 # ---- recordings --------------------------------------------------------------------------------
 
+def _recording(form, **extra) -> recordings.Recording:
+    """A recording status callback's fields (a call's recording or a voicemail), as the services take them."""
+    return recordings.Recording(sid=form.get("RecordingSid", ""), status=form.get("RecordingStatus", ""),
+                                url=form.get("RecordingUrl", ""), call_sid=form.get("CallSid", ""), **extra)
+
+
 @bp.post("/recording/status")
 @twilio_verified
 def recording_status():
     """A finished recording: store its URL on the call and queue hs_call_recording_url (idempotent)."""
-    form = request.form
-    call, changed = recordings.store_recording(recordings.Recording(
-        sid=form.get("RecordingSid", ""), status=form.get("RecordingStatus", ""), url=form.get("RecordingUrl", ""),
-        call_sid=form.get("CallSid", ""), parent_call_sid=form.get("ParentCallSid")))
+    call, changed = recordings.store_recording(_recording(request.form, parent_call_sid=request.form.get("ParentCallSid")))
     return jsonify(call_id=call.id if call else None, stored=changed)
