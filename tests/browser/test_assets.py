@@ -2,6 +2,7 @@
 one stylesheet, one bundle and HubSpot's SDK, nothing else (issue 16, item 6); the bundle users get
 is the one every browser test drives."""
 import re
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -16,7 +17,7 @@ def test_before_initialized_the_widget_loads_its_page_one_stylesheet_one_bundle_
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(live_server.simulator_url())
-    page.wait_for_function("window.simulatorLog.some(e => e.type === 'INITIALIZED')", timeout=15000)
+    page.wait_for_function("() => window.simulatorLog.some(e => e.type === 'INITIALIZED')", timeout=15000)
     # The Voice SDK is fetched after INITIALIZED on purpose (test_the_voice_sdk_waits_for_hubspot);
     # fetch() calls to our API are not files the page loads.
     # Only what can delay HubSpot's SYNC counts: documents, scripts, stylesheets (an icon or font the
@@ -31,3 +32,16 @@ def test_before_initialized_the_widget_loads_its_page_one_stylesheet_one_bundle_
     assert re.fullmatch(r"/static/dist/widget-[0-9A-Z]{8}\.js", paths[2]), paths
     assert re.fullmatch(r"/static/dist/widget-[0-9A-Z]{8}\.css", paths[3]), paths
     assert errors == []
+
+
+def test_no_browser_test_polls_a_javascript_expression():
+    """Our pages' CSP (script-src 'self') forbids eval: Playwright polls a wait_for_function given as an
+    expression ("x === 1") with eval, so it passes only when the first look already succeeds and fails
+    when the page is a little slow. Every polled predicate is written as a function ("() => x === 1")."""
+    root = Path(__file__).resolve().parents[2]
+    call = re.compile(r"""wait_for_function\(\s*f?(["'])(.*?)\1""", re.S)
+    found = [f"{path.relative_to(root)}: {text[:60]}"
+             for folder in ("tests", "bench", "scripts") for path in (root / folder).rglob("*.py")
+             for _, text in call.findall(path.read_text(encoding="utf-8"))
+             if not re.match(r"\s*(\(|[A-Za-z_$][\w$]*\s*=>|function\b|async\b)", text)]
+    assert found == []

@@ -74,7 +74,7 @@ def test_contact_calls_in_rings_the_widget_and_accepting_answers_in_hubspot(page
     expect(frame.locator("#status")).to_have_text("Incoming WhatsApp call from Dana Demo.")
     assert "Dana Demo" in frame.text_content("#screen-incoming")
     assert DANA in frame.text_content("#screen-incoming").replace(" ", "")
-    frame.wait_for_function("document.getElementById('caller-contact').textContent.includes('dana.demo@example.com')")
+    frame.wait_for_function("() => document.getElementById('caller-contact').textContent.includes('dana.demo@example.com')")
 
     frame.click("#accept")
     answered = wait_for_message(page, "CALL_ANSWERED")

@@ -96,7 +96,7 @@ def test_the_readme_screenshot_shows_the_keypad_after_dial_number(page, live_ser
     sign_in(frame)
     wait_for_message(page, "LOGGED_IN")
     page.click("#send-dial")
-    frame.wait_for_function("document.getElementById('number').value === '+44 740 012 3456'")
+    frame.wait_for_function("() => document.getElementById('number').value === '+44 740 012 3456'")
     frame.wait_for_selector("#screen-keypad:not([hidden])")
     assert frame.is_visible("#dialed")
     expect(frame.locator("#permission-state")).to_have_text("Needs a request")

@@ -81,7 +81,7 @@ def test_dial_number_puts_the_number_on_the_keypad(page, live_server):
     page.fill("#dial-number", "+14155550100")
     page.click("#send-dial")
     frame = widget_frame(page, live_server)
-    frame.wait_for_function("document.getElementById('number').value !== ''")
+    frame.wait_for_function("() => document.getElementById('number').value !== ''")
     assert frame.input_value("#number") == "+1 415 555 0100"
     assert frame.text_content("#dialed") == "HubSpot sent +1 415 555 0100"
 
@@ -120,7 +120,7 @@ def test_the_voice_sdk_waits_for_hubspot(page, live_server):
 def test_the_voice_sdk_loads_once_hubspot_has_the_widget(page, live_server):
     open_simulator(page, live_server)
     frame = widget_frame(page, live_server)
-    frame.wait_for_function("typeof (window.Twilio && window.Twilio.Device) === 'function'")
+    frame.wait_for_function("() => typeof (window.Twilio && window.Twilio.Device) === 'function'")
 
 
 def test_the_calling_window_mode_opens_a_remote_copy_and_a_window_copy(page, live_server):
@@ -138,5 +138,5 @@ def test_the_calling_window_mode_opens_a_remote_copy_and_a_window_copy(page, liv
     # DIAL_NUMBER goes to the copy that holds calls: the calling window.
     page.click("#send-dial")
     frame = popup.query_selector("#frame iframe").content_frame()
-    frame.wait_for_function("document.getElementById('number').value !== ''")
+    frame.wait_for_function("() => document.getElementById('number').value !== ''")
     assert frame.input_value("#number") == "+44 740 012 3456"
