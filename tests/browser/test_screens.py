@@ -68,6 +68,24 @@ class Tour:
         self.page, self.server, self.pictures = page, server, pictures
         self.seen = {}
         self.frame = None
+        self.console = []  # what the pages said and the answers our server gave, for a failure's report
+        page.on("console", lambda message: self.console.append(f"console {message.type}: {message.text}")
+                if message.type in ("error", "warning") else None)
+        page.on("pageerror", lambda error: self.console.append(f"page error: {error}"))
+        page.on("response", lambda response: self.console.append(f"{response.status} {response.request.method} "
+                                                                  f"{response.url}") if "/api/" in response.url else None)
+
+    def report(self) -> str:
+        """Where the walk stopped: the screens on show, the widget's error and status lines, the last messages
+        HubSpot's simulator logged and the widget's last API answers."""
+        facts = [f"screens seen: {list(self.seen)}"]
+        if self.frame is not None:
+            facts.append(str(self.frame.evaluate("""() => ({
+                shown: [...document.querySelectorAll('[id^=screen-]:not([hidden])')].map(e => e.id),
+                error: (document.getElementById('error') || {}).textContent,
+                status: (document.getElementById('status') || {}).textContent})""")))
+        facts.append(f"simulator: {[e.get('type') for e in self.page.evaluate('window.simulatorLog || []')][-12:]}")
+        return "\n".join(facts + self.console[-25:])
 
     def visit(self, screen, name=None):
         """Check and photograph the screen on show, recorded as `name` (a screen in another state)."""
@@ -139,7 +157,10 @@ def tour(browser, tmp_path_factory):
     try:
         with demo_server(tmp_path_factory.mktemp("tour")) as server:
             walk = Tour(context.new_page(), server, pictures)
-            walk.walk()
+            try:
+                walk.walk()
+            except Exception as error:
+                raise AssertionError(f"the tour stopped: {error}\n{walk.report()}") from error
             yield walk.seen
     finally:
         context.close()
