@@ -92,6 +92,22 @@ def test_a_process_cut_off_from_redis_rings_its_sockets_from_the_database(own_re
     assert wait_for(lambda: inbox.rings() == [41], timeout=10), inbox.messages
 
 
+def test_the_first_subscription_stays_open_so_nothing_published_after_it_is_lost(own_redis):
+    """Once add() returns the process is subscribed for good: Redis accepts exactly two connections
+    (the subscription and the publisher), not a third one made to subscribe again after the first was
+    dropped (a message published in that gap reached nobody; under load the ring was lost)."""
+    probe = redis.Redis(port=own_redis.port)
+    accepted = probe.info("stats")["total_connections_received"]
+    hub = hub_on(own_redis.url)
+    inbox = Inbox()
+    hub.add(7, inbox)
+    assert probe.pubsub_numsub(hub.channel) == [(hub.channel.encode(), 1)]
+    hub.publish([7], ring_message(41))
+    assert wait_for(lambda: inbox.rings() == [41])
+    assert probe.info("stats")["total_connections_received"] - accepted == 2
+    hub.close()
+
+
 def test_a_ring_the_socket_already_has_is_not_sent_again(own_redis):
     asked = []
 

@@ -66,6 +66,7 @@ class Hub:
         self._listener_lock = threading.Lock()
         self._listener = None
         self._publisher = None
+        self._subscriber = None  # the Redis client whose connection holds the subscription
         self.degraded = False  # Redis failed us and the listener has not resubscribed since
 
     def _local(self):
@@ -178,8 +179,17 @@ class Hub:
             self._listener.start()
 
     def _subscribe(self):
-        """Subscribe and wait for Redis to confirm, so nothing published afterwards is missed."""
+        """Subscribe and wait for Redis to confirm, so nothing published afterwards is missed.
+
+        The client is kept on the hub while its subscription lives: a ``Redis`` made by ``from_url``
+        owns its pool and disconnects it when garbage-collected, which would drop the subscription the
+        moment this returns (redis-py reconnects and resubscribes on the next read, and whatever was
+        published in between is lost)."""
         client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2, health_check_interval=30)
+        previous, self._subscriber = self._subscriber, client
+        if previous is not None:
+            with contextlib.suppress(Exception):  # its connection broke: that is why we subscribe again
+                previous.close()
         pubsub = client.pubsub()
         pubsub.subscribe(self.channel)
         deadline = time.monotonic() + 5
