@@ -18,7 +18,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
-from sockets import SETTINGS, reset_database
+from stack import SETTINGS, reset_database
 
 NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
 DAYS = 90
