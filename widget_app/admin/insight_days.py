@@ -62,7 +62,7 @@ def _forget_changed_days():
     counting that follows. A mark a writer has not committed yet stays for the next page load."""
     if db.returning_clause:
         changed = sorted({day for day, in InsightStale.delete().returning(InsightStale.day).tuples().execute()})
-    else:  # an older SQLite: inside BEGIN IMMEDIATE nobody writes between the two statements
+    else:  # SQLite (peewee sends it no RETURNING): inside BEGIN IMMEDIATE nobody writes between the two
         changed = sorted({day for day, in InsightStale.select(InsightStale.day).distinct().tuples()})
         InsightStale.delete().execute()
     spans = []
@@ -77,12 +77,11 @@ def _forget_changed_days():
 
 
 def _runs(days: list, tz: ZoneInfo):
-    """Consecutive days of one length (24 h, or the same DST day) go to the database together."""
+    """Consecutive days of one length go to the database together (a 23 or 25 hour day goes alone)."""
     run = []
     for day in days:
         first, after = bounds(day, tz)
-        if run and (run[-1][0] + timedelta(days=1) != day or run[-1][2] - run[-1][1] != after - first
-                    or run[-1][2] != first):
+        if run and (run[-1][0] + timedelta(days=1) != day or run[-1][2] - run[-1][1] != after - first):
             yield run
             run = []
         run.append((day, first, after))
