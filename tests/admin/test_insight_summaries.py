@@ -13,7 +13,7 @@ from tests.admin.test_insights import call_row
 from widget_app.admin import insight_days
 from widget_app.admin.insights import DAYS, OUTCOMES, Query, compute
 from widget_app.calls.missed import UNANSWERED
-from widget_app.models import Call, InsightDay, InsightStale, PermissionRequest, db
+from widget_app.models import Agent, Call, InsightDay, InsightStale, PermissionRequest, db
 
 MONDAY = datetime(2026, 3, 2, tzinfo=UTC)
 WEEK = Query(date(2026, 3, 2), date(2026, 3, 8))
@@ -209,12 +209,12 @@ def test_a_summary_equals_a_count_over_the_raw_calls(team, calls, zone, split, g
         assert seen(compute(one)) == oracle(one)
 
 
-def test_concurrent_writers_and_page_loads_end_on_the_truth(make_app, postgres_url, make_agent):
-    """PostgreSQL: calls change in threads while pages load; no change is lost between a count and its mark."""
+def test_concurrent_writers_and_page_loads_end_on_the_truth(make_app, postgres_url):
+    """PostgreSQL: calls change in threads while pages load (two per zone); no change is lost between a count
+    and its mark, and two loads never store the same day (without the refresh lock this fails)."""
     make_app(DATABASE_URL=postgres_url)
     with db.connection_context():
-        team = make_agent(email="a@example.com", name="Agent A"), make_agent(email="b@example.com", name="Agent B")
-        a_week_of_calls(*team)
+        a_week_of_calls(*(Agent.create(email=f"{name}@example.com", name=name, password_hash="x") for name in "ab"))
         ids = [call.id for call in Call.select(Call.id)]
     errors, stop = [], threading.Event()
 
@@ -241,8 +241,8 @@ def test_concurrent_writers_and_page_loads_end_on_the_truth(make_app, postgres_u
         except Exception as error:  # pragma: no cover - reported below
             errors.append(error)
 
-    readers = [threading.Thread(target=reader, args=(zone,)) for zone in ("UTC", "Europe/Helsinki")]
-    writers = [threading.Thread(target=writer, args=(seed,)) for seed in range(3)]
+    readers = [threading.Thread(target=reader, args=(zone,)) for zone in ("UTC", "Europe/Helsinki") * 2]
+    writers = [threading.Thread(target=writer, args=(seed,)) for seed in range(4)]
     for thread in readers + writers:
         thread.start()
     for thread in writers:
