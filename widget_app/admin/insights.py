@@ -155,7 +155,7 @@ def median(histogram: dict) -> float | None:
 
 
 def compute(query: Query) -> Insights:
-    """Every number of the insights page for this query: the merge of its days' summaries, and the funnel."""
+    """Every number of the insights page for this query: the merge of its days' summaries."""
     team = AgentRow(None, "Team" if query.agent_id is None else "This agent")
     names = dict(Agent.select(Agent.id, Agent.name).tuples())
     agents: dict = {}
