@@ -19,6 +19,8 @@ from widget_app.models import (
     Call,
     CallRing,
     EngagementSync,
+    InsightDay,
+    InsightStale,
     PermissionRequest,
     UTCDateTimeField,
     db,
@@ -125,6 +127,55 @@ def _admin_console(migrator):
     db.execute(Call.index(Call.started_at))  # CREATE INDEX IF NOT EXISTS
 
 
+# Every change to a call marks its UTC day for the insights summaries (admin/insight_days.py), and the
+# days of the permission requests whose funnel it may answer (a later outbound call to the phone); a
+# change to a request marks its own day. Before and after an update. Triggers, not Python hooks:
+# Model.update() queries and insert_many run no hooks. A row per change: a writer never waits for
+# another's mark. The day is the database's date of the stored UTC time, never its clock.
+INSIGHT_MARKS = {  # table -> what a changed row ({row}: OLD or NEW) marks; the same SQL on both databases
+    "call": ["INSERT INTO insight_stale (day) VALUES (date({row}.started_at))",
+             """INSERT INTO insight_stale (day) SELECT DISTINCT date(created_at) FROM permission_request
+                WHERE phone = {row}.to_number AND kind = 'request' AND answered_at <= {row}.created_at
+                AND (expires_at IS NULL OR expires_at >= {row}.created_at)"""],
+    "permission_request": ["INSERT INTO insight_stale (day) VALUES (date({row}.created_at))"],
+}
+TRIGGER_ROWS = {"INSERT": ["NEW"], "UPDATE": ["OLD", "NEW"], "DELETE": ["OLD"]}
+
+
+def _marks(table: str, row: str) -> str:
+    return "".join(mark.format(row=row) + ";\n" for mark in INSIGHT_MARKS[table])
+
+
+def _sqlite_triggers(table: str) -> list[str]:
+    return [f"""CREATE TRIGGER IF NOT EXISTS {table}_marks_insights_{event.lower()} AFTER {event} ON {table}
+                BEGIN {"".join(_marks(table, row) for row in rows)} END""" for event, rows in TRIGGER_ROWS.items()]
+
+
+def _postgres_triggers(table: str) -> list[str]:
+    return [f"""CREATE OR REPLACE FUNCTION {table}_marks_insights() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF TG_OP <> 'INSERT' THEN {_marks(table, "OLD")} END IF;
+                    IF TG_OP <> 'DELETE' THEN {_marks(table, "NEW")} END IF;
+                    RETURN NULL;
+                END $$""",
+            f"""CREATE OR REPLACE TRIGGER {table}_marks_insights AFTER INSERT OR UPDATE OR DELETE ON {table}
+                FOR EACH ROW EXECUTE FUNCTION {table}_marks_insights()"""]
+
+
+def create_insight_triggers():
+    """The call and permission_request triggers for insights (idempotent: SQLite drops a table's triggers
+    when its migrator rebuilds the table, so upgrade() makes them again after any step)."""
+    triggers = _sqlite_triggers if isinstance(db.obj, SqliteDatabase) else _postgres_triggers
+    for statement in triggers("call") + triggers("permission_request"):
+        db.execute_sql(statement)
+
+
+def _insight_summaries(migrator):
+    """Issue 18: the insights page merges per-day summaries that every change to a call marks stale."""
+    db.create_tables([InsightStale, InsightDay], safe=True)
+    create_insight_triggers()
+
+
 # Append (version, description, function(migrator)) to change the schema; never edit a shipped step.
 # A step that adds a column uses `migrate(migrator.add_column(table, name, field))`, keeping every row.
 MIGRATIONS = [
@@ -136,6 +187,7 @@ MIGRATIONS = [
     (9, "missed-call follow-up: callback grants, follow-up tasks, business hours", _missed_call_follow_up),
     (10, "admin console: audit log, calls by start time", _admin_console),
     (11, "voicemail: how long the message a caller left on a missed call is; calls after hours", _voicemail),
+    (12, "insights: per-day summaries, and call triggers that mark the days a change touches", _insight_summaries),
 ]
 
 
@@ -237,6 +289,9 @@ def upgrade(migrations=None) -> list[int]:
                     SchemaVersion.create(version=version, description=description)
                 log.info("applied migration %s: %s", version, description)
                 applied.append(version)
+            if applied and db.table_exists(InsightStale._meta.table_name):
+                with db.atomic():
+                    create_insight_triggers()  # a step that rebuilt the call table on SQLite dropped them
         finally:
             if sqlite:
                 db.execute_sql("PRAGMA foreign_keys = ON")

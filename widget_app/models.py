@@ -5,6 +5,7 @@ from peewee import (
     SQL,
     BooleanField,
     CharField,
+    DateField,
     DateTimeField,
     ForeignKeyField,
     IntegerField,
@@ -309,5 +310,28 @@ class AdminAction(BaseModel):
 # Insights read a date range of calls: their start times, in order.
 Call.add_index(Call.index(Call.started_at))
 
+
+class InsightStale(BaseModel):
+    """A UTC day whose calls or permission requests changed since the insight summaries over it were made.
+
+    Only triggers write here (db.INSIGHT_MARKS: every insert, update and delete of a call or a request,
+    whatever code ran it); the insights page consumes the marks and rebuilds the summaries they touch. A row per
+    change, never one per day: a writer never waits on another writer's mark, nor relies on a mark that
+    a page load may consume before the writer commits."""
+    day = DateField()
+
+
+class InsightDay(BaseModel):
+    """The insights page's numbers for one local day in one IANA zone: a range is the merge of its days."""
+    zone = CharField()
+    day = DateField()
+    first_utc = UTCDateTimeField()  # the day is [first_utc, after_utc) in UTC: 23, 24 or 25 hours
+    after_utc = UTCDateTimeField()
+    summary = JSONField()  # admin/insight_days.py: per agent outcomes, histograms, missed calls per hour, funnel
+
+    class Meta:
+        indexes = ((("zone", "day"), True), (("first_utc",), False))
+
+
 ALL_MODELS = [Agent, LoginAttempt, PhoneNumber, Permission, PermissionRequest, Call, CallRing, EngagementSync,
-              WebhookEvent, Portal, AdminAction]
+              WebhookEvent, Portal, AdminAction, InsightStale, InsightDay]

@@ -1,24 +1,20 @@
 """Call insights for the admin console: what happened over a date range, in a time zone, team and per agent.
 
-Every number comes from SQL aggregates that SQLite and PostgreSQL both run, so the work grows with
-the number of groups, not of calls: calls are counted per (start time bucket, direction, outcome),
-and medians come from histograms of whole seconds (a median needs no row, only counts per value).
-SQL cannot move times into an IANA zone portably, so the buckets are UTC hours (quarter hours for a
-zone with a :30 or :45 offset in the range) and Python puts each bucket on its local day, week and
-hour: one pass over a few thousand groups. Days and weeks are the chosen zone's, DST included.
+A range is the merge of its local days' summaries (insight_days.py keeps one per zone and day, made
+from the calls and permission requests by SQL aggregates and rebuilt when one of them changes), so a
+page costs about the same whatever the number of calls. Medians come from histograms of whole seconds (a median needs no
+row, only counts per value). Days and weeks are the chosen zone's, DST included.
 """
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from peewee import SQL, Case, PostgresqlDatabase, fn
-
-from widget_app.calls.missed import UNANSWERED
+from widget_app.admin import insight_days
 from widget_app.core.errors import DomainError
 from widget_app.core.hours import HoursError, zone
-from widget_app.models import Agent, Call, PermissionRequest, db
+from widget_app.models import Agent
 
 OUTCOMES = ("connected", "missed", "not answered", "failed", "other")
 OUTCOME_WORDS = {"connected": "answered and talked", "missed": "inbound nobody answered",
@@ -45,9 +41,7 @@ class Query:
 
     def utc_bounds(self) -> tuple[datetime, datetime]:
         """[start, end) in UTC: local midnight of the first day to local midnight after the last."""
-        first = datetime.combine(self.start, time(), self.tz).astimezone(UTC)
-        after = datetime.combine(self.end + timedelta(days=1), time(), self.tz).astimezone(UTC)
-        return first, after
+        return insight_days.bounds(self.start, self.tz)[0], insight_days.bounds(self.end, self.tz)[1]
 
 
 def parse_query(start: str | None, end: str | None, tz_name: str | None, agent: str | None, group: str | None,
@@ -87,44 +81,6 @@ def _date(text: str | None, name: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise DomainError("invalid_field", f"The {name} date must be YYYY-MM-DD.", field=name) from None
-
-
-# ---- SQL both databases run --------------------------------------------------------------------
-
-def _epoch(column):
-    """Whole seconds since 1970 of a UTC timestamp column (floored the same way on both databases)."""
-    if isinstance(db.obj, PostgresqlDatabase):
-        return fn.FLOOR(fn.date_part("epoch", column)).cast("bigint")
-    return fn.strftime("%s", column).cast("INTEGER")
-
-
-def _outcome():
-    """A call's outcome class, as a CASE the database evaluates per row."""
-    return Case(None, [(Call.answered_at.is_null(False), "connected"),
-                       ((Call.direction == "inbound") & Call.status.in_(UNANSWERED), "missed"),
-                       (Call.status == "failed", "failed"),
-                       (Call.status.in_(("no-answer", "busy", "canceled")), "not answered")], "other")
-
-
-def _bucket_seconds(query: Query, first: datetime, after: datetime) -> int:
-    """An hour, unless the zone is off UTC by a part of an hour somewhere in the range (then 15 minutes)."""
-    tz, at = query.tz, first
-    while at <= after:
-        if at.astimezone(tz).utcoffset().total_seconds() % 3600:
-            return 900
-        at += timedelta(hours=6)
-    return 3600
-
-
-def _calls(query: Query, first: datetime, after: datetime, whole_team: bool = False):
-    condition = (Call.started_at >= first) & (Call.started_at < after)
-    if query.agent_id is not None and not whole_team:
-        condition &= Call.agent == query.agent_id
-    return condition
-
-
-def _grouped(select, where, positions: int):
-    return select.where(where).group_by(*[SQL(str(i)) for i in range(1, positions + 1)]).tuples()
 
 
 # ---- the numbers -------------------------------------------------------------------------------
@@ -199,84 +155,60 @@ def median(histogram: dict) -> float | None:
 
 
 def compute(query: Query) -> Insights:
-    """Every number of the insights page for this query."""
-    first, after = query.utc_bounds()
-    size = _bucket_seconds(query, first, after)
-    tz, outcome = query.tz, _outcome()
-    mine = _calls(query, first, after)
+    """Every number of the insights page for this query: the merge of its days' summaries."""
     team = AgentRow(None, "Team" if query.agent_id is None else "This agent")
-
-    # 1. calls per (time bucket, direction, outcome, called back?): days, the heat map, answer rates
-    bucket = (_epoch(Call.started_at) / size).alias("bucket")
-    called_back = Case(None, [(Call.called_back_at.is_null(False), 1)], 0)
-    rows = _grouped(Call.select(bucket, Call.direction, outcome, called_back, fn.COUNT(Call.id)), mine, 4)
-    per_period = defaultdict(lambda: dict.fromkeys(OUTCOMES, 0))
-    heat = [[0] * 24 for _ in DAYS]
-    missed_total = called_back_total = 0
-    for slot, direction, kind, back, count in rows:
-        local = datetime.fromtimestamp(int(slot) * size, UTC).astimezone(tz)
-        per_period[_period_start(local.date(), query.group)][kind] += count
-        team.outcomes[kind] += count
-        if direction == "inbound" and kind in ("connected", "missed"):
-            if kind == "connected":
-                team.inbound_answered += count
-            else:
-                team.inbound_missed += count
-                heat[local.weekday()][local.hour] += count
-                missed_total += count
-                called_back_total += count if back else 0
-
-    # 2. per agent: outcomes and inbound answered/missed (the whole team, whoever is chosen above)
-    agents: dict = {}
     names = dict(Agent.select(Agent.id, Agent.name).tuples())
+    agents: dict = {}
 
     def row_of(agent_id):
         if agent_id not in agents:
             agents[agent_id] = AgentRow(agent_id, names.get(agent_id, "(nobody)") if agent_id else "(nobody)")
         return agents[agent_id]
 
-    everyone = _calls(query, first, after, whole_team=True)
-    for agent_id, direction, kind, count in _grouped(Call.select(Call.agent, Call.direction, outcome,
-                                                                 fn.COUNT(Call.id)), everyone, 3):
-        row = row_of(agent_id)
-        row.outcomes[kind] += count
-        if direction == "inbound" and kind == "connected":
-            row.inbound_answered += count
-        elif direction == "inbound" and kind == "missed":
-            row.inbound_missed += count
+    per_period = defaultdict(lambda: dict.fromkeys(OUTCOMES, 0))
+    heat = [[0] * 24 for _ in DAYS]
+    missed_total = called_back = voicemails_waiting = 0
+    histograms = defaultdict(lambda: defaultdict(int))  # (agent, measure) -> {"seconds": calls}, merged as text
+    for day, summary in sorted(insight_days.fresh(query.tz_name, query.start, query.end).items()):
+        voicemails_waiting += summary["voicemails"]  # the team's: a missed call belongs to no agent
+        for key, part in summary["agents"].items():
+            agent_id = int(key) if key else None
+            row = row_of(agent_id)
+            for kind, count in part["outcomes"].items():
+                row.outcomes[kind] += count
+            for step, count in zip(row.funnel, part["funnel"]):  # requests sent this day, by who sent them
+                row.funnel[step] += count
+            row.inbound_answered += part["answered"]
+            row.inbound_missed += part["missed"]
+            for measure in ("answer", "talk", "callback"):
+                merged = histograms[agent_id, measure]
+                for value, count in part[measure].items():
+                    merged[value] += count
+            if query.agent_id is None or agent_id == query.agent_id:
+                period = per_period[_period_start(day, query.group)]
+                for kind, count in part["outcomes"].items():
+                    period[kind] += count
+                for hour, count in part["hours"].items():
+                    heat[day.weekday()][int(hour)] += count
+                missed_total += part["missed"]
+                called_back += part["called_back"]
 
-    # 3. histograms of time to answer (inbound) and talk time, per agent; the team's is their sum
-    to_answer = (_epoch(Call.answered_at) - _epoch(Call.started_at)).alias("seconds")
-    answered_inbound = everyone & (Call.direction == "inbound") & Call.answered_at.is_null(False)
-    for agent_id, seconds, count in _grouped(Call.select(Call.agent, to_answer, fn.COUNT(Call.id)),
-                                             answered_inbound, 2):
-        row_of(agent_id).answer_seconds[max(0, int(seconds))] += count
-    talked = everyone & Call.answered_at.is_null(False) & Call.duration_seconds.is_null(False)
-    for agent_id, seconds, count in _grouped(Call.select(Call.agent, Call.duration_seconds, fn.COUNT(Call.id)),
-                                             talked, 2):
-        row_of(agent_id).talk_seconds[int(seconds)] += count
-
-    # 4. how fast missed calls got their callback (whole minutes)
-    minutes = ((_epoch(Call.called_back_at) - _epoch(Call.started_at)) / 60).alias("minutes")
-    waited = mine & (Call.direction == "inbound") & Call.answered_at.is_null() & Call.status.in_(UNANSWERED) \
-        & Call.called_back_at.is_null(False)
     callback_minutes = defaultdict(int)
-    for value, count in _grouped(Call.select(minutes, fn.COUNT(Call.id)), waited, 1):
-        callback_minutes[max(0, int(value))] += count
-
-    # 5. the permission funnel, per agent who sent the request
-    for agent_id, sent, accepted, called, connected in _funnel(first, after):
-        row = row_of(agent_id)
-        row.funnel.update(sent=int(sent), accepted=int(accepted or 0), called=int(called or 0),
-                          connected=int(connected or 0))
-
-    # 6. voicemails nobody has called back yet (the team's: a missed call belongs to no agent)
-    voicemails_waiting = Call.select(fn.COUNT(Call.id)).where(
-        everyone & (Call.direction == "inbound") & Call.voicemail_seconds.is_null(False) & Call.called_back_at.is_null()
-    ).scalar() or 0
+    for (agent_id, measure), merged in histograms.items():
+        histogram = {int(value): count for value, count in merged.items()}
+        if measure == "callback":
+            if query.agent_id is None or agent_id == query.agent_id:
+                for value, count in histogram.items():
+                    callback_minutes[value] += count
+        else:
+            setattr(row_of(agent_id), f"{measure}_seconds", defaultdict(int, histogram))
 
     chosen = [row for agent_id, row in agents.items() if query.agent_id is None or agent_id == query.agent_id]
     for row in chosen:
+        for kind, count in row.outcomes.items():
+            team.outcomes[kind] += count
+        team.inbound_answered += row.inbound_answered
+        team.inbound_missed += row.inbound_missed
         for name, value in row.funnel.items():
             team.funnel[name] += value
         for source, target in ((row.answer_seconds, team.answer_seconds), (row.talk_seconds, team.talk_seconds)):
@@ -284,24 +216,7 @@ def compute(query: Query) -> Insights:
                 target[value] += count
     return Insights(query, _periods(query, per_period), team,
                     sorted(agents.values(), key=lambda row: (row.agent_id is None, row.name.lower())),
-                    heat, missed_total, called_back_total, dict(callback_minutes), voicemails_waiting)
-
-
-def _funnel(first: datetime, after: datetime):
-    """Per agent: requests sent in the range, accepted, followed by an outbound call, and by a connected one."""
-    request = PermissionRequest
-    follow_up = (Call.to_number == request.phone) & (Call.direction == "outbound") \
-        & (Call.created_at >= request.answered_at) \
-        & (request.expires_at.is_null() | (Call.created_at <= request.expires_at))
-    accepted = request.outcome == "accepted"
-    called = fn.EXISTS(Call.select(SQL("1")).where(follow_up))
-    connected = fn.EXISTS(Call.select(SQL("1")).where(follow_up & Call.answered_at.is_null(False)))
-    return _grouped(request.select(request.agent, fn.COUNT(request.id),
-                                   fn.SUM(Case(None, [(accepted, 1)], 0)),
-                                   fn.SUM(Case(None, [(accepted & called, 1)], 0)),
-                                   fn.SUM(Case(None, [(accepted & connected, 1)], 0))),
-                    (request.kind == "request") & request.status.not_in(("failed", "undelivered"))
-                    & (request.created_at >= first) & (request.created_at < after), 1)
+                    heat, missed_total, called_back, dict(callback_minutes), voicemails_waiting)
 
 
 def _period_start(day: date, group: str) -> date:
