@@ -13,6 +13,7 @@ from tests.admin.test_insights import call_row
 from widget_app.admin import insight_days
 from widget_app.admin.insights import DAYS, OUTCOMES, Query, compute
 from widget_app.calls.missed import UNANSWERED
+from widget_app.hubspot import worker
 from widget_app.models import Agent, Call, InsightDay, InsightStale, PermissionRequest, db
 
 MONDAY = datetime(2026, 3, 2, tzinfo=UTC)
@@ -275,3 +276,17 @@ def test_the_funnel_follows_later_calls_and_changed_requests(team):
     assert compute(WEEK).team.funnel == {"sent": 2, "accepted": 2, "called": 1, "connected": 1}
     Call.delete().where(Call.id == later.id).execute()
     assert compute(WEEK).team.funnel == {"sent": 2, "accepted": 2, "called": 0, "connected": 0}
+
+
+def test_the_outbox_worker_consumes_the_marks_so_they_do_not_pile_up(app, team):
+    """Each call write adds a mark; nobody may open the insights page for months. The worker's minute pass
+    consumes them and drops the summaries they touch, so the next page load makes those days again."""
+    a_week_of_calls(*team)
+    compute(WEEK)
+    for status in ("ringing", "in-progress", "completed"):
+        Call.update(status=status).where(Call.id == wednesday_call(1).id).execute()
+    assert InsightStale.select().count() >= 3
+    assert worker.forget_changed_days(app) >= 3
+    assert InsightStale.select().count() == 0
+    assert not InsightDay.select().where(InsightDay.zone == "UTC", InsightDay.day == date(2026, 3, 4)).exists()
+    assert seen(compute(WEEK)) == oracle(WEEK)

@@ -29,14 +29,27 @@ def bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
             datetime.combine(day + timedelta(days=1), time(), tz).astimezone(UTC))
 
 
+def _refreshing():
+    """Begin the one summary refresh allowed at a time (inside a transaction)."""
+    if isinstance(db.obj, PostgresqlDatabase):  # SQLite's BEGIN IMMEDIATE already serialises writers
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        db.execute_sql("SET LOCAL jit = off")  # compiling these small queries took longer than running them
+
+
+def forget_changed_days() -> int:
+    """Consume the stale marks now (the outbox worker does it every minute, so insight_stale stays small
+    when nobody opens the insights page); returns how many marks there were."""
+    with db.atomic():
+        _refreshing()
+        return _forget_changed_days()
+
+
 def fresh(tz_name: str, start: date, end: date) -> dict:
     """{local day: summary} for every day from start to end (both included), each up to date."""
     tz = ZoneInfo(tz_name)
     wanted = [start + timedelta(days=n) for n in range((end - start).days + 1)]
     with db.atomic():
-        if isinstance(db.obj, PostgresqlDatabase):  # SQLite's BEGIN IMMEDIATE already serialises writers
-            db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-            db.execute_sql("SET LOCAL jit = off")  # compiling these small queries took longer than running them
+        _refreshing()
         _forget_changed_days()
         rows = (InsightDay.select(InsightDay.day, InsightDay.summary)
                 .where((InsightDay.zone == tz_name) & InsightDay.day.between(start, end)))
@@ -61,10 +74,11 @@ def _forget_changed_days():
     Only marks already committed are deleted (and so consumed): their calls' changes are visible to the
     counting that follows. A mark a writer has not committed yet stays for the next page load."""
     if db.returning_clause:
-        changed = sorted({day for day, in InsightStale.delete().returning(InsightStale.day).tuples().execute()})
+        marks = [day for day, in InsightStale.delete().returning(InsightStale.day).tuples().execute()]
     else:  # SQLite (peewee sends it no RETURNING): inside BEGIN IMMEDIATE nobody writes between the two
-        changed = sorted({day for day, in InsightStale.select(InsightStale.day).distinct().tuples()})
+        marks = [day for day, in InsightStale.select(InsightStale.day).tuples()]
         InsightStale.delete().execute()
+    changed = sorted(set(marks))
     spans = []
     for day in changed:
         first = datetime.combine(day, time(), UTC)
@@ -74,6 +88,7 @@ def _forget_changed_days():
             spans.append([first, first + timedelta(days=1)])
     for first, after in spans:
         InsightDay.delete().where((InsightDay.first_utc < after) & (InsightDay.after_utc > first)).execute()
+    return len(marks)
 
 
 def _runs(days: list, tz: ZoneInfo):

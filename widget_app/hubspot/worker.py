@@ -1,6 +1,7 @@
 """Who drains the outbox: `flask sync run [--once]`, and a thread in each web process (SYNC_WORKER).
 
-The same loop reconciles calls that went quiet with Twilio (``calls.reconcile``) once a minute.
+The same loop reconciles calls that went quiet with Twilio (``calls.reconcile``) once a minute, and
+consumes the insights' stale marks (``admin.insight_days``).
 """
 import logging
 import threading
@@ -10,6 +11,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from widget_app.admin import insight_days
 from widget_app.calls.reconcile import reconcile
 from widget_app.extensions import db
 from widget_app.hubspot.engagements import drain
@@ -26,6 +28,13 @@ def reconcile_calls(app) -> int:
         return reconcile()
 
 
+def forget_changed_days(app) -> int:
+    """Consume the insights' stale marks (one row per call write) so the table stays small even when
+    nobody opens the insights page; the summaries they touch are dropped and made again when asked for."""
+    with app.app_context(), db.connection_context():
+        return insight_days.forget_changed_days()
+
+
 def run_forever(app, stop: threading.Event, poll: float = POLL_SECONDS, every: float = RECONCILE_SECONDS):
     """Drain (and now and then reconcile), sleep, repeat until ``stop`` is set; errors are logged."""
     next_reconcile = time.monotonic()
@@ -40,6 +49,10 @@ def run_forever(app, stop: threading.Event, poll: float = POLL_SECONDS, every: f
                 reconcile_calls(app)
             except Exception:
                 log.exception("reconcile pass failed")
+            try:
+                forget_changed_days(app)
+            except Exception:
+                log.exception("consuming the insights' stale marks failed")
         stop.wait(poll)
 
 
