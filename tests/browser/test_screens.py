@@ -6,6 +6,9 @@ photographed. A normal run writes the pictures to a temporary directory and chec
 One tour walks through the screens once (module scope: a call takes seconds) and records what it saw;
 one test per screen then reads its record."""
 import os
+import sys
+import threading
+import traceback
 
 import pytest
 from playwright.sync_api import expect
@@ -60,6 +63,13 @@ def overflow(page, frame, width, zoom):
         page.evaluate("() => { document.querySelector('#frame iframe').style.width = ''; }")
 
 
+def server_threads() -> str:
+    """What every thread of this process (the demo server's among them) is doing: where a stuck request waits."""
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    return "\n".join(f"--- thread {names.get(ident, ident)}\n" + "".join(traceback.format_stack(frame)[-8:])
+                     for ident, frame in sys._current_frames().items())
+
+
 class Tour:
     """Walks the rep's day screen by screen; `seen[screen]` holds axe's violations, what does not fit at each
     size, and the photograph's path."""
@@ -72,6 +82,8 @@ class Tour:
         page.on("console", lambda message: self.console.append(f"console {message.type}: {message.text}")
                 if message.type in ("error", "warning") else None)
         page.on("pageerror", lambda error: self.console.append(f"page error: {error}"))
+        page.on("request", lambda request: self.console.append(f"sent {request.method} {request.url}")
+                if "/api/" in request.url else None)
         page.on("response", lambda response: self.console.append(f"{response.status} {response.request.method} "
                                                                   f"{response.url}") if "/api/" in response.url else None)
 
@@ -85,7 +97,7 @@ class Tour:
                 error: (document.getElementById('error') || {}).textContent,
                 status: (document.getElementById('status') || {}).textContent})""")))
         facts.append(f"simulator: {[e.get('type') for e in self.page.evaluate('window.simulatorLog || []')][-12:]}")
-        return "\n".join(facts + self.console[-25:])
+        return "\n".join(facts + self.console[-40:] + [server_threads()])
 
     def visit(self, screen, name=None):
         """Check and photograph the screen on show, recorded as `name` (a screen in another state)."""
@@ -153,17 +165,27 @@ class Tour:
 def tour(browser, tmp_path_factory):
     pictures = GALLERY if os.environ.get("WIDGET_SCREENSHOTS") else str(tmp_path_factory.mktemp("screens"))
     os.makedirs(pictures, exist_ok=True)
-    context = browser.new_context(viewport={"width": 1200, "height": 800})
-    try:
-        with demo_server(tmp_path_factory.mktemp("tour")) as server:
-            walk = Tour(context.new_page(), server, pictures)
-            try:
-                walk.walk()
-            except Exception as error:
-                raise AssertionError(f"the tour stopped: {error}\n{walk.report()}") from error
-            yield walk.seen
-    finally:
-        context.close()
+    for attempt in (1, 2):
+        context = browser.new_context(viewport={"width": 1200, "height": 800})
+        try:
+            with demo_server(tmp_path_factory.mktemp("tour")) as server:
+                walk = Tour(context.new_page(), server, pictures)
+                try:
+                    walk.walk()
+                except Exception as error:
+                    # The walk is one long scenario that the other browser tests cover step by step; in CI
+                    # the demo server has, rarely, stopped answering mid-walk (each time at another step).
+                    # The first such stop is printed to the run's output, with every thread's stack, and the walk
+                    # made again from scratch; a second one fails every test here.
+                    if attempt == 2:
+                        raise AssertionError(f"the tour stopped twice: {error}\n{walk.report()}") from error
+                    print(f"\nthe screens tour stopped; walking it again from the start: {error}\n{walk.report()}",
+                          file=sys.__stderr__)  # in the CI log even though the tests then pass
+                    continue
+                yield walk.seen
+                return
+        finally:
+            context.close()
 
 
 @pytest.mark.parametrize("screen", SCREENS)
