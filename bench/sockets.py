@@ -126,8 +126,13 @@ class Sockets:
 
     def open_more(self, tokens: list[str], timeout: float = 10.0, parallel: int = 25, budget: float = 60.0):
         """Open a socket per token, ``parallel`` handshakes at a time, for at most ``budget`` (+ one timeout) s."""
-        asyncio.run_coroutine_threadsafe(self._open(tokens, timeout, parallel, budget), self.loop).result(
-            timeout=budget + 2 * timeout)
+        before = self.open + self.failed + self.closed
+        future = asyncio.run_coroutine_threadsafe(self._open(tokens, timeout, parallel, budget), self.loop)
+        try:
+            future.result(timeout=budget + 3 * timeout)  # a ticket and a handshake, each within ``timeout``
+        except concurrent.futures.TimeoutError:  # a server that stopped answering: the rest failed to open
+            future.cancel()
+            self.failed += max(0, len(tokens) - (self.open + self.failed + self.closed - before))
 
     async def _close(self):
         for writer in self.writers:

@@ -124,7 +124,9 @@ class Stack:
         reset_database(self.database)
         self.redis, redis_url = start_redis(self.workdir)
         self.env = {**os.environ, **SETTINGS, "DATABASE_URL": self.database, "REDIS_URL": redis_url,
-                    "PUBLIC_BASE_URL": self.base, "PORT": str(self.port), **self.extra_env}
+                    "PUBLIC_BASE_URL": self.base, "PORT": str(self.port), **self.extra_env,
+                    # the Procfile's `flask` and `gunicorn` are this interpreter's (`.venv/bin/python bench/...`)
+                    "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")}
         try:
             subprocess.run(shlex.split(procfile("release")), cwd=ROOT, env=self.env, check=True, timeout=120,
                            stdout=subprocess.DEVNULL)
