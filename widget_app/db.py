@@ -158,7 +158,9 @@ def _postgres_triggers(table: str) -> list[str]:
                     IF TG_OP <> 'DELETE' THEN {_marks(table, "NEW")} END IF;
                     RETURN NULL;
                 END $$""",
-            f"""CREATE OR REPLACE TRIGGER {table}_marks_insights AFTER INSERT OR UPDATE OR DELETE ON {table}
+            # DROP then CREATE, not CREATE OR REPLACE TRIGGER: that needs PostgreSQL 14, this works from 11
+            f"DROP TRIGGER IF EXISTS {table}_marks_insights ON {table}",
+            f"""CREATE TRIGGER {table}_marks_insights AFTER INSERT OR UPDATE OR DELETE ON {table}
                 FOR EACH ROW EXECUTE FUNCTION {table}_marks_insights()"""]
 
 
