@@ -5,12 +5,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import axe_violations, wait_for_row
-from tests.browser.test_inbound import signed_in_and_available
-from tests.browser.test_widget import wait_for_message
+from tests.browser.helpers import DANA, axe_violations, signed_in_and_available, signed_in_keypad, wait_for_message, wait_for_row
 from widget_app.models import Agent, Call, PermissionRequest
-
-from .test_permission import DANA, signed_in_keypad
 
 pytestmark = pytest.mark.browser
 

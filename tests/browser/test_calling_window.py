@@ -4,29 +4,9 @@ forwards its buttons, sends HubSpot nothing about the call, and shows the live c
 import pytest
 from playwright.sync_api import expect
 
-from .test_login import sign_in
-from .test_outbound import CALL_MESSAGES
-from .test_widget import wait_for_message
+from tests.browser.helpers import CALL_MESSAGES, frame_of, open_calling_window, sign_in, wait_for_message
 
 pytestmark = pytest.mark.browser
-
-
-def frame_of(page):
-    page.wait_for_selector("#frame iframe")
-    return page.query_selector("#frame iframe").content_frame()
-
-
-def open_calling_window(page, live_server):
-    """The simulator in calling-window mode: returns (remote frame, window frame, popup page, errors)."""
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    with page.context.expect_page() as popup_info:
-        page.goto(live_server.simulator_url(mode="window"))
-    popup = popup_info.value
-    popup.on("pageerror", lambda error: errors.append(f"popup: {error}"))
-    popup.wait_for_load_state()
-    wait_for_message(page, "INITIALIZED", count=2)
-    return frame_of(page), frame_of(popup), popup, errors
 
 
 def live_call_in_the_window(page, window):

@@ -5,12 +5,9 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.helpers import open_calling_window, sign_in, wait_for_message
 from widget_app.core.clock import utcnow
 from widget_app.models import Permission, db
-
-from .test_calling_window import open_calling_window
-from .test_login import sign_in
-from .test_widget import wait_for_message
 
 pytestmark = pytest.mark.browser
 

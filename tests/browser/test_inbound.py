@@ -6,51 +6,20 @@ A ring sent while the widget's socket was away is found again through /api/calls
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import wait_for_row
+from tests.browser.helpers import (
+    DANA,
+    agent_can_take_calls,
+    ring,
+    sign_in,
+    signed_in_and_available,
+    wait_for_message,
+    wait_for_row,
+)
 from widget_app.agents.accounts import create_agent
 from widget_app.hubspot.engagements import drain
 from widget_app.models import Agent, Call, CallRing, db
 
-from .test_login import sign_in
-from .test_widget import open_simulator, wait_for_message, widget_frame
-
 pytestmark = pytest.mark.browser
-DANA = "+447400123456"  # the demo contact, owned by the simulator's HubSpot owner (789)
-
-
-
-def agent_can_take_calls(email="demo@example.com", owner="789"):
-    agent = Agent.get(Agent.email == email)
-    return agent.available and agent.last_seen_at is not None and agent.hubspot_owner_id == owner
-
-
-def inbound_call():
-    return Call.get_or_none(Call.direction == "inbound")
-
-
-def signed_in_and_available(page, live_server, email="demo@example.com", password="demo", owner="789"):
-    """The simulator with an agent signed in, the toggle on, and the server seeing them online (linked to
-    ``owner``: HubSpot's demo owner 789 is demo@example.com, so nobody else is linked to it)."""
-    errors = open_simulator(page, live_server)
-    frame = widget_frame(page, live_server)
-    sign_in(frame, email, password)
-    frame.wait_for_selector("#screen-keypad:not([hidden])")
-    frame.check("#available")
-    wait_for_message(page, "USER_AVAILABLE")
-    if not wait_for_row(lambda: agent_can_take_calls(email, owner)):
-        with db.connection_context():
-            agent = Agent.get(Agent.email == email).__data__
-        pytest.fail(f"the server never saw the agent online and available: {agent}")
-    return frame, errors
-
-
-def ring(page, frame):
-    """The contact calls in; the widget shows the incoming screen; returns the recorded call."""
-    page.click("#contact-call-in")
-    frame.wait_for_selector("#screen-incoming:not([hidden])")
-    call = wait_for_row(inbound_call)
-    assert call is not None and call.status == "ringing"
-    return call
 
 
 def sdk_messages(page, message_type):

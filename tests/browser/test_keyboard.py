@@ -4,9 +4,7 @@ the keypad screen reach the number."""
 import pytest
 from playwright.sync_api import expect
 
-from .test_inbound import signed_in_and_available
-from .test_login import sign_in
-from .test_widget import open_simulator, widget_frame
+from tests.browser.helpers import open_simulator, sign_in, signed_in_and_available, widget_frame
 
 pytestmark = pytest.mark.browser
 

@@ -9,13 +9,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import axe_violations
+from tests.browser.helpers import (
+    DANA,
+    ask_for_permission,
+    axe_violations,
+    open_simulator,
+    sign_in,
+    signed_in_keypad,
+    wait_for_message,
+    widget_frame,
+)
 from widget_app.core.clock import utcnow
 from widget_app.models import Call, Permission, db
-
-from .test_login import sign_in
-from .test_permission import DANA, ask_for_permission, signed_in_keypad
-from .test_widget import open_simulator, wait_for_message, widget_frame
 
 pytestmark = pytest.mark.browser
 REP_ZONE = "Asia/Kolkata"  # the rep's clock is not the server's UTC (and not a whole hour away)

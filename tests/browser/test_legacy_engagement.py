@@ -2,9 +2,7 @@
 keeps CREATE_ENGAGEMENT_SUCCEEDED's, so the outbox updates it instead of creating a second one."""
 import pytest
 
-from tests.browser.helpers import wait_for_row
-from tests.browser.test_outbound import answered_call, permitted_keypad, save_notes, the_call
-from tests.browser.test_widget import wait_for_message
+from tests.browser.helpers import answered_call, permitted_keypad, save_notes, the_call, wait_for_message, wait_for_row
 from widget_app.hubspot.engagements import drain
 from widget_app.models import Call
 

@@ -8,10 +8,8 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import png_facts
+from tests.browser.helpers import open_simulator, png_facts, sign_in, wait_for_message, widget_frame
 from widget_app.models import Agent, db
-
-from .test_widget import open_simulator, wait_for_message, widget_frame
 
 pytestmark = pytest.mark.browser
 SCREENSHOT = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), "docs", "screenshot.png")
@@ -27,12 +25,6 @@ def linked_hubspot_ids(email, timeout=5.0):
         if all(ids) or time.monotonic() > deadline:
             return ids
         time.sleep(0.05)
-
-
-def sign_in(frame, email="demo@example.com", password="demo"):
-    frame.fill("#login-email", email)
-    frame.fill("#login-password", password)
-    frame.press("#login-password", "Enter")  # keyboard only
 
 
 def test_signing_in_reloading_and_signing_out(page, live_server):

@@ -3,8 +3,7 @@ clears once the thing it was about works again, and the history follows the HubS
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_outbound import answered_call, permitted_keypad
-from tests.browser.test_widget import wait_for_message
+from tests.browser.helpers import answered_call, permitted_keypad, wait_for_message
 from widget_app.hubspot.engagements import drain
 from widget_app.models import db
 

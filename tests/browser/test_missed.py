@@ -3,9 +3,7 @@ calls are off; calls nobody answered reach the Missed list (badge, caller's name
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import wait_for_row
-from tests.browser.test_inbound import ring, signed_in_and_available
-from tests.browser.test_widget import wait_for_message
+from tests.browser.helpers import ring, signed_in_and_available, wait_for_message, wait_for_row
 from widget_app.models import Agent, Call
 
 pytestmark = pytest.mark.browser

@@ -4,11 +4,8 @@ says statuses as people do ("No answer", not no-answer) and offers Redial."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import wait_for_row
+from tests.browser.helpers import permitted_keypad, wait_for_message, wait_for_row
 from widget_app.models import Call
-
-from .test_outbound import permitted_keypad
-from .test_widget import wait_for_message
 
 pytestmark = pytest.mark.browser
 NUMBER = "+44 740 012 3456"

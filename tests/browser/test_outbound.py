@@ -4,51 +4,25 @@ hears OUTGOING_CALL_STARTED, CALL_ANSWERED, CALL_ENDED and CALL_COMPLETED in tha
 row keeps status, duration, notes and HubSpot's engagement id."""
 
 import pytest
-from playwright.sync_api import expect
 
-from tests.browser.helpers import wait_for_row
+from tests.browser.helpers import (
+    CALL_MESSAGES,
+    DANA,
+    answered_call,
+    permitted_keypad,
+    save_notes,
+    the_call,
+    wait_for_message,
+    wait_for_row,
+)
 from widget_app.models import Call, db
 from widget_app.permissions.ledger import permission_json
 
-from .test_permission import DANA, ask_for_permission, signed_in_keypad
-from .test_widget import wait_for_message
-
 pytestmark = pytest.mark.browser
-CALL_MESSAGES = ["OUTGOING_CALL_STARTED", "CALL_ANSWERED", "CALL_ENDED", "CALL_COMPLETED"]
-
-
-
-def permitted_keypad(page, live_server):
-    """Signed in, Dana's permission granted through the simulator, the keypad dial-ready."""
-    frame, errors = signed_in_keypad(page, live_server)
-    ask_for_permission(page, frame)
-    page.click("#contact-accepts")
-    frame.wait_for_selector("#ready:not([hidden])")
-    return frame, errors
 
 
 def sent_by_widget(page):
     return [e["type"] for e in page.evaluate("window.simulatorLog") if e["dir"] == "in" and e["type"] in CALL_MESSAGES]
-
-
-def the_call():
-    return Call.get_or_none(Call.direction == "outbound")
-
-
-def answered_call(page, frame):
-    frame.click("#call")
-    started = wait_for_message(page, "OUTGOING_CALL_STARTED")
-    frame.wait_for_selector("#screen-calling:not([hidden])", timeout=10000)
-    expect(frame.locator("#timer")).not_to_have_text("00:00")  # it runs from the answer
-    return started
-
-
-def save_notes(page, frame, notes):
-    frame.wait_for_selector("#screen-ended:not([hidden])")
-    frame.fill("#notes", notes)
-    frame.click("#save-call")
-    frame.wait_for_selector("#screen-keypad:not([hidden])")
-    return wait_for_message(page, "CALL_COMPLETED")
 
 
 def test_a_call_the_agent_hangs_up_is_logged_in_order_with_notes(page, live_server):

@@ -2,35 +2,10 @@
 mode): the request screen, the pending screen, and the simulator's "contact accepts" (our real, signed
 /twilio/messaging webhook) turning the widget dial-ready without a reload."""
 import pytest
-from playwright.sync_api import expect
 
-from .test_login import sign_in
-from .test_widget import open_simulator, wait_for_message, widget_frame
+from tests.browser.helpers import ask_for_permission, signed_in_keypad
 
 pytestmark = pytest.mark.browser
-DANA = "+447400123456"  # the demo contact (the simulator's default DIAL_NUMBER)
-
-
-def signed_in_keypad(page, live_server, phone=DANA):
-    """The simulator, the demo agent signed in, and HubSpot's DIAL_NUMBER for ``phone`` on the keypad."""
-    errors = open_simulator(page, live_server)
-    frame = widget_frame(page, live_server)
-    sign_in(frame)
-    wait_for_message(page, "LOGGED_IN")
-    page.fill("#dial-number", phone)
-    page.click("#send-dial")
-    expect(frame.locator("#number")).not_to_have_value("")
-    return frame, errors
-
-
-def ask_for_permission(page, frame):
-    """Call -> the request screen -> send the request -> the pending screen."""
-    frame.click("#call")
-    frame.wait_for_selector("#screen-permission:not([hidden])")
-    assert frame.is_enabled("#request-permission")
-    frame.click("#request-permission")
-    frame.wait_for_selector("#screen-pending:not([hidden])")
-    expect(frame.locator("#pending-since")).to_have_text("just now")
 
 
 def test_contact_accepting_turns_the_pending_widget_dial_ready(page, live_server):

@@ -14,10 +14,16 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import demo_server
-from tests.browser.helpers import axe_violations, png_facts, wait_for_row
-from tests.browser.test_inbound import agent_can_take_calls
-from tests.browser.test_login import sign_in
-from tests.browser.test_widget import open_simulator, wait_for_message, widget_frame
+from tests.browser.helpers import (
+    agent_can_take_calls,
+    axe_violations,
+    open_simulator,
+    png_facts,
+    sign_in,
+    wait_for_message,
+    wait_for_row,
+    widget_frame,
+)
 
 pytestmark = pytest.mark.browser
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -2,13 +2,11 @@
 cannot call out (Meta forbids business-initiated calls from their country)."""
 from datetime import timedelta
 
+from tests.browser.helpers import open_simulator, sign_in, widget_frame
 from widget_app.calls import hours as business_hours
 from widget_app.calls.senders import add_sender
 from widget_app.core.clock import utcnow
 from widget_app.models import db
-
-from .test_login import sign_in
-from .test_widget import open_simulator, widget_frame
 
 SENDER = "+442071838750"  # demo mode's sender
 US_SENDER = "+12126647665"

@@ -4,8 +4,7 @@ import time
 
 import pytest
 
-from tests.browser.test_login import sign_in
-from tests.browser.test_widget import open_simulator, wait_for_message, widget_frame
+from tests.browser.helpers import open_simulator, sign_in, wait_for_message, widget_frame
 
 pytestmark = pytest.mark.browser
 

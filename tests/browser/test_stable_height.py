@@ -3,8 +3,7 @@ change over a whole call, not on every status line, timer tick or late answer; t
 while HubSpot connects; the type is HubSpot's 14 px."""
 import pytest
 
-from .test_outbound import answered_call, permitted_keypad
-from .test_widget import wait_for_message
+from tests.browser.helpers import answered_call, permitted_keypad, wait_for_message
 
 pytestmark = pytest.mark.browser
 

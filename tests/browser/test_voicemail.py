@@ -4,9 +4,7 @@ Call back (the call-in granted a callback) reaches the dialing screen."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import axe_violations, wait_for_row
-from tests.browser.test_inbound import signed_in_and_available
-from tests.browser.test_widget import wait_for_message
+from tests.browser.helpers import axe_violations, signed_in_and_available, wait_for_message, wait_for_row
 from widget_app.models import Agent, Call
 
 pytestmark = pytest.mark.browser

@@ -5,29 +5,9 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.browser.helpers import open_simulator, wait_for_message, widget_frame
+
 pytestmark = pytest.mark.browser
-
-
-def wait_for_message(page, message_type, count=1, timeout=10000):
-    """Wait until the simulator has logged `count` messages of a type; return the last one."""
-    page.wait_for_function("([type, count]) => window.simulatorLog.filter(e => e.type === type).length >= count",
-                           arg=[message_type, count], timeout=timeout)
-    return [e for e in page.evaluate("window.simulatorLog") if e["type"] == message_type][-1]
-
-
-def widget_frame(page, live_server):
-    page.wait_for_selector("#frame iframe")
-    frame = page.query_selector("#frame iframe").content_frame()
-    frame.wait_for_load_state()
-    return frame
-
-
-def open_simulator(page, live_server, **query):
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(live_server.simulator_url(**query))
-    wait_for_message(page, "INITIALIZED")
-    return errors
 
 
 def test_the_simulator_frames_the_widget_from_the_other_origin(page, live_server):

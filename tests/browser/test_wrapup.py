@@ -5,9 +5,7 @@ again, Discard (confirmed) and Escape."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import wait_for_row
-from tests.browser.test_outbound import answered_call, permitted_keypad, the_call
-from tests.browser.test_widget import wait_for_message
+from tests.browser.helpers import answered_call, permitted_keypad, the_call, wait_for_message, wait_for_row
 from widget_app.models import Call, EngagementSync
 
 pytestmark = pytest.mark.browser
