@@ -36,6 +36,12 @@ def csrf_of(html: str) -> str:
 
 
 @pytest.fixture
+def team(db, make_agent):
+    """Two agents whose calls the insights tests count."""
+    return make_agent(email="a@example.com", name="Agent A"), make_agent(email="b@example.com", name="Agent B")
+
+
+@pytest.fixture
 def admin(make_agent):
     return make_agent(email=ADMIN_EMAIL, name="Bea Boss", password=ADMIN_PASSWORD, role="admin")
 

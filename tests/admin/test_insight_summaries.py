@@ -25,11 +25,6 @@ def app(make_app, database_url):
     return make_app(DATABASE_URL=database_url)
 
 
-@pytest.fixture
-def team(db, make_agent):
-    return make_agent(email="a@example.com", name="Agent A"), make_agent(email="b@example.com", name="Agent B")
-
-
 def _outcome(call) -> str:
     if call.answered_at:
         return "connected"
