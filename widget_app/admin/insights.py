@@ -169,6 +169,7 @@ def compute(query: Query) -> Insights:
     heat = [[0] * 24 for _ in DAYS]
     missed_total = called_back = voicemails_waiting = 0
     histograms = defaultdict(lambda: defaultdict(int))  # (agent, measure) -> {"seconds": calls}, merged as text
+    callback_minutes = defaultdict(int)
     for day, summary in sorted(insight_days.fresh(query.tz_name, query.start, query.end).items()):
         voicemails_waiting += summary["voicemails"]  # the team's: a missed call belongs to no agent
         for key, part in summary["agents"].items():
@@ -180,11 +181,13 @@ def compute(query: Query) -> Insights:
                 row.funnel[step] += count
             row.inbound_answered += part["answered"]
             row.inbound_missed += part["missed"]
-            for measure in ("answer", "talk", "callback"):
+            for measure in ("answer", "talk"):
                 merged = histograms[agent_id, measure]
                 for value, count in part[measure].items():
                     merged[value] += count
             if query.agent_id is None or agent_id == query.agent_id:
+                for value, count in part["callback"].items():
+                    callback_minutes[int(value)] += count
                 period = per_period[_period_start(day, query.group)]
                 for kind, count in part["outcomes"].items():
                     period[kind] += count
@@ -193,15 +196,9 @@ def compute(query: Query) -> Insights:
                 missed_total += part["missed"]
                 called_back += part["called_back"]
 
-    callback_minutes = defaultdict(int)
     for (agent_id, measure), merged in histograms.items():
         histogram = {int(value): count for value, count in merged.items()}
-        if measure == "callback":
-            if query.agent_id is None or agent_id == query.agent_id:
-                for value, count in histogram.items():
-                    callback_minutes[value] += count
-        else:
-            setattr(row_of(agent_id), f"{measure}_seconds", defaultdict(int, histogram))
+        setattr(row_of(agent_id), f"{measure}_seconds", defaultdict(int, histogram))
 
     chosen = [row for agent_id, row in agents.items() if query.agent_id is None or agent_id == query.agent_id]
     for row in chosen:
