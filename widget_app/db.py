@@ -1,13 +1,15 @@
 """Database binding, a connection per request, and `flask db upgrade` (versioned, idempotent)."""
 import logging
 import os
+import time
 
 import click
 from flask import current_app, request
 from flask.cli import AppGroup
 from peewee import SQL, BooleanField, CharField, ForeignKeyField, IntegerField, Model, SqliteDatabase, TextField, fn
-from playhouse.db_url import connect, schemes
+from playhouse.db_url import connect, register_database, schemes
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator, migrate
+from playhouse.pool import PooledPostgresqlDatabase
 
 from widget_app.core.clock import utcnow
 from widget_app.models import (
@@ -206,6 +208,32 @@ class WriteLockingSqliteDatabase(SqliteDatabase):
 
 
 POOL_RECYCLE_SECONDS = 300  # a pooled connection older than this is closed rather than reused
+PING_AFTER_IDLE_SECONDS = 1.0  # a pooled connection idle longer than this is pinged before it is handed out
+
+
+class PooledPostgres(PooledPostgresqlDatabase):
+    """peewee's PostgreSQL pool, without its ``SELECT 1`` on every check-out of a connection that was
+    checked in moments ago (it cost a round trip per request, ~10 % of initiate's time).
+
+    A connection back in the pool for under PING_AFTER_IDLE_SECONDS is trusted on its local state
+    (open, no transaction status lost); one idle longer is pinged as before, so after a database
+    restart or a dropped idle connection the next request still gets a fresh one.
+    """
+
+    def _can_reuse(self, conn):  # check-in, under the pool's lock
+        reusable = super()._can_reuse(conn)
+        if reusable:
+            self.__dict__.setdefault("_checked_in_at", {})[self.conn_key(conn)] = time.monotonic()
+        return reusable
+
+    def _is_closed(self, conn):  # check-out, under the pool's lock
+        checked_in = self.__dict__.setdefault("_checked_in_at", {}).pop(self.conn_key(conn), None)
+        if checked_in is not None and time.monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
+            return bool(conn.closed) or self._adapter.txn_status(conn) == self._adapter.txn_unknown
+        return super()._is_closed(conn)
+
+
+register_database(PooledPostgres, "postgres+pool", "postgresql+pool")
 
 
 def pooled_url(url: str) -> str:

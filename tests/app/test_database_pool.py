@@ -94,3 +94,53 @@ def test_the_pool_settings_are_whole_numbers_from_the_environment(make_app, post
 def test_sqlite_in_wal_mode_commits_without_an_fsync_per_transaction(app, db):
     assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute_sql("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+
+
+def last_statement(url: str, application_name: str) -> str:
+    """What the one pooled connection of an application name ran last, as PostgreSQL reports it."""
+    with psycopg2.connect(url) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT query FROM pg_stat_activity WHERE application_name = %s", (application_name,))
+        rows = cursor.fetchall()
+    conn.close()
+    assert len(rows) == 1, rows
+    return rows[0][0]
+
+
+def use_a_connection(database, statement: str):
+    with database.connection_context():
+        database.execute_sql(statement)
+
+
+def test_a_connection_checked_in_moments_ago_is_handed_out_again_without_a_ping(make_app, postgres_url):
+    app, name = pooled_app(make_app, postgres_url)
+    database = app.extensions["database"]
+    use_a_connection(database, "SELECT 'the request before'")
+    with database.connection_context():  # the next request takes it straight back: no SELECT 1 round trip
+        pass
+    assert last_statement(postgres_url, name) == "SELECT 'the request before'"
+
+
+def test_a_connection_idle_in_the_pool_is_pinged_before_it_is_handed_out(make_app, postgres_url, monkeypatch):
+    app, name = pooled_app(make_app, postgres_url)
+    database = app.extensions["database"]
+    use_a_connection(database, "SELECT 'the request before'")
+    monkeypatch.setattr("widget_app.db.PING_AFTER_IDLE_SECONDS", 0)  # it has been idle longer than that
+    with database.connection_context():
+        pass
+    assert last_statement(postgres_url, name) == "SELECT 1"
+
+
+def test_a_connection_the_server_dropped_while_idle_is_replaced_before_a_request_uses_it(
+        make_app, postgres_url, monkeypatch):
+    app, name = pooled_app(make_app, postgres_url)
+    with app.app_context():
+        agent = Agent.create(email="ana@example.com", name="Ana", password_hash="-")
+        with app.test_request_context():
+            token = issue_token(agent)
+    client = app.test_client()
+    assert client.get("/api/calls", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    with psycopg2.connect(postgres_url) as conn, conn.cursor() as cursor:  # e.g. a database restart
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s", (name,))
+    conn.close()
+    monkeypatch.setattr("widget_app.db.PING_AFTER_IDLE_SECONDS", 0)
+    assert client.get("/api/calls", headers={"Authorization": f"Bearer {token}"}).status_code == 200

@@ -11,6 +11,8 @@ from datetime import timedelta
 import pytest
 
 from tests.helpers import CONTACT_PHONE, TEST_SETTINGS
+from widget_app.calls import hours as business_hours
+from widget_app.calls.senders import add_sender
 from widget_app.core.clock import utcnow
 from widget_app.models import Agent, Call, Permission, db
 from widget_app.permissions import ledger
@@ -108,6 +110,20 @@ def test_the_permission_status_takes_few_statements(client, agent, auth_headers,
         body = client.get(f"/api/permissions/status/{CONTACT_PHONE}", headers=auth_headers).get_json()
     assert body["permission"]["status"] == "granted"
     assert len(sent) <= 4, "\n".join(sent)
+
+
+def test_an_initiate_takes_few_statements_however_many_senders_have_hours(
+        client, agent, auth_headers, grant_permission, statements):
+    grant_permission()
+    for e164, name in [("+442071838750", "London"), ("+442071838751", "Leeds"), ("+442071838752", "Bristol")]:
+        business_hours.set_hours(add_sender(e164, name, default=name == "London")[0].e164,
+                                 "Europe/London", "mon-fri 09:00-17:00")
+    with statements() as sent:
+        response = client.post("/api/calls/initiate", json={"phone": CONTACT_PHONE}, headers=auth_headers)
+    assert response.status_code == 201, response.json
+    # the agent, our senders with their hours, the contact's locked permission, its calls under the cap,
+    # and the new call
+    assert len(sent) <= 5, "\n".join(sent)
 
 
 def test_racing_final_callbacks_count_an_unanswered_call_once_on_every_database(make_app, database_url, serve_app):

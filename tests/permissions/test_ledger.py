@@ -154,12 +154,16 @@ CASES = {
 
 
 @pytest.mark.parametrize("steps, check_at, expected", CASES.values(), ids=CASES.keys())
-def test_rule_boundaries(ledger, steps, check_at, expected):
+def test_rule_boundaries(ledger, app, steps, check_at, expected):
     run(ledger, steps)
     ledger.at(check_at)
     permission = ledger.permission()
     assert {key: permission[key] for key in expected} == expected
     assert permission["reason"] and permission["request_reason"]
+    with app.app_context():  # the check a call makes reads less, and says the same
+        verdict = permission_store.call_verdict(CONTACT_PHONE)
+    assert (verdict.can_call, verdict.code, verdict.reason) == (
+        permission["can_call"], permission["call_code"], permission["reason"])
 
 
 def test_a_refused_request_says_when_asking_is_possible_again(ledger):

@@ -50,12 +50,13 @@ def engagement_in_use() -> DomainError:
     return DomainError("engagement_in_use", "This HubSpot engagement already belongs to another call.")
 
 
-def verdict_or_raise(phone: str):
-    """Stop a call the permission ledger forbids (no permission, or over the daily cap)."""
-    verdict = ledger.call_verdict(phone)
+def verdict_or_raise(phone: str, row=None):
+    """Stop a call the permission ledger forbids (no permission, or over the daily cap); ``row``: the
+    contact's Permission row in hand."""
+    verdict = ledger.call_verdict(phone, row=row)
     if not verdict.can_call:
         raise DomainError(verdict.code or "permission_required", verdict.reason,
-                          permission=ledger.permission_json(phone))
+                          permission=ledger.permission_json(phone, row))
     return verdict
 
 
@@ -66,8 +67,7 @@ def start_outbound(agent: Agent, phone: str, sender: str, hubspot: dict) -> Call
     contact_id, engagement_id = _contact_id(hubspot), _optional_id(hubspot, "engagementId")
     try:
         with db.atomic():
-            ledger.lock(to)
-            verdict_or_raise(to)
+            verdict_or_raise(to, ledger.lock(to))
             # The portal is the one this agent is bound to; the widget's portalId never picks a token.
             return Call.create(
                 direction="outbound", status="queued", from_number=sender, to_number=to, agent=agent,
@@ -129,8 +129,7 @@ def authorize_outbound(identity: str, leg_sid: str, call_id: str, dialed: str) -
     if to != call.to_number:
         _refuse(call, "destination_mismatch", "The number dialed does not match this call. Please dial again.")
     with db.atomic():  # checked and claimed while no other call to this contact is being reserved
-        ledger.lock(call.to_number)
-        verdict = ledger.call_verdict(call.to_number, exclude_call=call.id)
+        verdict = ledger.call_verdict(call.to_number, exclude_call=call.id, row=ledger.lock(call.to_number))
         claimed = verdict.can_call and (
             Call.update(parent_sid=leg_sid, updated_at=utcnow())
             .where((Call.id == call.id) & (Call.status == "queued") &

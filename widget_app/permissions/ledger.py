@@ -156,11 +156,16 @@ def latest_request(phone: str, sent_only: bool = False) -> PermissionRequest | N
     return query.order_by(PermissionRequest.created_at.desc(), PermissionRequest.id.desc()).first()
 
 
-def call_verdict(phone: str, exclude_call: int | None = None) -> rules.Verdict:
+def call_verdict(phone: str, exclude_call: int | None = None, row: Permission | None = None) -> rules.Verdict:
     """May a business-initiated call go to this contact now (``.can_call``, ``.code``, ``.reason``)?
-    ``exclude_call``: the call asking, whose own place under the cap does not count against it."""
+    ``exclude_call``: the call asking, whose own place under the cap does not count against it;
+    ``row``: the contact's Permission row in hand (the one ``lock`` returned)."""
     phone, now = twilio_e164(phone), utcnow()
-    return rules.call_verdict(history(phone, now, exclude_call=exclude_call), now, limits())
+    row = row if row is not None else Permission.get_or_none(Permission.phone == phone)
+    # Requests decide a call only through a pending grant (still awaited, or expired unanswered): one query less
+    # on every call to a contact who answered.
+    requests = _requests(phone, now) if row is not None and row.status == "pending" else []
+    return rules.call_verdict(_history(phone, now, row, requests, exclude_call), now, limits())
 
 
 def ensure_row(phone: str):
