@@ -5,34 +5,13 @@ from datetime import timedelta
 import pytest
 import responses
 
-from tests.helpers import HUBSPOT_API, PUBLIC_BASE_URL, TEST_SETTINGS
+from tests.calls.helpers import CALLER, OWNER_ID, SEARCH_URL, SENDER, inbound_form, search_answer
+from tests.helpers import PUBLIC_BASE_URL, TEST_SETTINGS
 from widget_app.calls import inbound
 from widget_app.core.clock import utcnow
 from widget_app.hubspot import contacts
 from widget_app.models import Call, CallRing, EngagementSync
 from widget_app.twilio import webhooks
-
-SEARCH_URL = f"{HUBSPOT_API}/crm/objects/2026-03/contacts/search"
-CALLER = "+447400123456"
-SENDER = TEST_SETTINGS["TWILIO_WHATSAPP_NUMBER"]
-OWNER_ID = "789"
-
-
-def inbound_form(sid="CA" + "a" * 32, caller=CALLER):
-    return {"CallSid": sid, "AccountSid": TEST_SETTINGS["TWILIO_ACCOUNT_SID"], "From": f"whatsapp:{caller}",
-            "To": f"whatsapp:{SENDER}", "Caller": f"whatsapp:{caller}", "Called": f"whatsapp:{SENDER}",
-            "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01"}
-
-
-def search_answer(owner_id=OWNER_ID):
-    """HubSpot's contacts search answer (reference §2.1) with one contact, Dana Demo."""
-    return {"total": 1, "results": [{
-        "id": "501", "archived": False, "createdAt": "2026-01-01T10:00:00.000Z",
-        "updatedAt": "2026-01-02T10:00:00.000Z",
-        "properties": {"firstname": "Dana", "lastname": "Demo", "email": "dana@example.com",
-                       "phone": CALLER, "mobilephone": None, "hubspot_owner_id": owner_id,
-                       "hs_object_id": "501", "createdate": "2026-01-01T10:00:00.000Z",
-                       "lastmodifieddate": "2026-01-02T10:00:00.000Z"}}]}
 
 
 @pytest.fixture

@@ -10,10 +10,12 @@ from datetime import timedelta
 
 import pytest
 
+from tests.calls.helpers import SEARCH_URL, inbound_form, search_answer
 from tests.helpers import CONTACT_PHONE, TEST_SETTINGS
 from widget_app.calls import hours as business_hours
 from widget_app.calls.senders import add_sender
 from widget_app.core.clock import utcnow
+from widget_app.hubspot import contacts
 from widget_app.models import Agent, Call, Permission, db
 from widget_app.permissions import ledger
 from widget_app.twilio.signatures import sign
@@ -123,6 +125,19 @@ def test_an_initiate_takes_few_statements_however_many_senders_have_hours(
     assert response.status_code == 201, response.json
     # the agent, our senders with their hours, the contact's locked permission, its calls under the cap,
     # and the new call
+    assert len(sent) <= 5, "\n".join(sent)
+
+
+def test_an_inbound_ring_takes_few_statements(app, make_agent, http_mock, twilio_post, statements):
+    owner = make_agent(hubspot_owner_id=search_answer()["results"][0]["properties"]["hubspot_owner_id"],
+                       available=True, last_seen_at=utcnow())
+    http_mock.add("POST", SEARCH_URL, json=search_answer())
+    with app.app_context():  # the caller's card is in the shared cache, as after their first call
+        contacts.find_contact_by_phone(inbound_form()["Caller"].removeprefix("whatsapp:"))
+    with statements() as sent:
+        answer = twilio_post("/twilio/voice", inbound_form())
+    assert owner.voice_identity in answer.get_data(as_text=True)
+    # the call, our number's hours, the online owner, the call routed, its ring
     assert len(sent) <= 5, "\n".join(sent)
 
 

@@ -95,10 +95,11 @@ def receive(sid: str, caller: str, called: str) -> Ring:
     """
     if not sid.startswith("CA"):
         raise DomainError("invalid_field", "CallSid is missing or malformed.", field="CallSid")
-    call = Call.get_or_none(Call.sid == sid) or _record(sid, caller, called)
+    call, agents = _record(sid, caller, called), None
     if call.status == ROUTING:
-        call = _route(call)
-    agents = _rung_agents(call)
+        call, agents = _route(call)
+    if agents is None:  # an earlier delivery of this call routed it: ring whom it rang
+        agents = _rung_agents(call)
     return Ring(call, agents if call.status in RINGING else [])
 
 
@@ -107,23 +108,25 @@ def _rung_agents(call: Call) -> list[Agent]:
 
 
 def _record(sid: str, caller: str, called: str) -> Call:
-    """Write the call (not yet routed) at once; Twilio's retry racing us finds the same row."""
+    """Write the call (not yet routed) at once; Twilio's retry (or a delivery racing us) finds the row the
+    first delivery wrote: the unique CallSid refuses a second one."""
     now = utcnow()
     try:
         with db.atomic():
             call = Call.create(direction="inbound", status=ROUTING, sid=sid, from_number=twilio_e164(caller),
                                to_number=twilio_e164(called), started_at=now, created_at=now, updated_at=now)
             granted = ledger.grant_callback(call.from_number, sid, now)  # issue 15: the call-in is a callback grant
-    except IntegrityError:  # Twilio's retry raced the first delivery: that one recorded it
+    except IntegrityError:  # a retry, or a delivery racing the first: that one recorded the call
         return Call.get(Call.sid == sid)
     if granted:
         ledger.notify(call.from_number)
     return call
 
 
-def _route(call: Call) -> Call:
+def _route(call: Call) -> tuple[Call, list[Agent] | None]:
     """Ring the chosen agents (or record a missed call) exactly once, from what the cache knows of the
-    caller; an unknown caller rings every available agent while HubSpot is asked in the background."""
+    caller; an unknown caller rings every available agent while HubSpot is asked in the background.
+    Returns the call and the agents this delivery rang (None: another delivery routed it meanwhile)."""
     known, contact = known_contact(call.from_number)
     now = utcnow()
     closed = business_hours.closed_at(call.to_number, now)  # issue 15: after hours nobody rings
@@ -132,18 +135,19 @@ def _route(call: Call) -> Call:
         # Nobody to ring, so no ring waits: the owner decides who sees the missed call and gets its
         # follow-up task, and the engagement's title names the contact, so ask HubSpot (briefly) now.
         contact, known = find_contact(call.from_number, budget=NOBODY_LOOKUP_BUDGET), True
+    routed = {"status": "ringing" if agents else MISSED, "after_hours": closed, "contact_id": (contact or {}).get("id"),
+              "owner_id": (contact or {}).get("owner_id"), "contact_card": contact,
+              "ended_at": None if agents else now, "updated_at": now}
     with db.atomic():
-        won = Call.update(status="ringing" if agents else MISSED, after_hours=closed,
-                          contact_id=(contact or {}).get("id"), owner_id=(contact or {}).get("owner_id"), contact_card=contact,
-                          ended_at=None if agents else now, updated_at=now).where(
-            Call.id == call.id, Call.status == ROUTING).execute()
-        call = Call.get_by_id(call.id)
-        if won and agents:
+        won = Call.update(**routed).where(Call.id == call.id, Call.status == ROUTING).execute()
+        if not won:  # another delivery of the same call routed it meanwhile
+            return Call.get_by_id(call.id), None
+        for field, value in routed.items():  # the row as written, without reading it back
+            setattr(call, field, value)
+        if agents:
             CallRing.insert_many([{"call": call.id, "agent": agent.id, "rung_at": now} for agent in agents]).execute()
-        elif won:
+        else:
             engagements.enqueue_call_sync(call)  # nobody rang: logged now, in the same transaction
-    if not won:  # another delivery of the same call routed it meanwhile
-        return call
     if agents:
         hub.notify([agent.id for agent in agents], events.incoming_call(call))
         if not known:  # after the ring's message, so a widget never hears of the card before the ring
@@ -151,7 +155,7 @@ def _route(call: Call) -> Call:
     else:
         log.info("inbound: nobody available for call %s; recorded as missed", call.id)
         missed.tell_viewers(call)
-    return call
+    return call, agents
 
 
 def look_up_later(call: Call) -> threading.Thread:
