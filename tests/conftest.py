@@ -5,6 +5,7 @@ fixtures only one package uses are in that package's conftest.py (browser/ and i
 import contextlib
 import json
 import os
+import shutil
 import time
 from datetime import UTC
 
@@ -15,6 +16,7 @@ from tests.helpers import (
     CONTACT_PHONE,
     TEST_SETTINGS,
     TWILIO_API,
+    OwnRedis,
     free_port,
     hubspot_v3_signature,
     require_or_skip,
@@ -327,3 +329,14 @@ def postgres_url():
         require_or_skip("PostgreSQL (TEST_DATABASE_URL)")
     _reset_postgres(url)
     return url
+
+
+@pytest.fixture
+def own_redis():
+    """A redis-server of this test alone, which it may stop (Redis down) and start again."""
+    if not shutil.which("redis-server"):
+        require_or_skip("redis-server")
+    server = OwnRedis()
+    server.start()
+    yield server
+    server.stop()

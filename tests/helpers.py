@@ -1,16 +1,18 @@
 """What several test packages share that is not a fixture: the settings every test app starts from,
 Twilio's and HubSpot's real URLs, and small helpers (skip-or-fail, polling, ports, threaded servers,
-HubSpot's v3 signature). Tests import it (`from tests.helpers import ...`); fixtures live in conftest.py."""
+HubSpot's v3 signature, a redis-server a test may stop). Tests import it (`from tests.helpers import ...`); fixtures live in conftest.py."""
 import base64
 import contextlib
 import hashlib
 import hmac
 import os
 import socket
+import subprocess
 import threading
 import time
 
 import pytest
+import redis
 import simple_websocket
 
 IN_CI = os.environ.get("CI") == "true"
@@ -93,3 +95,27 @@ class Client(simple_websocket.Client):
     def _thread(self):
         self.connected = self._handle_events()
         super()._thread()
+
+
+class OwnRedis:
+    """A redis-server of this test on a free loopback port, which the test may stop and start again."""
+
+    def __init__(self):
+        self.port, self.process = free_port(), None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self):
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert wait_for(self._answers, timeout=10), "redis-server did not start"
+
+    def _answers(self) -> bool:
+        with contextlib.suppress(redis.RedisError):
+            return redis.Redis(port=self.port, socket_timeout=0.5).ping()
+        return False
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)

@@ -200,3 +200,17 @@ def test_a_live_app_never_loads_the_demo(tmp_path, mode):
         assert found == {"demo": [], "dev_routes": []}
     else:
         assert "widget_app.demo" in found["demo"] and "/dev/hubspot" in found["dev_routes"]
+
+
+def test_no_test_module_imports_another_test_module():
+    """Shared steps live in a package's helpers.py (or conftest.py for fixtures), so a test module can move or
+    be deleted without breaking another; importing a fixture from a test module also hides it from pytest's view."""
+    tests = pathlib.Path(__file__).parent
+    found = []
+    for path in sorted(tests.rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                     else [alias.name for alias in node.names] if isinstance(node, ast.Import) else [])
+            found += [f"{path.relative_to(tests)}:{node.lineno}: {name}" for name in names
+                      if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_")]
+    assert found == []

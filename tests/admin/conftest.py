@@ -1,10 +1,13 @@
 """The admin console's fixtures: an admin, and a test client signed in to /admin with its CSRF token."""
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from widget_app.models import AdminAction
 
+MONDAY = datetime(2026, 3, 2, tzinfo=UTC)  # the insights tests' first day
+OURS, THEIRS = "+442071838750", "+447911123456"  # our sender, a contact
 ADMIN_EMAIL, ADMIN_PASSWORD = "boss@example.com", "admin password"
 
 
@@ -66,3 +69,14 @@ def admin_console(client, make_agent):
     browser = AdminBrowser(client)
     assert browser.sign_in().status_code == 302
     return browser
+
+
+def call_row(start, direction, status, agent=None, answered_after=None, duration=None, called_back_after=None,
+             phone=THEIRS):
+    """A row for Call.insert_many: a call at ``start``, answered and called back after the given times."""
+    inbound = direction == "inbound"
+    return {"direction": direction, "status": status, "from_number": phone if inbound else OURS,
+            "to_number": OURS if inbound else phone, "agent": agent, "started_at": start, "created_at": start,
+            "answered_at": start + timedelta(seconds=answered_after) if answered_after is not None else None,
+            "duration_seconds": duration,
+            "called_back_at": start + called_back_after if called_back_after else None}

@@ -9,14 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.admin.test_insights import call_row
+from tests.admin.conftest import MONDAY, call_row
 from widget_app.admin import insight_days
 from widget_app.admin.insights import DAYS, OUTCOMES, Query, compute
 from widget_app.calls.missed import UNANSWERED
 from widget_app.hubspot import worker
 from widget_app.models import Agent, Call, InsightDay, InsightStale, PermissionRequest, db
 
-MONDAY = datetime(2026, 3, 2, tzinfo=UTC)
 WEEK = Query(date(2026, 3, 2), date(2026, 3, 8))
 
 

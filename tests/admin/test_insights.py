@@ -11,28 +11,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from tests.admin.conftest import MONDAY, call_row
 from widget_app.admin import insights
 from widget_app.admin.insights import Query, compute, median, parse_query
 from widget_app.core.errors import DomainError
 from widget_app.models import Call, PermissionRequest
 
-MONDAY = datetime(2026, 3, 2, tzinfo=UTC)
-OURS, THEIRS = "+442071838750", "+447911123456"
-
 
 @pytest.fixture
 def app(make_app, database_url):
     return make_app(DATABASE_URL=database_url)
-
-
-def call_row(start, direction, status, agent=None, answered_after=None, duration=None, called_back_after=None,
-             phone=THEIRS):
-    inbound = direction == "inbound"
-    return {"direction": direction, "status": status, "from_number": phone if inbound else OURS,
-            "to_number": OURS if inbound else phone, "agent": agent, "started_at": start, "created_at": start,
-            "answered_at": start + timedelta(seconds=answered_after) if answered_after is not None else None,
-            "duration_seconds": duration,
-            "called_back_at": start + called_back_after if called_back_after else None}
 
 
 def generated_calls(a, b):

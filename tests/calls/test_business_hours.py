@@ -1,52 +1,19 @@
 """Business hours per WhatsApp number: the same inbound webhook rings agents when open and, after hours
 or on a holiday, speaks AFTER_HOURS_MESSAGE and records a missed call without ringing anyone."""
-import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 import pytest
-import responses
 from freezegun import freeze_time
 
-from tests.helpers import HUBSPOT_API, TEST_SETTINGS
+from tests.calls.helpers import (
+    HOLIDAY_10_LISBON,
+    MONDAY_0830_UTC_SUMMER,
+    MONDAY_0830_UTC_WINTER,
+    MONDAY_10_LISBON_SUMMER,
+    MONDAY_20_LISBON_SUMMER,
+    SENDER,
+)
 from widget_app.models import Call, CallRing, PhoneNumber
-
-SENDER = TEST_SETTINGS["TWILIO_WHATSAPP_NUMBER"]
-CALLER = "+447400123456"
-MONDAY_10_LISBON_SUMMER = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # 10:00 WEST (UTC+1)
-MONDAY_20_LISBON_SUMMER = datetime(2026, 6, 1, 19, 0, tzinfo=UTC)
-MONDAY_0830_UTC_WINTER = datetime(2026, 3, 23, 8, 30, tzinfo=UTC)  # 08:30 WET: not yet open
-MONDAY_0830_UTC_SUMMER = datetime(2026, 3, 30, 8, 30, tzinfo=UTC)  # 09:30 WEST: open (DST began Mar 29)
-HOLIDAY_10_LISBON = datetime(2026, 6, 10, 9, 0, tzinfo=UTC)  # Wednesday, Portugal Day
-
-
-def form(sid):
-    return {"CallSid": sid, "AccountSid": TEST_SETTINGS["TWILIO_ACCOUNT_SID"], "From": f"whatsapp:{CALLER}",
-            "To": f"whatsapp:{SENDER}", "Caller": f"whatsapp:{CALLER}", "Called": f"whatsapp:{SENDER}",
-            "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01"}
-
-
-@pytest.fixture
-def lisbon_hours(runner, db):
-    for args in (["hours", "--number", SENDER, "--tz", "Europe/Lisbon", "--set", "mon-fri 09:00-18:00"],
-                 ["closed", "--number", SENDER, "--date", "2026-06-10"]):
-        result = runner.invoke(args=["numbers", *args])
-        assert result.exit_code == 0, result.output
-
-
-@pytest.fixture
-def calls_in(http_mock, twilio_post, agent):
-    """A WhatsApp call arrives while the agent's widget is open; returns the TwiML we answered."""
-    http_mock.add(responses.POST, f"{HUBSPOT_API}/crm/objects/2026-03/contacts/search", json={"total": 0, "results": []})
-    count = iter(range(100))
-
-    def call_in(moment):
-        with freeze_time(moment):
-            agent.last_seen_at, agent.available = moment, True
-            agent.save()
-            answer = twilio_post("/twilio/voice", form(f"CA{next(count):032d}"))
-        assert answer.status_code == 200
-        return ET.fromstring(answer.data)
-    return call_in
 
 
 def rang(twiml) -> bool:

@@ -9,22 +9,21 @@ import pytest
 import responses
 from freezegun import freeze_time
 
-from tests.calls.test_business_hours import (
+from tests.calls.helpers import (
+    CALLER,
     HOLIDAY_10_LISBON,
     MONDAY_0830_UTC_SUMMER,
     MONDAY_0830_UTC_WINTER,
     MONDAY_10_LISBON_SUMMER,
     MONDAY_20_LISBON_SUMMER,
-    calls_in,  # noqa: F401 (a fixture)
-    lisbon_hours,  # noqa: F401 (a fixture)
+    SENDER,
+    inbound_form,
 )
 from tests.helpers import HUBSPOT_API, PUBLIC_BASE_URL, TEST_SETTINGS
-from tests.hubspot.test_follow_up_tasks import FakeHubSpot
+from tests.hubspot.fakes import FakeHubSpot
 from widget_app.hubspot.engagements import drain
 from widget_app.models import Call, CallRing, EngagementSync, WebhookEvent
 
-SENDER = TEST_SETTINGS["TWILIO_WHATSAPP_NUMBER"]
-CALLER = "+447400123456"
 LEG = "CA" + "7" * 32
 RE_SID = "RE" + "5" * 32
 RECORDING_URL = f"https://api.twilio.com/2010-04-01/Accounts/{TEST_SETTINGS['TWILIO_ACCOUNT_SID']}/Recordings/{RE_SID}"
@@ -33,12 +32,6 @@ T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 def record_verb(twiml):
     return twiml.find("Record")
-
-
-def voice_form(sid=LEG):
-    return {"CallSid": sid, "AccountSid": TEST_SETTINGS["TWILIO_ACCOUNT_SID"], "From": f"whatsapp:{CALLER}",
-            "To": f"whatsapp:{SENDER}", "Caller": f"whatsapp:{CALLER}", "Called": f"whatsapp:{SENDER}",
-            "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01"}
 
 
 def voicemail_form(call_sid=LEG, status="completed", duration="23", recording_sid=RE_SID):
@@ -53,7 +46,7 @@ def voicemail_form(call_sid=LEG, status="completed", duration="23", recording_si
     (MONDAY_10_LISBON_SUMMER, True), (MONDAY_20_LISBON_SUMMER, False), (HOLIDAY_10_LISBON, False),
     (MONDAY_0830_UTC_WINTER, False), (MONDAY_0830_UTC_SUMMER, True),
 ])
-def test_the_same_webhook_rings_agents_in_hours_and_records_a_voicemail_after_hours(app, lisbon_hours, calls_in, moment, rings):  # noqa: F811 (fixtures)
+def test_the_same_webhook_rings_agents_in_hours_and_records_a_voicemail_after_hours(app, lisbon_hours, calls_in, moment, rings):
     twiml = calls_in(moment)
     if rings:
         assert twiml.find("Dial") is not None and record_verb(twiml) is None
@@ -73,7 +66,7 @@ def test_nobody_available_hears_the_greeting_the_consent_notice_and_the_configur
     http_mock.add(responses.POST, f"{HUBSPOT_API}/crm/objects/2026-03/contacts/search", json={"total": 0, "results": []})
     app.config.update(VOICEMAIL_GREETING="Leave a message.", VOICEMAIL_MAX_SECONDS=45,
                       RECORDING_CONSENT_MESSAGE="This message is recorded.")  # RECORD_CALLS stays off
-    twiml = ET.fromstring(twilio_post("/twilio/voice", voice_form()).data)
+    twiml = ET.fromstring(twilio_post("/twilio/voice", inbound_form(LEG)).data)
     assert [say.text for say in twiml.iter("Say")] == ["Sorry, nobody can take your call right now.",
                                                        "Leave a message.", "This message is recorded."]
     assert record_verb(twiml).get("maxLength") == "45"
@@ -82,7 +75,7 @@ def test_nobody_available_hears_the_greeting_the_consent_notice_and_the_configur
 def test_with_voicemail_off_the_caller_hears_why_and_the_call_ends(app, db, twilio_post, http_mock):
     http_mock.add(responses.POST, f"{HUBSPOT_API}/crm/objects/2026-03/contacts/search", json={"total": 0, "results": []})
     app.config["VOICEMAIL"] = False
-    twiml = ET.fromstring(twilio_post("/twilio/voice", voice_form()).data)
+    twiml = ET.fromstring(twilio_post("/twilio/voice", inbound_form(LEG)).data)
     assert record_verb(twiml) is None and twiml.find("Hangup") is not None
 
 
@@ -97,7 +90,7 @@ def ringing_call(app_ctx, agent):
 @pytest.mark.parametrize("dial_status", ["no-answer", "busy", "failed"])
 def test_a_call_that_rang_out_or_was_declined_answers_the_dial_action_with_record(twilio_post, ringing_call,
                                                                                    dial_status):
-    answer = twilio_post("/twilio/voice/dial-done", {**voice_form(), "DialCallStatus": dial_status})
+    answer = twilio_post("/twilio/voice/dial-done", {**inbound_form(LEG), "DialCallStatus": dial_status})
     twiml = ET.fromstring(answer.data)
     assert record_verb(twiml) is not None
     assert [say.text for say in twiml.iter("Say")][0] == "Sorry, nobody can take your call right now."
@@ -106,12 +99,12 @@ def test_a_call_that_rang_out_or_was_declined_answers_the_dial_action_with_recor
 
 def test_a_caller_who_hung_up_or_an_answered_call_gets_no_voicemail(twilio_post, ringing_call):
     for status in ("canceled", "completed"):
-        twiml = ET.fromstring(twilio_post("/twilio/voice/dial-done", {**voice_form(), "DialCallStatus": status}).data)
+        twiml = ET.fromstring(twilio_post("/twilio/voice/dial-done", {**inbound_form(LEG), "DialCallStatus": status}).data)
         assert record_verb(twiml) is None and twiml.find("Hangup") is not None
 
 
 def test_the_record_action_hangs_up(twilio_post, ringing_call):
-    twiml = ET.fromstring(twilio_post("/twilio/voicemail/done", {**voice_form(), "RecordingSid": RE_SID}).data)
+    twiml = ET.fromstring(twilio_post("/twilio/voicemail/done", {**inbound_form(LEG), "RecordingSid": RE_SID}).data)
     assert twiml.find("Hangup") is not None
 
 
@@ -232,7 +225,7 @@ def test_a_missed_call_without_a_voicemail_has_no_player(client, missed_call, ma
     assert row["voicemail"] is None and answer.status_code == 404
 
 
-def test_the_missed_list_says_after_hours_for_a_call_that_came_in_while_closed(client, lisbon_hours, calls_in, agent,  # noqa: F811
+def test_the_missed_list_says_after_hours_for_a_call_that_came_in_while_closed(client, lisbon_hours, calls_in, agent,
                                                                                headers_for):
     calls_in(MONDAY_20_LISBON_SUMMER)
     with freeze_time(MONDAY_20_LISBON_SUMMER + timedelta(minutes=1)):

@@ -130,3 +130,19 @@ def live_cloud(http_mock):
         registered[url] = http_mock.add(method, url, json=body, status=status, match=extra_matchers.get(url, []))
 
     return replace
+
+
+SECRETS = [TEST_SETTINGS[name] for name in ("TWILIO_AUTH_TOKEN", "TWILIO_API_KEY_SECRET", "HUBSPOT_ACCESS_TOKEN",
+                                             "HUBSPOT_DEVELOPER_API_KEY", "HUBSPOT_CLIENT_SECRET", "SECRET_KEY")]
+
+
+def doctor(app, *args):
+    """Run `flask doctor`; no secret of the test settings may appear in what it prints."""
+    result = app.test_cli_runner().invoke(args=["doctor", *args])
+    for secret in SECRETS:
+        assert secret not in result.output
+    return result
+
+
+def fail_lines(output):
+    return [line for line in output.splitlines() if line.startswith("FAIL")]

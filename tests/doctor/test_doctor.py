@@ -16,6 +16,8 @@ from tests.doctor.conftest import (
     approval_body,
     calling_settings_body,
     content_body,
+    doctor,
+    fail_lines,
     introspection,
     sender_body,
     senders_page,
@@ -25,20 +27,6 @@ from tests.helpers import PUBLIC_BASE_URL, TEST_SETTINGS, TWILIO_API
 from widget_app import db as db_module
 from widget_app.db import SchemaVersion
 from widget_app.models import Portal
-
-SECRETS = [TEST_SETTINGS[name] for name in ("TWILIO_AUTH_TOKEN", "TWILIO_API_KEY_SECRET", "HUBSPOT_ACCESS_TOKEN",
-                                             "HUBSPOT_DEVELOPER_API_KEY", "HUBSPOT_CLIENT_SECRET", "SECRET_KEY")]
-
-
-def doctor(app, *args):
-    result = app.test_cli_runner().invoke(args=["doctor", *args])
-    for secret in SECRETS:
-        assert secret not in result.output
-    return result
-
-
-def fail_lines(output):
-    return [line for line in output.splitlines() if line.startswith("FAIL")]
 
 
 def test_a_correct_live_setup_passes_with_exit_0(app, live_cloud):

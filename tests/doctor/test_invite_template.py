@@ -2,8 +2,7 @@
 it must exist, carry a VOICE_CALL ("Call us") action, and be approved by WhatsApp."""
 import pytest
 
-from tests.doctor.conftest import approval_body, content_body, twilio_error
-from tests.doctor.test_doctor import doctor, fail_lines
+from tests.doctor.conftest import approval_body, content_body, doctor, fail_lines, twilio_error
 
 INVITE_SID = "HX" + "c" * 32
 INVITE_URL = f"https://content.twilio.com/v1/Content/{INVITE_SID}"

@@ -12,7 +12,6 @@ import requests
 from simple_websocket import ConnectionClosed
 
 from tests.helpers import TEST_SETTINGS, Client, running_in_thread, wait_for
-from tests.realtime.test_redis_outage import own_redis  # noqa: F401 - the fixture: a redis-server this test may stop
 from widget_app.agents.accounts import issue_token
 from widget_app.models import Agent, Call
 
@@ -45,7 +44,7 @@ def hanging_hubspot():
 
 
 @pytest.fixture
-def deploy(postgres_url, own_redis, make_app, gunicorn):  # noqa: F811
+def deploy(postgres_url, own_redis, make_app, gunicorn):
     """The app on PostgreSQL under gunicorn with two workers and our own Redis, on a HubSpot of the test's."""
     def start(hubspot_base: str):
         settings = {key: value for key, value in TEST_SETTINGS.items() if key != "TESTING"}
@@ -144,7 +143,7 @@ def test_hubspot_hanging_the_inbound_webhook_answers_twiml_within_3_seconds(depl
 
 
 def test_redis_stopped_mid_ring_every_available_widget_shows_the_ring_within_10_seconds(
-        deploy, own_redis, hubspot_stub, widgets):  # noqa: F811
+        deploy, own_redis, hubspot_stub, widgets):
     app, server = deploy(hubspot_stub.base_url)  # HubSpot answers: only Redis fails here
     online_widgets(app, server, widgets)
     first = inbound_webhook(server, caller="+447946000100")

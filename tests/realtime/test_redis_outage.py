@@ -1,61 +1,16 @@
 """Redis down does not lose rings: a process cut off from Redis rings its sockets from the database
 (what /api/calls/ringing says), never twice for the same call, reports it in /healthz, and
 resubscribes when Redis returns. Each test runs its own redis-server, so it can stop it."""
-import contextlib
 import json
-import shutil
-import socket
-import subprocess
 import uuid
 
-import pytest
 import redis
 
-from tests.helpers import require_or_skip, wait_for
+from tests.helpers import wait_for
 from widget_app.core.clock import utcnow
 from widget_app.models import Call, CallRing
 from widget_app.realtime.hub import Hub
 from widget_app.realtime.socket import ringing_messages
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class OwnRedis:
-    """A redis-server of this test on a free loopback port, which the test may stop and start again."""
-
-    def __init__(self):
-        self.port, self.process = free_port(), None
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self):
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        assert wait_for(self._answers, timeout=10), "redis-server did not start"
-
-    def _answers(self) -> bool:
-        with contextlib.suppress(redis.RedisError):
-            return redis.Redis(port=self.port, socket_timeout=0.5).ping()
-        return False
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-
-@pytest.fixture
-def own_redis():
-    if not shutil.which("redis-server"):
-        require_or_skip("redis-server")
-    server = OwnRedis()
-    server.start()
-    yield server
-    server.stop()
 
 
 class Inbox:
