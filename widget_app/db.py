@@ -1,7 +1,7 @@
 """Database binding, a connection per request, and `flask db upgrade` (versioned, idempotent)."""
 import logging
 import os
-import time
+from time import monotonic
 
 import click
 from flask import current_app, request
@@ -212,25 +212,39 @@ PING_AFTER_IDLE_SECONDS = 1.0  # a pooled connection idle longer than this is pi
 
 
 class PooledPostgres(PooledPostgresqlDatabase):
-    """peewee's PostgreSQL pool, without its ``SELECT 1`` on every check-out of a connection that was
-    checked in moments ago (it cost a round trip per request, ~10 % of initiate's time).
+    """peewee's PostgreSQL pool, without its ``SELECT 1`` on every check-out of a connection the server
+    answered moments ago (that ping cost a round trip per request).
 
-    A connection back in the pool for under PING_AFTER_IDLE_SECONDS is trusted on its local state
-    (open, no transaction status lost); one idle longer is pinged as before, so after a database
-    restart or a dropped idle connection the next request still gets a fresh one.
+    A connection whose last statement (or ping) the server answered under PING_AFTER_IDLE_SECONDS ago,
+    and whose local state is clean (open, idle), is handed out as it is; any other is pinged as before, so
+    a connection the server dropped while idle (a restart, an idle timeout) is replaced before a request
+    uses it. The price: a restart within that second fails the request each such connection serves next.
+    Only answers count: a request that ran no statement does not make its connection look alive.
     """
 
-    def _can_reuse(self, conn):  # check-in, under the pool's lock
-        reusable = super()._can_reuse(conn)
-        if reusable:
-            self.__dict__.setdefault("_checked_in_at", {})[self.conn_key(conn)] = time.monotonic()
-        return reusable
+    def __init__(self, *args, **kwargs):
+        self._answered_at = {}  # conn_key -> monotonic time the server last answered on that connection
+        super().__init__(*args, **kwargs)
+
+    def execute_sql(self, sql, params=None):
+        cursor = super().execute_sql(sql, params)
+        self._answered_at[self.conn_key(self._state.conn)] = monotonic()
+        return cursor
 
     def _is_closed(self, conn):  # check-out, under the pool's lock
-        checked_in = self.__dict__.setdefault("_checked_in_at", {}).pop(self.conn_key(conn), None)
-        if checked_in is not None and time.monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
-            return bool(conn.closed) or self._adapter.txn_status(conn) == self._adapter.txn_unknown
-        return super()._is_closed(conn)
+        key, adapter = self.conn_key(conn), self._adapter
+        answered = self._answered_at.get(key)
+        if (answered is not None and monotonic() - answered < PING_AFTER_IDLE_SECONDS and not conn.closed
+                and adapter.txn_status(conn) == adapter.txn_idle):
+            return False
+        closed = super()._is_closed(conn)  # the ping (or a rollback)
+        if not closed:
+            self._answered_at[key] = monotonic()
+        return closed
+
+    def _close_raw(self, conn):
+        self._answered_at.pop(self.conn_key(conn), None)
+        super()._close_raw(conn)
 
 
 register_database(PooledPostgres, "postgres+pool", "postgresql+pool")

@@ -130,6 +130,19 @@ def test_a_connection_idle_in_the_pool_is_pinged_before_it_is_handed_out(make_ap
     assert last_statement(postgres_url, name) == "SELECT 1"
 
 
+def test_a_request_that_runs_no_statement_does_not_keep_its_connection_from_being_pinged(
+        make_app, postgres_url, monkeypatch):
+    app, name = pooled_app(make_app, postgres_url)
+    database = app.extensions["database"]
+    clock = [1000.0]
+    monkeypatch.setattr("widget_app.db.monotonic", lambda: clock[0])
+    use_a_connection(database, "SELECT 'the last answer'")
+    for clock[0] in (1000.5, 1000.9, 1001.3):  # e.g. unsigned webhooks refused before any query, every 0.4 s
+        with database.connection_context():
+            pass
+    assert last_statement(postgres_url, name) == "SELECT 1"  # 1.3 s after the last answer: pinged
+
+
 def test_a_connection_the_server_dropped_while_idle_is_replaced_before_a_request_uses_it(
         make_app, postgres_url, monkeypatch):
     app, name = pooled_app(make_app, postgres_url)

@@ -1,5 +1,6 @@
 """What the inbound-call tests send and what HubSpot answers them: Twilio's inbound voice webhook form for a
 WhatsApp call to our sender, and HubSpot's contacts search answer naming the caller."""
+import uuid
 from datetime import UTC, datetime
 
 from tests.helpers import HUBSPOT_API, TEST_SETTINGS
@@ -22,6 +23,11 @@ def inbound_form(sid="CA" + "a" * 32, caller=CALLER):
     return {"CallSid": sid, "AccountSid": TEST_SETTINGS["TWILIO_ACCOUNT_SID"], "From": f"whatsapp:{caller}",
             "To": f"whatsapp:{SENDER}", "Caller": f"whatsapp:{caller}", "Called": f"whatsapp:{SENDER}",
             "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01"}
+
+
+def new_call_form(caller=CALLER):
+    """``inbound_form`` for a call of its own: a fresh CallSid each time."""
+    return inbound_form("CA" + uuid.uuid4().hex, caller)
 
 
 def search_answer(owner_id=OWNER_ID):

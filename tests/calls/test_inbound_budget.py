@@ -3,30 +3,19 @@ calling, gives the look-up about 2 s in all (one attempt, never the client's ret
 an unknown caller when HubSpot is slow or down."""
 import sqlite3
 import threading
-import uuid
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
 import responses
 
-from tests.helpers import HUBSPOT_API, TEST_SETTINGS, wait_for
+from tests.calls.helpers import CALLER, SEARCH_URL, new_call_form
+from tests.helpers import TEST_SETTINGS, wait_for
 from widget_app.calls import inbound
 from widget_app.core.clock import utcnow
 from widget_app.hubspot import contacts
 from widget_app.models import Agent, Call, CallRing
 from widget_app.twilio.signatures import sign
-
-SEARCH_URL = f"{HUBSPOT_API}/crm/objects/2026-03/contacts/search"
-SENDER = TEST_SETTINGS["TWILIO_WHATSAPP_NUMBER"]
-CALLER = "+447400123456"
-
-
-def inbound_form(sid=None, caller=CALLER):
-    return {"CallSid": sid or "CA" + uuid.uuid4().hex, "AccountSid": TEST_SETTINGS["TWILIO_ACCOUNT_SID"],
-            "From": f"whatsapp:{caller}", "To": f"whatsapp:{SENDER}", "Caller": f"whatsapp:{caller}",
-            "Called": f"whatsapp:{SENDER}", "CallStatus": "ringing", "Direction": "inbound",
-            "ApiVersion": "2010-04-01"}
 
 
 def identities(response) -> list[str]:
@@ -42,7 +31,7 @@ def online(make_agent, email, **fields):
 def test_a_hubspot_timeout_rings_every_online_agent_as_an_unknown_caller(twilio_post, make_agent, http_mock):
     ana, bo = online(make_agent, "ana@example.com", hubspot_owner_id="789"), online(make_agent, "bo@example.com")
     http_mock.post(SEARCH_URL, body=requests.exceptions.ReadTimeout("HubSpot did not answer"))
-    form = inbound_form()
+    form = new_call_form()
     response = twilio_post("/twilio/voice", form)
     assert response.status_code == 200
     assert identities(response) == sorted([ana.voice_identity, bo.voice_identity])
@@ -54,7 +43,7 @@ def test_a_hubspot_timeout_rings_every_online_agent_as_an_unknown_caller(twilio_
 def test_the_look_up_is_one_attempt_bounded_by_the_budget(app, twilio_post, make_agent, http_mock, hubspot_sleeps):
     online(make_agent, "ana@example.com")
     http_mock.post(SEARCH_URL, status=503, json={"status": "error", "message": "Service unavailable"})
-    twilio_post("/twilio/voice", inbound_form())
+    twilio_post("/twilio/voice", new_call_form())
     assert inbound.wait_for_look_ups(app)
     [search] = http_mock.calls  # the client's own retries (and their waits) do not fit the budget
     connect, read = search.request.req_kwargs["timeout"]
@@ -64,7 +53,7 @@ def test_the_look_up_is_one_attempt_bounded_by_the_budget(app, twilio_post, make
 
 def test_the_call_is_committed_before_hubspot_is_asked(app, twilio_post, make_agent, http_mock, tmp_path):
     online(make_agent, "ana@example.com")
-    form, seen = inbound_form(), []
+    form, seen = new_call_form(), []
 
     def search(request):  # a worker killed here must leave a record of the call: read it from outside
         with sqlite3.connect(app.config["DATABASE_URL"][len("sqlite:///"):]) as outside:
@@ -80,8 +69,8 @@ def test_the_call_is_committed_before_hubspot_is_asked(app, twilio_post, make_ag
 def test_a_cached_caller_is_not_searched_again(twilio_post, make_agent, http_mock):
     online(make_agent, "ana@example.com")
     http_mock.post(SEARCH_URL, json={"total": 0, "results": []})
-    twilio_post("/twilio/voice", inbound_form())
-    twilio_post("/twilio/voice", inbound_form())
+    twilio_post("/twilio/voice", new_call_form())
+    twilio_post("/twilio/voice", new_call_form())
     assert len(http_mock.calls) == 1
 
 
@@ -107,7 +96,7 @@ def test_twilios_retry_during_the_look_up_rings_each_agent_once(make_app, databa
     http_mock.add_callback(responses.POST, SEARCH_URL, callback=search)
     http_mock.add_passthru("http://127.0.0.1")
     address = serve_app(app)
-    form = inbound_form()
+    form = new_call_form()
 
     def deliver(_):
         url = f"http://{address}/twilio/voice"

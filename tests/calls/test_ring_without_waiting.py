@@ -7,16 +7,14 @@ import xml.etree.ElementTree as ET
 
 import responses
 
-from tests.helpers import HUBSPOT_API, TEST_SETTINGS
+from tests.calls.helpers import CALLER, SEARCH_URL, SENDER, new_call_form
+from tests.helpers import TEST_SETTINGS
 from widget_app.calls import inbound
 from widget_app.core.clock import utcnow
 from widget_app.hubspot import contacts
 from widget_app.models import Agent, Call
 from widget_app.twilio.signatures import sign
 
-SEARCH_URL = f"{HUBSPOT_API}/crm/objects/2026-03/contacts/search"
-SENDER = TEST_SETTINGS["TWILIO_WHATSAPP_NUMBER"]
-CALLER = "+447400123456"
 OWNER_ID = "789"
 DANA = {"id": "501", "properties": {"firstname": "Dana", "lastname": "Demo", "email": "dana@example.com",
                                     "phone": CALLER, "mobilephone": None, "hubspot_owner_id": OWNER_ID,
@@ -24,13 +22,6 @@ DANA = {"id": "501", "properties": {"firstname": "Dana", "lastname": "Demo", "em
         "createdAt": "2026-01-01T10:00:00.000Z", "updatedAt": "2026-01-02T10:00:00.000Z", "archived": False}
 CARD = {"id": "501", "name": "Dana Demo", "firstname": "Dana", "lastname": "Demo", "email": "dana@example.com",
         "owner_id": OWNER_ID}
-
-
-def inbound_form(caller=CALLER):
-    return {"CallSid": "CA" + uuid.uuid4().hex, "AccountSid": TEST_SETTINGS["TWILIO_ACCOUNT_SID"],
-            "From": f"whatsapp:{caller}", "To": f"whatsapp:{SENDER}", "Caller": f"whatsapp:{caller}",
-            "Called": f"whatsapp:{SENDER}", "CallStatus": "ringing", "Direction": "inbound",
-            "ApiVersion": "2010-04-01"}
 
 
 def identities(response) -> list[str]:
@@ -65,7 +56,7 @@ def test_a_slow_hubspot_does_not_hold_the_ring_and_the_card_follows_to_the_rung_
     inboxes = {agent.id: socket_inbox(agent) for agent in (ana, bo, away)}
     hubspot = SlowHubSpot(http_mock)
 
-    answer = twilio_post("/twilio/voice", inbound_form())  # HubSpot has not answered yet
+    answer = twilio_post("/twilio/voice", new_call_form())  # HubSpot has not answered yet
 
     assert answer.status_code == 200 and identities(answer) == sorted([ana.voice_identity, bo.voice_identity])
     assert hubspot.asked.wait(5) and not hubspot.release.is_set()
@@ -90,7 +81,7 @@ def test_an_uncached_owner_rings_everyone_and_the_next_call_rings_the_owner_from
     inboxes = {agent.id: socket_inbox(agent) for agent in (owner, other)}
     http_mock.post(SEARCH_URL, json={"total": 1, "results": [DANA]})
 
-    first = twilio_post("/twilio/voice", inbound_form())
+    first = twilio_post("/twilio/voice", new_call_form())
     assert identities(first) == sorted([owner.voice_identity, other.voice_identity])  # owner not known yet
     assert inbound.wait_for_look_ups(app)
     with app.app_context():
@@ -98,7 +89,7 @@ def test_an_uncached_owner_rings_everyone_and_the_next_call_rings_the_owner_from
     for inbox in inboxes.values():
         inbox.clear()
 
-    second = twilio_post("/twilio/voice", inbound_form())
+    second = twilio_post("/twilio/voice", new_call_form())
 
     assert identities(second) == [owner.voice_identity]
     assert len(http_mock.calls) == 1  # the second ring asked nobody: the cache knew
@@ -116,7 +107,7 @@ def test_a_card_arriving_after_the_call_ended_changes_nothing(make_app, database
     inbox = []
     app.extensions["realtime"].add(agent.id, type("Inbox", (), {"send": lambda self, text: inbox.append(text)})())
     hubspot = SlowHubSpot(http_mock)
-    form = inbound_form()
+    form = new_call_form()
 
     def post(path, params):
         signature = sign(app.config["PUBLIC_BASE_URL"] + path, params, TEST_SETTINGS["TWILIO_AUTH_TOKEN"])
@@ -166,7 +157,7 @@ def test_a_redis_outage_falls_back_to_this_processs_cache(make_app, http_mock):
 def test_nobody_to_ring_still_names_the_missed_calls_owner(app, twilio_post, make_agent, http_mock):
     make_agent(email="owner@example.com", hubspot_owner_id=OWNER_ID, available=False)
     http_mock.post(SEARCH_URL, json={"total": 1, "results": [DANA]})
-    answer = twilio_post("/twilio/voice", inbound_form())
+    answer = twilio_post("/twilio/voice", new_call_form())
     assert b"<Say>" in answer.data
     call = Call.get()
     assert call.status == "no-answer" and call.owner_id == OWNER_ID and call.contact_card == CARD

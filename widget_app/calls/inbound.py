@@ -117,6 +117,7 @@ def _record(sid: str, caller: str, called: str) -> Call:
                                to_number=twilio_e164(called), started_at=now, created_at=now, updated_at=now)
             granted = ledger.grant_callback(call.from_number, sid, now)  # issue 15: the call-in is a callback grant
     except IntegrityError:  # a retry, or a delivery racing the first: that one recorded the call
+        # (a retry costs a refused INSERT where a first delivery saves a SELECT: retries are the rare case)
         return Call.get(Call.sid == sid)
     if granted:
         ledger.notify(call.from_number)
