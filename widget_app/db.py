@@ -208,7 +208,7 @@ class WriteLockingSqliteDatabase(SqliteDatabase):
 
 
 POOL_RECYCLE_SECONDS = 300  # a pooled connection older than this is closed rather than reused
-PING_AFTER_IDLE_SECONDS = 1.0  # a pooled connection idle longer than this is pinged before it is handed out
+PING_AFTER_IDLE_SECONDS = 1.0  # a pooled connection the server last answered longer ago is pinged before use
 
 
 class PooledPostgres(PooledPostgresqlDatabase):

@@ -3,7 +3,7 @@ change shows it, in every zone loaded; old days come from the table; a summary e
 calls (an independent Python oracle below), on SQLite and PostgreSQL, and under concurrent writers."""
 import random
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -43,7 +43,8 @@ def _histogram(values) -> dict:
 
 def oracle(query: Query) -> dict:
     """The page's numbers counted call by call in Python, from nothing but the call table."""
-    first, after = query.utc_bounds()
+    first = datetime.combine(query.start, time(), query.tz).astimezone(UTC)  # local midnight to local midnight
+    after = datetime.combine(query.end + timedelta(days=1), time(), query.tz).astimezone(UTC)
     calls = [c for c in Call.select() if first <= c.started_at < after]
     mine = [c for c in calls if query.agent_id is None or c.agent_id == query.agent_id]
     periods = {}

@@ -39,10 +39,6 @@ class Query:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.tz_name)
 
-    def utc_bounds(self) -> tuple[datetime, datetime]:
-        """[start, end) in UTC: local midnight of the first day to local midnight after the last."""
-        return insight_days.bounds(self.start, self.tz)[0], insight_days.bounds(self.end, self.tz)[1]
-
 
 def parse_query(start: str | None, end: str | None, tz_name: str | None, agent: str | None, group: str | None,
                 now: datetime) -> Query:

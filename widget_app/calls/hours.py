@@ -58,13 +58,9 @@ def add_closed_date(e164: str, day: str) -> PhoneNumber:
     return row
 
 
-def status_json(e164: str, at: datetime | None = None) -> dict:
-    """For the widget: ``closed_now`` and when it opens, as "Mon 09:00" in the number's time zone."""
-    return row_status_json(_number(e164), at)
-
-
-def row_status_json(row: PhoneNumber | None, at: datetime | None = None) -> dict:
-    """``status_json`` from the number's row in hand (None: a sender without a row, always open)."""
+def status_json(row: PhoneNumber | None, at: datetime | None = None) -> dict:
+    """For the widget, from the number's row in hand (None: a sender without a row, always open): ``closed_now``
+    and when it opens, as "Mon 09:00" in the number's time zone."""
     at = at or utcnow()
     if row is None or not row.hours:
         return {"closed_now": False, "opens": None}

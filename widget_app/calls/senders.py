@@ -17,11 +17,11 @@ def all_senders() -> list[dict]:
     """Every number we may call from, the default first; the configured sender is always one."""
     stored = list(PhoneNumber.select().order_by(PhoneNumber.is_default.desc(), PhoneNumber.friendly_name))
     # "Closed now, opens Mon 09:00", from the rows in hand
-    rows = [{**number.to_dict(), **business_hours.row_status_json(number)} for number in stored]
+    rows = [{**number.to_dict(), **business_hours.status_json(number)} for number in stored]
     configured = current_app.config.get("TWILIO_WHATSAPP_NUMBER")
     if configured and not any(row["e164"] == configured for row in rows):
         rows.append({"e164": configured, "friendly_name": "Default sender",
-                     "is_default": not any(row["is_default"] for row in rows), **business_hours.row_status_json(None)})
+                     "is_default": not any(row["is_default"] for row in rows), **business_hours.status_json(None)})
     for row in rows:
         row["no_outbound_reason"] = outbound_warning(row["e164"])
         row["can_call_out"] = row["no_outbound_reason"] is None
