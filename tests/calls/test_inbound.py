@@ -1,8 +1,10 @@
 """Inbound routing: who rings for a WhatsApp call, the TwiML that rings them, missed calls."""
+import threading
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import pytest
+import requests
 import responses
 
 from tests.calls.helpers import CALLER, OWNER_ID, SEARCH_URL, SENDER, inbound_form, search_answer
@@ -10,8 +12,9 @@ from tests.helpers import PUBLIC_BASE_URL, TEST_SETTINGS
 from widget_app.calls import inbound
 from widget_app.core.clock import utcnow
 from widget_app.hubspot import contacts
-from widget_app.models import Call, CallRing, EngagementSync
+from widget_app.models import Agent, Call, CallRing, EngagementSync, db
 from widget_app.twilio import webhooks
+from widget_app.twilio.signatures import sign
 
 
 @pytest.fixture
@@ -118,6 +121,35 @@ def test_twilio_retry_of_the_same_callsid_records_and_rings_once(make_agent, hub
     assert ET.tostring(first) == ET.tostring(second)
     assert Call.select().count() == 1 and CallRing.select().count() == 1
     assert len(inbox) == 1
+
+
+def test_concurrent_deliveries_of_one_callsid_record_and_ring_once_on_every_database(
+        make_app, database_url, serve_app, http_mock):
+    app = make_app(DATABASE_URL=database_url)
+    with app.app_context(), db.connection_context():
+        agent = Agent.create(email="a@example.com", name="A", password_hash="x", available=True,
+                             last_seen_at=utcnow())
+    http_mock.add(responses.POST, SEARCH_URL, json={"total": 0, "results": []})
+    http_mock.add_passthru("http://127.0.0.1")
+    address, form = serve_app(app), inbound_form()
+    signature = sign(PUBLIC_BASE_URL + "/twilio/voice", form, TEST_SETTINGS["TWILIO_AUTH_TOKEN"])
+    barrier, answers = threading.Barrier(8), []
+
+    def deliver():
+        barrier.wait(timeout=10)
+        answer = requests.post(f"http://{address}/twilio/voice", data=form, timeout=30,
+                               headers={"X-Twilio-Signature": signature})
+        answers.append((answer.status_code, answer.text))
+
+    threads = [threading.Thread(target=deliver) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [status for status, _ in answers] == [200] * 8
+    assert len({text for _, text in answers}) == 1 and agent.voice_identity in answers[0][1]
+    with app.app_context(), db.connection_context():
+        assert Call.select().count() == 1 and CallRing.select().count() == 1
 
 
 def test_at_most_ten_agents_ring(make_agent, hubspot_unknown_caller, ring):
